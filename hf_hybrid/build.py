@@ -1,0 +1,124 @@
+"""``python -m hf_hybrid.build``: sources → a hybrid-batch dataset (parallel config + optional materialized plan).
+
+Saves a ``DatasetDict`` folder (``<output>/parallel``, and ``<output>/plans/<name>`` when a plan is
+materialized) with a dataset card, written to a temporary folder and renamed into place, so a failed build
+leaves nothing behind. ``--push_to_hub org/name`` publishes it with ``push_to_hub`` (config ``parallel`` and one
+config per plan) and the card.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import sys
+import tempfile
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from datasets import DatasetDict
+
+from hf_hybrid.config import parse
+from hf_hybrid.data import group_counts, load_parallel
+from hf_hybrid.errors import UserError, cli_entry
+from hf_hybrid.sampling import BatchPlan, PlanConfig, materialize
+
+
+@dataclass
+class BuildConfig:
+    data: str = field(default="sample", metadata={"help": "source: sample | synthetic | xquad | mlqa | mmarco | "
+                                                          "miracl | a local file/folder | a Hub dataset id"})
+    languages: list[str] | None = field(default=None, metadata={"help": "keep only these languages"})
+    output: str | None = field(default=None, metadata={"help": "folder to save the dataset to (default: print "
+                                                               "the summary only)"})
+    plan_steps: int = field(default=0, metadata={"help": "materialize this many plan steps from the train split "
+                                                         "(0: parallel config only)"})
+    push_to_hub: str | None = field(default=None, metadata={"help": "also push to this Hub dataset repo"})
+    private: bool = field(default=False, metadata={"help": "create the Hub repo as private"})
+
+
+def plan_name(plan: PlanConfig) -> str:
+    """Config name of a materialized plan, e.g. ``hybrid-a0.5-b256-s42``."""
+    extra = {"hybrid": f"-a{plan.alpha}", "sequential": f"-{plan.first}2{plan.then}"}.get(plan.strategy, "")
+    return f"{plan.strategy}{extra}-b{plan.batch_size}-s{plan.seed}"
+
+
+def build(config: BuildConfig, plan: PlanConfig) -> tuple[DatasetDict, DatasetDict | None, dict]:
+    """Load and validate the source; materialize the plan if asked. Returns (parallel, plan_rows, summary)."""
+    plan.validate()  # a bad setting fails before any data is loaded
+    parallel = load_parallel(config.data, languages=config.languages)
+    summary: dict = {"source": config.data, "splits": {}}
+    for split, ds in parallel.items():
+        counts = group_counts(ds)
+        summary["splits"][split] = {"rows": len(ds), "groups_per_language": counts}
+    plan_rows = None
+    if config.plan_steps > 0:
+        if "train" not in parallel:
+            raise UserError("data", f"{config.data!r} has no train split to plan over", "use a source with 'train'")
+        batch_plan = BatchPlan(parallel["train"], plan, config.plan_steps)
+        rows = materialize(parallel["train"], batch_plan)
+        plan_rows = DatasetDict({"train": rows})
+        summary["plan"] = {"name": plan_name(plan), **batch_plan.summary()}
+    return parallel, plan_rows, summary
+
+
+def save(output: str, parallel: DatasetDict, plan_rows: DatasetDict | None, summary: dict, plan: PlanConfig) -> Path:
+    """Write everything into a temp folder beside ``output``, then rename: all or nothing."""
+    target = Path(output)
+    if target.exists() and any(target.iterdir()):
+        raise UserError("output", f"{output!r} exists and is not empty", "choose a new folder or delete it")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}-", dir=target.parent))
+    try:
+        parallel.save_to_disk(str(tmp / "parallel"))
+        if plan_rows is not None:
+            plan_rows.save_to_disk(str(tmp / "plans" / plan_name(plan)))
+        (tmp / "summary.json").write_text(json.dumps(summary, indent=2, default=str))
+        _write_card(tmp, summary, plan)
+        if target.exists():
+            target.rmdir()
+        os.replace(tmp, target)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return target
+
+
+def _write_card(folder: Path, summary: dict, plan: PlanConfig) -> None:
+    from hf_hybrid.cards import render_dataset_card
+
+    card = render_dataset_card({**summary, "plan_config": asdict(plan)})
+    (folder / "README.md").write_text(str(card))
+
+
+def print_summary(summary: dict) -> None:
+    print(f"source: {summary['source']}")
+    for split, info in summary["splits"].items():
+        langs = ", ".join(f"{k}={v}" for k, v in sorted(info["groups_per_language"].items()))
+        print(f"  {split}: {info['rows']} rows; groups per language: {langs}")
+    if "plan" in summary:
+        p = summary["plan"]
+        print(f"plan {p['name']}: {p['steps']} steps of {p['config']['batch_size']}, kinds {p['steps_per_kind']}, "
+              f"training languages {', '.join(p['training_languages'])}")
+
+
+@cli_entry
+def main(argv: list[str] | None = None) -> int:
+    config, plan = parse(argv, BuildConfig, PlanConfig, description=__doc__)
+    parallel, plan_rows, summary = build(config, plan)
+    print_summary(summary)
+    if config.output:
+        path = save(config.output, parallel, plan_rows, summary, plan)
+        print(f"saved to {path}")
+    if config.push_to_hub:
+        from hf_hybrid.hub import push_dataset
+
+        url = push_dataset(parallel, config.push_to_hub, config_name="parallel", private=config.private)
+        if plan_rows is not None:
+            push_dataset(plan_rows, config.push_to_hub, config_name=plan_name(plan), private=config.private)
+        print(f"pushed to {url}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,182 @@
+"""Load any supported source into a validated parallel :class:`~datasets.DatasetDict`.
+
+A source is one of: ``sample`` (the bundled real-language sample), ``synthetic`` (the synthetic world on its
+defaults), a registered public source (``xquad``, ``mlqa``, ``mmarco``, ``miracl``; see
+:mod:`hf_hybrid.data.sources`), a local JSONL / CSV / Parquet file or folder (``save_to_disk`` output or files
+with a ``split`` column or one file per split), or a Hub dataset id. Long and wide layouts are both accepted;
+the result is always the long parallel schema, validated.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from contextlib import contextmanager
+
+import datasets
+import pyarrow as pa
+import pyarrow.compute as pc
+from datasets import Dataset, DatasetDict, load_dataset, load_from_disk
+
+from hf_hybrid.data.schema import is_wide, validate_parallel, wide_to_long
+from hf_hybrid.errors import UserError
+
+_FORMATS = {".jsonl": "json", ".json": "json", ".csv": "csv", ".parquet": "parquet"}
+
+
+def _normalize(dataset: Dataset, source: str) -> Dataset:
+    if is_wide(dataset.column_names):
+        dataset = Dataset(wide_to_long(dataset.data.table, source=source))
+    keep = [c for c in dataset.column_names if c in ("id", "lang", "query", "passage", "negatives", "split")]
+    if "id" in dataset.column_names and dataset.features["id"].dtype != "string":
+        dataset = dataset.cast_column("id", _string())
+    return dataset.select_columns(keep) if keep != dataset.column_names and "query" in keep else dataset
+
+
+def _string():
+    from datasets import Value
+
+    return Value("string")
+
+
+def _split_by_column(dataset: Dataset) -> DatasetDict:
+    """Files with a ``split`` column become one split per value (done on Arrow, not row by row)."""
+    if "split" not in dataset.column_names:
+        return DatasetDict({"train": dataset})
+    table = dataset.data.table
+    splits = {}
+    for name in pc.unique(table["split"]).to_pylist():
+        part = table.filter(pc.equal(table["split"], name)).drop_columns(["split"])
+        splits[str(name)] = Dataset(part)
+    return DatasetDict(splits)
+
+
+@contextmanager
+def _quiet_progress():
+    """Reading a local file is quick; its progress bars would only clutter stderr ahead of a one-line error."""
+    was_enabled = datasets.utils.logging.is_progress_bar_enabled()
+    datasets.utils.logging.disable_progress_bar()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            datasets.utils.logging.enable_progress_bar()
+
+
+def _load_files(path: Path) -> DatasetDict:
+    with _quiet_progress():
+        return _read_files(path)
+
+
+def _read_files(path: Path) -> DatasetDict:
+    if path.is_dir():
+        if (path / "dataset_dict.json").exists() or (path / "dataset_info.json").exists():
+            loaded = load_from_disk(str(path))
+            return loaded if isinstance(loaded, DatasetDict) else DatasetDict({"train": loaded})
+        files = sorted(p for p in path.iterdir() if p.suffix in _FORMATS)
+        if not files:
+            raise UserError("data", f"folder {str(path)!r} holds no .jsonl/.csv/.parquet files",
+                            "point at a file, a save_to_disk folder, or a folder of split files")
+        formats = {_FORMATS[p.suffix] for p in files}
+        if len(formats) > 1:
+            raise UserError("data", f"folder {str(path)!r} mixes formats {sorted(formats)}", "use one format")
+        data_files = {p.stem: str(p) for p in files}
+        return load_dataset(formats.pop(), data_files=data_files)
+    if path.suffix not in _FORMATS:
+        raise UserError("data", f"unsupported file type {path.suffix!r} ({str(path)!r})",
+                        "use .jsonl, .json, .csv or .parquet")
+    return _split_by_column(load_dataset(_FORMATS[path.suffix], data_files=str(path), split="train"))
+
+
+def load_parallel(source: str, *, split: str | None = None, languages: list[str] | None = None,
+                  **options) -> DatasetDict:
+    """``source`` → validated parallel DatasetDict (or its splits filtered to ``split`` / ``languages``)."""
+    if source == "sample":
+        from hf_hybrid.data.sample import load_sample
+
+        data = load_sample()
+    elif source == "synthetic" or source.startswith("synthetic:"):
+        from hf_hybrid.data.synthetic import make_world
+
+        data = make_world(**_parse_options(source, options)).dataset
+    elif os.path.exists(source):
+        try:
+            data = _load_files(Path(source))
+        except UserError:
+            raise
+        except Exception as err:  # datasets raises many types for unreadable files; one line for the user
+            raise UserError("data", f"cannot read {source!r}: {type(err).__name__}: {str(err).splitlines()[0]}",
+                            "check the file is valid JSONL/CSV/Parquet in the parallel or wide layout") from None
+    elif source in _registered():
+        spec = _registered()[source]
+        data = DatasetDict({s: spec.load(languages=languages, split=s, **options)
+                            for s in ([split] if split else spec.splits)})
+    else:
+        data = _load_hub(source)
+    return _finish(data, source, split=split, languages=languages)
+
+
+def _registered() -> dict:
+    from hf_hybrid.data.sources import SOURCES
+
+    return SOURCES
+
+
+def _parse_options(source: str, options: dict) -> dict:
+    """``synthetic:train_groups=500,seed=3`` → keyword overrides (ints/floats parsed)."""
+    parsed = dict(options)
+    if ":" in source:
+        for item in filter(None, source.split(":", 1)[1].split(",")):
+            key, _, value = item.partition("=")
+            try:
+                parsed[key] = int(value)
+            except ValueError:
+                try:
+                    parsed[key] = float(value)
+                except ValueError:
+                    parsed[key] = value
+    return parsed
+
+
+def _load_hub(repo_id: str) -> DatasetDict:
+    if "/" not in repo_id:
+        known = ["sample", "synthetic", *_registered()]
+        raise UserError("data", f"unknown source {repo_id!r} (not a file, a known source or a Hub id)",
+                        f"use one of {', '.join(known)}, a local file, or an org/name Hub dataset id")
+    try:
+        loaded = load_dataset(repo_id, "parallel") if _has_parallel_config(repo_id) else load_dataset(repo_id)
+    except Exception as err:
+        raise UserError("data", f"cannot load Hub dataset {repo_id!r}: {str(err).splitlines()[0][:200]}",
+                        "check the id and the network (offline: pass a local file or 'sample')") from None
+    return loaded if isinstance(loaded, DatasetDict) else DatasetDict({"train": loaded})
+
+
+def _has_parallel_config(repo_id: str) -> bool:
+    try:
+        from datasets import get_dataset_config_names
+
+        return "parallel" in get_dataset_config_names(repo_id)
+    except Exception:
+        return False
+
+
+def _finish(data: DatasetDict, source: str, *, split: str | None, languages: list[str] | None) -> DatasetDict:
+    if split is not None:
+        if split not in data:
+            raise UserError("split", f"{source!r} has no split {split!r} (has {', '.join(data)})",
+                            f"use one of {', '.join(data)}")
+        data = DatasetDict({split: data[split]})
+    result = {}
+    for name, ds in data.items():
+        ds = validate_parallel(_normalize(ds, source), source=f"{source}[{name}]")
+        if languages:
+            present = set(pc.unique(ds.data.table["lang"]).to_pylist())
+            missing = [code for code in languages if code not in present]
+            if missing:
+                raise UserError("languages", f"{source!r} split {name!r} has no language {missing[0]!r} "
+                                f"(has {', '.join(sorted(present))})", "choose languages the source has")
+            table = ds.data.table
+            ds = Dataset(table.filter(pc.is_in(table["lang"], pa.array(languages))))
+        result[name] = ds
+    return DatasetDict(result)

@@ -1,0 +1,169 @@
+"""The parallel schema, its validation on every path, local/wide loading and the synthetic world."""
+
+import json
+
+import pyarrow.compute as pc
+import pytest
+from datasets import Dataset
+
+from hf_hybrid.build import main as build_main
+from hf_hybrid.data import load_parallel, make_world, validate_parallel
+from hf_hybrid.errors import UserError
+
+ROWS = [
+    {"id": "g1", "lang": "en", "query": "Where is the market?", "passage": "The market is by the river."},
+    {"id": "g1", "lang": "sw", "query": "Soko liko wapi?", "passage": "Soko liko karibu na mto."},
+    {"id": "g2", "lang": "en", "query": "When does the bus leave?", "passage": "The bus leaves at noon."},
+    {"id": "g2", "lang": "sw", "query": "Basi linaondoka lini?", "passage": "Basi linaondoka saa sita mchana."},
+]
+
+
+def write_jsonl(path, rows):
+    path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows))
+    return str(path)
+
+
+def run_cli(argv, capsys):
+    code = build_main(argv)
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def assert_one_line_error(code, err, *needles):
+    assert code == 2
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert len(lines) == 1, err
+    assert "Traceback" not in err
+    for needle in needles:
+        assert needle in lines[0], lines[0]
+
+
+@pytest.mark.parametrize("suffix", ["jsonl", "csv", "parquet"])
+def test_local_long_files_load_in_every_format(tmp_path, suffix):
+    source = tmp_path / f"pairs.{suffix}"
+    ds = Dataset.from_list(ROWS)
+    {"jsonl": lambda p: ds.to_json(p), "csv": lambda p: ds.to_csv(p, index=False),
+     "parquet": lambda p: ds.to_parquet(p)}[suffix](str(source))
+    data = load_parallel(str(source))
+    assert list(data) == ["train"]
+    assert sorted(data["train"]["lang"]) == ["en", "en", "sw", "sw"]
+
+
+def test_wide_form_becomes_long(tmp_path):
+    wide = [{"id": "g1", "query_en": "Where is the market?", "passage_en": "By the river.",
+             "query_sw": "Soko liko wapi?", "passage_sw": "Karibu na mto."},
+            {"id": "g2", "query_en": "When?", "passage_en": "At noon.", "query_sw": "", "passage_sw": ""}]
+    data = load_parallel(write_jsonl(tmp_path / "wide.jsonl", wide))["train"]
+    assert sorted(zip(data["id"], data["lang"])) == [("g1", "en"), ("g1", "sw"), ("g2", "en")]
+
+
+def test_split_column_and_language_filter(tmp_path):
+    rows = [dict(r, split="train" if r["id"] == "g1" else "test") for r in ROWS]
+    data = load_parallel(write_jsonl(tmp_path / "s.jsonl", rows), languages=["sw"])
+    assert set(data) == {"train", "test"}
+    assert data["test"]["lang"] == ["sw"]
+
+
+def test_save_to_disk_folder_round_trip(tmp_path):
+    data = load_parallel(write_jsonl(tmp_path / "a.jsonl", ROWS))
+    data.save_to_disk(str(tmp_path / "saved"))
+    again = load_parallel(str(tmp_path / "saved"))
+    assert again["train"].to_list() == data["train"].to_list()
+
+
+BAD_CASES = {
+    "missing column": ([{k: v for k, v in r.items() if k != "passage"} for r in ROWS], ["passage", "column missing"]),
+    "misnamed column": ([{("text" if k == "passage" else k): v for k, v in r.items()} for r in ROWS],
+                        ["passage", "column missing"]),
+    "empty text": ([dict(ROWS[0], query="  "), *ROWS[1:]], ["query", "empty text", "g1"]),
+    "unknown language": ([dict(ROWS[0], lang="xx"), *ROWS[1:]], ["lang", "'xx'", "ISO 639"]),
+    "query but no passage": ([dict(ROWS[1], passage=""), ROWS[0], *ROWS[2:]],
+                             ["passage", "has a query but no passage", "'sw'"]),
+    "duplicate id/lang": ([*ROWS, ROWS[0]], ["duplicate (id, lang)", "'g1'"]),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD_CASES))
+def test_bad_input_is_one_line_exit_2_and_nothing_written(tmp_path, capsys, case):
+    rows, needles = BAD_CASES[case]
+    out = tmp_path / "out"
+    code, _, err = run_cli(["--data", write_jsonl(tmp_path / "bad.jsonl", rows), "--output", str(out)], capsys)
+    assert_one_line_error(code, err, *needles)
+    assert not out.exists()
+    assert [p.name for p in tmp_path.iterdir()] == ["bad.jsonl"]
+
+
+def test_too_few_groups_for_one_batch(tmp_path, capsys):
+    code, _, err = run_cli(["--data", write_jsonl(tmp_path / "a.jsonl", ROWS), "--plan_steps", "2",
+                            "--batch_size", "8", "--strategy", "mono"], capsys)
+    assert_one_line_error(code, err, "batch_size", "'en' has 2 training groups", "lower batch_size")
+
+
+@pytest.mark.parametrize("argv, needles", [
+    (["--strategy", "zigzag"], ["strategy", "'zigzag'"]),
+    (["--alpha", "1.5"], ["alpha", "outside [0, 1]"]),
+    (["--alpah", "0.3"], ["--alpah", "did you mean --alpha"]),
+    (["--data", "no-such-source"], ["data", "unknown source"]),
+])
+def test_bad_settings(capsys, argv, needles):
+    code, _, err = run_cli(["--data", "synthetic:train_groups=100,dev_groups=10,test_groups=10", *argv], capsys)
+    assert_one_line_error(code, err, *needles)
+
+
+def test_unknown_yaml_key_names_nearest(tmp_path, capsys):
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text("data: synthetic\nbatch_sise: 8\n")
+    code, _, err = run_cli(["--config", str(cfg)], capsys)
+    assert_one_line_error(code, err, "batch_sise", "did you mean 'batch_size'")
+
+
+def test_synthetic_world_is_seeded_split_by_group_and_has_resource_levels():
+    a = make_world(train_groups=300, dev_groups=20, test_groups=40, seed=5)
+    b = make_world(train_groups=300, dev_groups=20, test_groups=40, seed=5)
+    c = make_world(train_groups=300, dev_groups=20, test_groups=40, seed=6)
+    assert a.dataset["train"].to_list() == b.dataset["train"].to_list()
+    assert a.dataset["train"]["query"] != c.dataset["train"]["query"]
+    train = a.dataset["train"]
+    counts = dict(zip(*pc.value_counts(train.data.table["lang"]).flatten()))
+    counts = {k.as_py(): v.as_py() for k, v in counts.items()}
+    for lang in a.languages:
+        got = counts.get(lang.code, 0)
+        assert {"high": got == 300, "low": 0 < got < 150, "zero": got == 0}[lang.resource], (lang, got)
+    test_ids = set(a.dataset["test"]["id"])
+    assert not test_ids & set(train["id"])
+    assert len(set(a.dataset["test"]["lang"])) == len(a.languages)  # every language is evaluated
+    scripts = {lang.script for lang in a.languages}
+    assert {"Latin", "Cyrillic", "Ethiopic"} <= scripts
+    validate_parallel(train)
+
+
+def test_synthetic_cognates_share_words_and_other_scripts_do_not():
+    world = make_world(train_groups=50, dev_groups=0, test_groups=0)
+    lex = {lang.code: set(world.lexicons[lang.code].to_pylist()) for lang in world.languages}
+    by_family = {}
+    for lang in world.languages:
+        by_family.setdefault(lang.family, []).append(lang.code)
+    same = by_family[0][:2]
+    assert len(lex[same[0]] & lex[same[1]]) > 100  # cognates: identical surface forms for many concepts
+    assert not lex[by_family[0][0]] & lex[by_family[2][0]]  # disjoint scripts share nothing
+
+
+def test_synthetic_world_scales_without_python_rows():
+    world = make_world(train_groups=200_000, dev_groups=0, test_groups=0, high=3, low=0, zero=0,
+                       concepts=4000, chunk_groups=50_000, hard_negatives=False)
+    assert len(world.dataset["train"]) == 600_000
+
+
+def test_build_saves_parallel_plan_and_card(tmp_path, capsys):
+    out = tmp_path / "built"
+    code, stdout, _ = run_cli(["--data", "synthetic:train_groups=200,dev_groups=10,test_groups=20",
+                               "--plan_steps", "5", "--batch_size", "8", "--output", str(out)], capsys)
+    assert code == 0, stdout
+    assert "plan hybrid-a0.5-b8-s42" in stdout
+    from datasets import load_from_disk
+
+    plan = load_from_disk(str(out / "plans" / "hybrid-a0.5-b8-s42"))["train"]
+    assert len(plan) == 40
+    assert set(plan.column_names) >= {"batch", "kind", "query_lang", "passage_lang", "anchor", "positive"}
+    assert (out / "README.md").read_text().startswith("---")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["built"]  # no temp folder left behind

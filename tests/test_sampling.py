@@ -1,0 +1,138 @@
+"""Batch plans: kinds, determinism, resume, per-rank slices, no duplicate ids, negatives follow the passage."""
+
+import numpy as np
+import pytest
+from datasets import Dataset
+
+from hf_hybrid.data import make_world
+from hf_hybrid.errors import UserError
+from hf_hybrid.sampling import BatchPlan, PlanBatchSampler, PlanConfig, materialize, plan_batch_sampler
+
+
+@pytest.fixture(scope="module")
+def world():
+    return make_world(train_groups=400, dev_groups=10, test_groups=10, seed=1)
+
+
+def plan(world, steps=60, **kw):
+    cfg = PlanConfig(batch_size=kw.pop("batch_size", 16), exclude_languages=world.codes("zero"), **kw)
+    return BatchPlan(world.dataset["train"], cfg, steps)
+
+
+def rows_meta(world):
+    train = world.dataset["train"]
+    return np.array(train["id"]), np.array(train["lang"])
+
+
+@pytest.mark.parametrize("strategy", ["mono", "cross", "hybrid", "sequential", "mixed"])
+def test_every_batch_has_the_right_kind_and_no_duplicate_ids(world, strategy):
+    ids, langs = rows_meta(world)
+    p = plan(world, strategy=strategy)
+    for batch in p.batches():
+        q_ids, p_ids = ids[batch.query_rows], ids[batch.passage_rows]
+        assert (q_ids == p_ids).all()  # each row is a true question-passage pair
+        assert len(set(q_ids)) == len(q_ids)  # no false negatives
+        assert (langs[batch.query_rows] == batch.query_lang).all()
+        assert (langs[batch.passage_rows] == batch.passage_lang).all()
+        if batch.kind == "mono":
+            assert len(set(batch.query_lang)) == 1 and (batch.query_lang == batch.passage_lang).all()
+        elif batch.kind == "cross":
+            assert (batch.query_lang != batch.passage_lang).all()
+            assert len(set(batch.query_lang)) > 1  # languages mixed inside the batch, as in the paper
+        else:
+            assert (batch.query_lang == batch.passage_lang).all() and len(set(batch.query_lang)) > 1
+        assert not set(batch.query_lang) & set(world.codes("zero"))
+
+
+def test_hybrid_alpha_controls_the_share_of_mono_steps(world):
+    for alpha in (0.0, 0.25, 0.75, 1.0):
+        kinds = plan(world, steps=2000, strategy="hybrid", alpha=alpha).summary()["steps_per_kind"]
+        assert abs(kinds["mono"] / 2000 - alpha) < 0.04
+
+
+def test_sequential_switches_once_at_the_switch_step(world):
+    p = plan(world, steps=50, strategy="sequential", first="cross", then="mono", switch_step=20)
+    kinds = [p.kind(s) for s in range(50)]
+    assert kinds == ["cross"] * 20 + ["mono"] * 30
+
+
+def test_plan_is_a_function_of_seed_and_step_and_resumes_exactly(world):
+    full = list(plan(world, strategy="hybrid").batches())
+    again = list(plan(world, strategy="hybrid").batches(start=37))
+    for a, b in zip(full[37:], again):
+        assert a.kind == b.kind and (a.query_rows == b.query_rows).all() and (a.passage_rows == b.passage_rows).all()
+    other = list(plan(world, strategy="hybrid", seed=7).batches())
+    assert any((a.query_rows != b.query_rows).any() for a, b in zip(full, other))
+
+
+def test_pools_are_drawn_without_replacement_then_refilled(world):
+    p = plan(world, steps=400, strategy="mono", batch_size=20)
+    seen: dict = {}
+    for batch in p.batches():
+        seen.setdefault(batch.query_lang[0], []).extend(batch.query_rows.tolist())
+    ids, _ = rows_meta(world)
+    for lang, rows in seen.items():
+        pool = p._pools[f"mono:{p.index.languages.index(lang)}"]
+        per_epoch = (len(pool) // 20) * 20
+        first_epoch = rows[:per_epoch]
+        assert len(set(first_epoch)) == len(first_epoch)  # no repeat before the pool is exhausted
+
+
+def test_uniform_language_sampling_is_the_default_and_size_sampling_follows_pool_sizes(world):
+    def shares(**kw):
+        p = plan(world, steps=3000, strategy="mono", **kw)
+        langs = [p.batch(s).query_lang[0] for s in range(0, 3000, 10)]
+        return {lang: langs.count(lang) / len(langs) for lang in set(langs)}
+
+    uniform = shares()
+    assert max(uniform.values()) - min(uniform.values()) < 0.12
+    sized = shares(language_sampling="size", temperature=1.0)
+    high, low = world.codes("high")[0], world.codes("low")[0]
+    assert sized[high] > 3 * sized.get(low, 0)
+
+
+def test_per_rank_slices_cover_the_global_batch(world):
+    batch = plan(world, strategy="cross").batch(3)
+    parts = [batch.slice(r, 4) for r in range(4)]
+    assert np.array_equal(np.concatenate([p.query_rows for p in parts]), batch.query_rows)
+    assert all(p.kind == batch.kind for p in parts)
+
+
+def test_hard_negatives_follow_the_passage_language(world):
+    p = plan(world, steps=10, strategy="cross")
+    rows = materialize(world.dataset["train"], p)
+    train = world.dataset["train"]
+    for row, batch_row in zip(rows.select(range(16)), p.batch(0).passage_rows):
+        assert row["negative"] == train[int(batch_row)]["negatives"][0]
+        assert train[int(batch_row)]["lang"] == row["passage_lang"]
+
+
+def test_pair_mode_uses_one_language_pair_per_batch(world):
+    p = plan(world, strategy="cross", cross_pairing="pair")
+    for batch in p.batches(0, 10):
+        assert len(set(batch.query_lang)) == 1 and len(set(batch.passage_lang)) == 1
+        assert batch.query_lang[0] != batch.passage_lang[0]
+
+
+def test_memory_is_linear_in_groups(world):
+    p = plan(world, strategy="hybrid")
+    assert p.index.row_of.shape == (p.index.num_groups, len(p.index.languages))
+
+
+@pytest.mark.parametrize("kw, field", [({"strategy": "nope"}, "strategy"), ({"alpha": -0.1}, "alpha"),
+                                        ({"batch_size": 1}, "batch_size"), ({"first": "zz"}, "first"),
+                                        ({"train_languages": ["en"]}, "train_languages"),
+                                        ({"strategy": "mono", "batch_size": 100}, "batch_size")])
+def test_bad_plan_settings_name_the_field(world, kw, field):
+    with pytest.raises(UserError) as err:
+        plan(world, **kw)
+    assert err.value.field == field
+    assert "\n" not in str(err.value)
+
+
+def test_batch_sampler_yields_consecutive_global_batches():
+    ds = Dataset.from_dict({"anchor": [str(i) for i in range(40)], "positive": [str(i) for i in range(40)]})
+    sampler = plan_batch_sampler(8)(ds, batch_size=4, drop_last=False)
+    assert isinstance(sampler, PlanBatchSampler)
+    batches = list(sampler)
+    assert len(sampler) == 5 and batches[1] == list(range(8, 16))
