@@ -1,0 +1,8 @@
+"""``python -m hf_hybrid.evaluate``: the same as ``hf-hybrid evaluate`` (see hf_hybrid/evaluation/cli.py)."""
+
+import sys
+
+from hf_hybrid.evaluation.cli import main
+
+if __name__ == "__main__":
+    sys.exit(main())

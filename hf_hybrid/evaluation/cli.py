@@ -1,0 +1,164 @@
+"""``python -m hf_hybrid.evaluate`` / ``hf-hybrid evaluate``: measure a model and write results, table, plots.
+
+Everything is computed before anything is written, so a bad input (one-line error, exit code 2) leaves no
+partial results behind.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from hf_hybrid.errors import UserError, cli_entry
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="hf-hybrid evaluate", description=__doc__.splitlines()[0])
+    p.add_argument("--model", required=True, help="SentenceTransformer folder or Hub id")
+    p.add_argument("--data", nargs="*", default=[], help="parallel-schema data: 'sample', a local path, or a Hub id")
+    p.add_argument("--split", default="test", help="split of --data (default: test)")
+    p.add_argument("--languages", nargs="*", help="restrict multilingual suites to these languages")
+    p.add_argument("--zero-shot", nargs="*", default=None,
+                   help="zero-shot languages (default: held_out_languages of the model's hf_hybrid_training.json)")
+    p.add_argument("--resource-levels", help="JSON file or string mapping language → high|low (synthetic codes)")
+    p.add_argument("--suite", nargs="*", default=[], choices=["xquad_r", "mlqa_r"], help="LAReQA suites by name")
+    p.add_argument("--xquad-r-dir", help="LAReQA xquad-r/ folder (default: the Hub dataset xquad_r)")
+    p.add_argument("--mlqa-dir", help="MLQA_V1/ folder (default: the Hub dataset facebook/mlqa)")
+    p.add_argument("--with-context", action="store_true", help="append the paragraph to XQuAD-R/MLQA-R sentences")
+    p.add_argument("--ciral", nargs="*", default=[], help="CIRAL languages (ha so sw yo)")
+    p.add_argument("--ciral-split", default="test-a")
+    p.add_argument("--ciral-dir", help="local copy of CIRAL/ciral")
+    p.add_argument("--ciral-corpus-dir", help="local copy of CIRAL/ciral-corpus")
+    p.add_argument("--africlirmatrix", nargs="*", default=[], help="AfriCLIRMatrix languages (hau swa yor …)")
+    p.add_argument("--africlirmatrix-dir", help="the release's folder holding test/queries and test/qrels")
+    p.add_argument("--africlirmatrix-corpus-dir", help="local copy of castorini/africlirmatrix")
+    p.add_argument("--mteb", nargs="*", default=[], help="MTEB task or benchmark names")
+    p.add_argument("--beir", nargs="*", default=[], help="BEIR folders or dataset names")
+    p.add_argument("--beir-split", default="test")
+    p.add_argument("--beir-queries", help="queries.jsonl in another language for cross-lingual BEIR")
+    p.add_argument("--batch-size", type=int, default=64)
+    p.add_argument("--cache-dir", help="on-disk embedding cache (keyed by model and text hash)")
+    p.add_argument("--no-plots", action="store_true")
+    p.add_argument("--output", required=True, help="folder for results.json, results.md and plots/")
+    return p
+
+
+def load_model(name: str):
+    from sentence_transformers import SentenceTransformer
+
+    try:
+        return SentenceTransformer(str(name))
+    except (OSError, ValueError) as err:
+        raise UserError("--model", f"cannot load {name!r} ({err.__class__.__name__})",
+                        "give a SentenceTransformer folder or a Hub id that is available offline") from None
+
+
+def zero_shot_languages(model_path: str, given: list[str] | None) -> list[str]:
+    """``--zero-shot`` if given, else ``held_out_languages`` from the model folder's hf_hybrid_training.json."""
+    if given is not None:
+        return given
+    info = Path(model_path) / "hf_hybrid_training.json"
+    if info.is_file():
+        return list(json.loads(info.read_text(encoding="utf-8")).get("held_out_languages", []))
+    return []
+
+
+def parse_levels(value: str | None) -> dict[str, str] | None:
+    if not value:
+        return None
+    text = Path(value).read_text(encoding="utf-8") if Path(value).is_file() else value
+    try:
+        levels = json.loads(text)
+    except json.JSONDecodeError:
+        raise UserError("--resource-levels", f"{value!r} is not JSON", 'give e.g. \'{"qaa": "high"}\'') from None
+    bad = {k: v for k, v in levels.items() if v not in ("high", "low", "zero-shot")}
+    if bad:
+        raise UserError("--resource-levels", f"levels {bad} unknown", "use high, low or zero-shot")
+    return levels
+
+
+def load_parallel(spec: str, split: str):
+    """'sample', 'synthetic[:opts]', a registered source, a local path or a Hub id, through the data stage's
+    own loader (which validates the parallel schema); returns the ``split``."""
+    from hf_hybrid.data import load_parallel as load_source
+
+    looks_like_path = spec.startswith((".", "/", "~")) or Path(spec).suffix in (".json", ".jsonl", ".csv", ".parquet")
+    if looks_like_path and not Path(spec).expanduser().exists():
+        raise UserError("--data", f"file {spec!r} not found", "give an existing file or folder, 'sample', or a Hub id")
+    data = load_source(spec, split=split)
+    if split not in data:
+        raise UserError("--split", f"{split!r} not in {spec!r} (has {list(data)})", "pick an existing split")
+    return data[split]
+
+
+def load_inputs(args) -> tuple[list, list]:
+    """Every dataset the run needs, loaded and checked before the model, so bad input fails fast and cheap.
+
+    Returns (multilingual pools, retrieval collections).
+    """
+    from hf_hybrid.evaluation import (
+        load_africlirmatrix,
+        load_beir_folder,
+        load_ciral,
+        load_mlqa_r,
+        load_xquad_r,
+        pool_from_parallel,
+    )
+    from hf_hybrid.evaluation.beir import download_beir
+
+    pools = [pool_from_parallel(load_parallel(spec, args.split), split=args.split,
+                                name=Path(spec).name if Path(spec).exists() else spec) for spec in args.data]
+    for name in args.suite:
+        pools.append(load_xquad_r(args.xquad_r_dir, with_context=args.with_context) if name == "xquad_r"
+                     else load_mlqa_r(args.mlqa_dir, with_context=args.with_context))
+    if args.languages:
+        pools = [pool.select_languages(list(args.languages)) for pool in pools]
+    collections = [load_ciral(lang, split=args.ciral_split, root=args.ciral_dir, corpus_root=args.ciral_corpus_dir)
+                   for lang in args.ciral]
+    if args.africlirmatrix and not args.africlirmatrix_dir:
+        raise UserError("--africlirmatrix-dir", "missing", "give the release folder holding test/queries and test/qrels")
+    collections += [load_africlirmatrix(lang, root=args.africlirmatrix_dir, corpus_root=args.africlirmatrix_corpus_dir)
+                    for lang in args.africlirmatrix]
+    for target in args.beir:
+        path = Path(target)
+        if not path.exists() and "/" not in target:
+            path = download_beir(target, Path(args.cache_dir or Path.home() / ".cache" / "hf_hybrid") / "beir")
+        collections.append(load_beir_folder(path, split=args.beir_split, queries_file=args.beir_queries))
+    return pools, collections
+
+
+@cli_entry
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    from hf_hybrid.evaluation import evaluate_pool, evaluate_retrieval, run_mteb, write_report
+    from hf_hybrid.evaluation.mteb_runner import resolve_tasks
+
+    if not (args.data or args.suite or args.mteb or args.beir or args.ciral or args.africlirmatrix):
+        raise UserError("evaluate", "nothing to evaluate", "add --data, --suite, --mteb, --beir, --ciral or --africlirmatrix")
+    mteb_tasks = resolve_tasks(args.mteb) if args.mteb else []
+    levels = parse_levels(args.resource_levels)
+    pools, collections = load_inputs(args)
+    model = load_model(args.model)
+    zero_shot = zero_shot_languages(args.model, args.zero_shot)
+    common = {"batch_size": args.batch_size, "cache_dir": args.cache_dir}
+    suites = [evaluate_pool(model, pool, resource_levels=levels, zero_shot=zero_shot, **common) for pool in pools]
+    suites += [evaluate_retrieval(model, data, **common) for data in collections]
+    if mteb_tasks:
+        suites += run_mteb(model, mteb_tasks, batch_size=args.batch_size)
+    settings = {k: v for k, v in vars(args).items() if k != "output"}
+    settings["zero_shot"] = zero_shot
+    if args.no_plots:
+        from hf_hybrid.evaluation.report import atomic_write_text, markdown_table, write_results
+
+        results = write_results(Path(args.output) / "results.json", model, suites, settings)
+        atomic_write_text(Path(args.output) / "results.md", markdown_table(results))
+    else:
+        write_report(args.output, model, suites, settings)
+    print(f"wrote {Path(args.output) / 'results.json'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

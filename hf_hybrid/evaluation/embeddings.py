@@ -1,0 +1,114 @@
+"""Encode every distinct text once, with the model's own prompts, optionally through an on-disk cache.
+
+An 11-language evaluation scores 121 language pairs plus the pooled setting from the same 2 × 11 × N texts;
+encoding each text once and scoring all pairs from the cached embeddings is what makes it cheap
+(``benchmarks/bench_eval.py`` measures the gain against re-encoding per pair).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import torch
+from sentence_transformers import SentenceTransformer
+
+
+def model_fingerprint(model: SentenceTransformer) -> str:
+    """A short, stable id of a model's weights and encoding settings (cache key and results provenance).
+
+    Hashing every weight of a 470 MB model takes seconds; names, shapes and the first 256 values of every
+    tensor change whenever training changes the model, so they are hashed instead.
+    """
+    digest = hashlib.sha256()
+    for name, tensor in model.state_dict().items():
+        flat = tensor.detach().reshape(-1)[:256].to(torch.float32).cpu().numpy()
+        digest.update(f"{name}{tuple(tensor.shape)}".encode())
+        digest.update(flat.tobytes())
+    digest.update(json.dumps(getattr(model, "prompts", {}) or {}, sort_keys=True).encode())
+    digest.update(str(model.max_seq_length).encode())
+    return digest.hexdigest()[:16]
+
+
+def prompt_name(model: SentenceTransformer, role: str) -> str | None:
+    """The model's named prompt for ``role`` ("query" or "passage") when it defines one (E5-style models do)."""
+    prompts = getattr(model, "prompts", None) or {}
+    return role if role in prompts else None
+
+
+def _text_key(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:32]
+
+
+class EmbeddingCache:
+    """Embeddings on disk, one ``.npz`` per (model fingerprint, prompt), keyed by a hash of each text.
+
+    Written atomically (temp file + ``os.replace``) so an interrupted run never leaves a corrupt cache.
+    """
+
+    def __init__(self, root: str | Path, fingerprint: str, prompt: str | None):
+        self.path = Path(root) / fingerprint / f"{prompt or 'none'}.npz"
+
+    def load(self) -> dict[str, np.ndarray]:
+        if not self.path.exists():
+            return {}
+        with np.load(self.path) as data:
+            return dict(zip(data["keys"].tolist(), data["vectors"], strict=True))
+
+    def save(self, table: dict[str, np.ndarray]) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        keys = np.array(list(table), dtype="U32")
+        vectors = np.stack(list(table.values())).astype(np.float32)
+        fd, tmp = tempfile.mkstemp(dir=self.path.parent, suffix=".npz")
+        os.close(fd)
+        try:
+            np.savez(tmp, keys=keys, vectors=vectors)
+            os.replace(tmp, self.path)
+        finally:
+            if os.path.exists(tmp):
+                os.remove(tmp)
+
+
+def encode_unique(
+    model: SentenceTransformer,
+    texts: list[str],
+    *,
+    role: str,
+    batch_size: int = 64,
+    cache_dir: str | Path | None = None,
+    show_progress_bar: bool = True,
+    fingerprint: str | None = None,
+) -> torch.Tensor:
+    """L2-normalised embeddings of ``texts`` (row i for ``texts[i]``), each distinct text encoded once.
+
+    ``role`` picks the model's "query" or "passage" prompt when it has one. With ``cache_dir``, texts already
+    embedded by the same model and prompt are read from disk instead.
+    """
+    distinct = list(dict.fromkeys(texts))
+    prompt = prompt_name(model, role)
+    cache = None
+    table: dict[str, np.ndarray] = {}
+    if cache_dir is not None:
+        cache = EmbeddingCache(cache_dir, fingerprint or model_fingerprint(model), prompt)
+        table = cache.load()
+    missing = [t for t in distinct if _text_key(t) not in table]
+    if missing:
+        vectors = model.encode(
+            missing,
+            prompt_name=prompt,
+            batch_size=batch_size,
+            normalize_embeddings=True,
+            convert_to_numpy=True,
+            show_progress_bar=show_progress_bar,
+        )
+        table.update({_text_key(t): v for t, v in zip(missing, vectors, strict=True)})
+        if cache is not None:
+            cache.save(table)
+    matrix = np.stack([table[_text_key(t)] for t in distinct]).astype(np.float32)
+    position = {t: i for i, t in enumerate(distinct)}
+    rows = torch.from_numpy(matrix)[[position[t] for t in texts]]
+    return rows.to(model.device)
