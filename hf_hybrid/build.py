@@ -111,11 +111,14 @@ def main(argv: list[str] | None = None) -> int:
         path = save(config.output, parallel, plan_rows, summary, plan)
         print(f"saved to {path}")
     if config.push_to_hub:
+        from hf_hybrid.cards import render_dataset_card
         from hf_hybrid.hub import push_dataset
 
-        url = push_dataset(parallel, config.push_to_hub, config_name="parallel", private=config.private)
+        card = render_dataset_card({**summary, "plan_config": asdict(plan), "repo_id": config.push_to_hub})
+        url = push_dataset(parallel, config.push_to_hub, config_name="parallel", card=card, private=config.private)
         if plan_rows is not None:
-            push_dataset(plan_rows, config.push_to_hub, config_name=plan_name(plan), private=config.private)
+            url = push_dataset(plan_rows, config.push_to_hub, config_name=plan_name(plan), card=card,
+                               private=config.private)
         print(f"pushed to {url}")
     return 0
 

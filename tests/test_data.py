@@ -167,3 +167,25 @@ def test_build_saves_parallel_plan_and_card(tmp_path, capsys):
     assert set(plan.column_names) >= {"batch", "kind", "query_lang", "passage_lang", "anchor", "positive"}
     assert (out / "README.md").read_text().startswith("---")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["built"]  # no temp folder left behind
+
+
+def test_build_push_to_hub_round_trips_through_load_dataset(tmp_path, local_hub):
+    import subprocess
+    import sys
+
+    from datasets import load_dataset
+    from huggingface_hub import DatasetCard
+
+    source = "synthetic:train_groups=120,dev_groups=10,test_groups=20"
+    proc = subprocess.run([sys.executable, "-m", "hf_hybrid.build", "--data", source, "--plan_steps", "3",
+                           "--batch_size", "8", "--push_to_hub", "org/hybrid-synthetic"],
+                          env={**__import__("os").environ, **local_hub.env}, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    expected = load_parallel(source)
+    back = load_dataset("org/hybrid-synthetic", "parallel", cache_dir=str(tmp_path / "c1"))
+    for split in expected:
+        assert back[split].to_list() == expected[split].to_list()
+    plan = load_dataset("org/hybrid-synthetic", "hybrid-a0.5-b8-s42", cache_dir=str(tmp_path / "c2"))["train"]
+    assert len(plan) == 24 and plan.column_names[:4] == ["batch", "kind", "query_lang", "passage_lang"]
+    card = DatasetCard.load("org/hybrid-synthetic", repo_type="dataset")
+    assert {c["config_name"] for c in card.data.configs} == {"parallel", "hybrid-a0.5-b8-s42"}

