@@ -43,9 +43,22 @@ def plan_name(plan: PlanConfig) -> str:
     return f"{plan.strategy}{extra}-b{plan.batch_size}-s{plan.seed}"
 
 
+def check_source_supports(source: str, plan: PlanConfig) -> None:
+    """A monolingual-only source (MIRACL) cannot give cross-lingual or mixed batches: say so before loading."""
+    from hf_hybrid.data.sources import SOURCES
+    from hf_hybrid.sampling import MONO
+
+    spec = SOURCES.get(source.split(":", 1)[0])
+    if spec is not None and not spec.parallel and plan.uses() - {MONO}:
+        raise UserError("strategy", f"{spec.name} is monolingual (not parallel), so {plan.describe()} cannot build "
+                        "cross-lingual or mixed batches", "use --strategy mono, or a parallel source")
+
+
 def build(config: BuildConfig, plan: PlanConfig) -> tuple[DatasetDict, DatasetDict | None, dict]:
     """Load and validate the source; materialize the plan if asked. Returns (parallel, plan_rows, summary)."""
     plan.validate()  # a bad setting fails before any data is loaded
+    if config.plan_steps > 0:
+        check_source_supports(config.data, plan)
     parallel = load_parallel(config.data, languages=config.languages)
     summary: dict = {"source": config.data, "splits": {}}
     for split, ds in parallel.items():

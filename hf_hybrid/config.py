@@ -20,7 +20,8 @@ from hf_hybrid.errors import UserError
 
 def parse(argv: list[str] | None, *types, description: str = "") -> tuple:
     argv = list(sys.argv[1:] if argv is None else argv)
-    parser = HfArgumentParser(types, description=description)
+    # allow_abbrev=False: a typo such as --learning_rat must be an error, not silently taken as --learning_rate
+    parser = HfArgumentParser(types, description=description, allow_abbrev=False)
     parser.add_argument("--config", default=None, help="YAML file with any of these settings; flags override it")
     config_path = None
     if "--config" in argv:
@@ -38,8 +39,7 @@ def parse(argv: list[str] | None, *types, description: str = "") -> tuple:
     if unknown:
         flag = unknown[0]
         names = [f"--{n}" for n in known]
-        near = difflib.get_close_matches(flag.split("=")[0].replace("_", "-"), names + [n.replace("_", "-") for n in
-                                                                                      names], n=1)
+        near = difflib.get_close_matches(flag.split("=")[0].replace("-", "_").replace("__", "--", 1), names, n=1)
         raise UserError(flag, "unknown option", f"did you mean {near[0]}?" if near else "see --help")
     values = vars(namespace)
     values.pop("config", None)

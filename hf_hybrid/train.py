@@ -319,6 +319,9 @@ def train(train_cfg: TrainConfig, plan_cfg: PlanConfig) -> Path:
         raise UserError("batch_size", f"global batch {plan_cfg.batch_size} does not split over {world} processes",
                         f"use a multiple of {world}")
     out = check_output_dir(train_cfg, plan_cfg, state.is_main_process)
+    from hf_hybrid.build import check_source_supports
+
+    check_source_supports(train_cfg.data, plan_cfg)
 
     data = load_parallel(train_cfg.data)
     if "train" not in data:

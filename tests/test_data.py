@@ -189,3 +189,12 @@ def test_build_push_to_hub_round_trips_through_load_dataset(tmp_path, local_hub)
     assert len(plan) == 24 and plan.column_names[:4] == ["batch", "kind", "query_lang", "passage_lang"]
     card = DatasetCard.load("org/hybrid-synthetic", repo_type="dataset")
     assert {c["config_name"] for c in card.data.configs} == {"parallel", "hybrid-a0.5-b8-s42"}
+
+
+def test_registered_source_options_reach_the_loader_and_miracl_is_mono_only(capsys):
+    from pathlib import Path
+
+    fixtures = Path(__file__).parent / "fixtures" / "sources"
+    miracl = next(p for p in fixtures.iterdir() if "miracl" in p.name)
+    code, _, err = run_cli(["--data", f"miracl:data_dir={miracl}", "--plan_steps", "2", "--batch_size", "2"], capsys)
+    assert_one_line_error(code, err, "strategy", "monolingual", "--strategy mono")

@@ -108,9 +108,11 @@ def load_parallel(source: str, *, split: str | None = None, languages: list[str]
         except Exception as err:  # datasets raises many types for unreadable files; one line for the user
             raise UserError("data", f"cannot read {source!r}: {type(err).__name__}: {str(err).splitlines()[0]}",
                             "check the file is valid JSONL/CSV/Parquet in the parallel or wide layout") from None
-    elif source in _registered():
-        spec = _registered()[source]
-        data = DatasetDict({s: spec.load(languages=languages, split=s, **options)
+    elif source.split(":", 1)[0] in _registered():
+        # ``xquad:data_dir=/copy,max_groups=500,passage=sentence``: source options after the name
+        spec = _registered()[source.split(":", 1)[0]]
+        settings = _parse_options(source, options)
+        data = DatasetDict({s: spec.load(languages=languages, split=s, **settings)
                             for s in ([split] if split else spec.splits)})
     else:
         data = _load_hub(source)
