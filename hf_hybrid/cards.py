@@ -24,7 +24,9 @@ from huggingface_hub import DatasetCard, DatasetCardData, EvalResult, ModelCard,
 
 from hf_hybrid.errors import UserError, cli_entry
 
-TEMPLATES = Path(__file__).resolve().parent.parent / "model_cards"
+# model_cards/ (top level, where people look for it) is linked into the package as hf_hybrid/templates, so an
+# installed wheel ships the templates as package data.
+TEMPLATES = Path(__file__).resolve().parent / "templates"
 TRAINING_RECORD = "hf_hybrid_training.json"
 RESULTS_FILE = "eval_results.json"
 TRAINING_SCHEMA = "hf-hybrid/training/v1"

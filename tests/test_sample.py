@@ -140,6 +140,7 @@ def test_installed_wheel_finds_the_sample(tmp_path):
     wheel = next((tmp_path / "dist").glob("hf_hybrid-*.whl"))
     names = zipfile.ZipFile(wheel).namelist()
     assert "hf_hybrid/data/sample/sample.jsonl" in names and "hf_hybrid/data/sample/DATA_CARD.md" in names
+    assert "hf_hybrid/templates/model_card.md" in names and "hf_hybrid/templates/dataset_card.md" in names
     site = tmp_path / "site"
     zipfile.ZipFile(wheel).extractall(site)
     code = ("import hf_hybrid, sys; from hf_hybrid.data import load_sample; d = load_sample();"

