@@ -213,6 +213,7 @@ def make_trainer_class():
 
     class HybridTrainer(SentenceTransformerTrainer):
         step_kinds: list[str] = []
+        step_buckets: list[str] = []
         switch_step: int | None = None
         reset_at_switch = False
         trace_dir: Path | None = None
@@ -221,12 +222,12 @@ def make_trainer_class():
             out = super().compute_loss(model, inputs, return_outputs=return_outputs,
                                        num_items_in_batch=num_items_in_batch)
             loss = out[0] if return_outputs else out
-            if model.training:
-                kind = self.step_kinds[self.state.global_step] if self.state.global_step < len(self.step_kinds) \
-                    else "?"
+            if model.training and self.state.global_step < len(self.step_kinds):
+                step = self.state.global_step
                 sums = self.__dict__.setdefault("_kind_sums", {})
-                total, count = sums.get(kind, (0.0, 0))
-                sums[kind] = (total + float(loss.detach()), count + 1)
+                for label in (self.step_kinds[step], self.step_buckets[step]):
+                    total, count = sums.get(label, (0.0, 0))
+                    sums[label] = (total + float(loss.detach()), count + 1)
                 if self.trace_dir is not None:
                     self._trace({"step": self.state.global_step, "loss": float(loss.detach())})
             return out
@@ -301,6 +302,22 @@ class TracingCollator:
         return self.inner(features)
 
 
+def step_labels(rows: Dataset, batch_size: int, steps: int) -> tuple[list[str], list[str]]:
+    """Per step: the batch kind, and its language-pair bucket (``mono/sw-sw``, ``cross/en-sw`` for one pair per
+    batch, ``cross/mixed`` when pairs vary inside the batch), for the per-kind and per-bucket loss logs."""
+    table = rows.select_columns(["kind", "query_lang", "passage_lang"]).data.table
+    kinds, buckets = [], []
+    for step in range(steps):
+        part = table.slice(step * batch_size, batch_size)
+        kind = part["kind"][0].as_py()
+        q = set(part["query_lang"].to_pylist())
+        p = set(part["passage_lang"].to_pylist())
+        pair = f"{q.pop()}-{p.pop()}" if len(q) == 1 and len(p) == 1 else "mixed"
+        kinds.append(kind)
+        buckets.append(f"{kind}/{pair}")
+    return kinds, buckets
+
+
 def train(train_cfg: TrainConfig, plan_cfg: PlanConfig) -> Path:
     """Run one training job; returns the model folder."""
     from accelerate import PartialState
@@ -330,7 +347,7 @@ def train(train_cfg: TrainConfig, plan_cfg: PlanConfig) -> Path:
     train_data = data["train"]
     plan = BatchPlan(train_data, plan_cfg, train_cfg.max_steps)
     rows = materialize(train_data, plan)
-    step_kinds = [rows[i * plan_cfg.batch_size]["kind"] for i in range(train_cfg.max_steps)]
+    step_kinds, step_buckets = step_labels(rows, plan_cfg.batch_size, train_cfg.max_steps)
     columns = ["anchor", "positive"] + (["negative"] if train_cfg.use_negatives and "negative" in
                                          rows.column_names else [])
     train_rows = rows.select_columns(columns)
@@ -368,6 +385,7 @@ def train(train_cfg: TrainConfig, plan_cfg: PlanConfig) -> Path:
     )
     trainer_cls = make_trainer_class()
     trainer_cls.step_kinds = step_kinds
+    trainer_cls.step_buckets = step_buckets
     trainer_cls.switch_step = plan.switch_step if plan_cfg.strategy == "sequential" else None
     trainer_cls.reset_at_switch = train_cfg.reset_optimizer_at_switch and plan_cfg.strategy == "sequential"
     trainer = trainer_cls(model=model, args=args, train_dataset=train_rows, loss=loss, evaluator=evaluator)
@@ -458,6 +476,7 @@ def training_record(train_cfg, plan_cfg, plan: BatchPlan, train_data: Dataset, w
                      "mixed_precision": next(iter(precision_flags(train_cfg.precision)), "fp32")},
         "wall_time_s": round(wall, 2),
         "samples_per_second": round(steps * plan_cfg.batch_size / wall, 2) if wall else None,
+        "log_history": trainer.state.log_history,
     }
 
 

@@ -206,3 +206,20 @@ def test_push_to_hub_after_training_loads_back_identically(tmp_path, local_hub):
     remote = SentenceTransformer("org/hybrid-minilm", cache_folder=str(tmp_path / "cache"))
     text = ["horila vopeke vuli goza", "цалу тулехе"]
     assert torch.equal(local.encode(text, convert_to_tensor=True), remote.encode(text, convert_to_tensor=True))
+
+
+def test_cached_loss_periodic_evaluation_and_per_kind_logs(tmp_path):
+    out = tmp_path / "cached"
+    proc = run_train(["--output_dir", str(out), "--loss", "cached_mnrl", "--mini_batch_size", "4",
+                      "--eval_steps", "3", "--logging_steps", "3", "--strategy", "sequential"])
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    record = json.loads((out / RECORD).read_text())
+    assert record["loss"] == "CachedMultipleNegativesRankingLoss"
+    history = record["log_history"]
+    evals = [h for h in history if any(k.endswith("multi.map") for k in h)]
+    assert len(evals) == 2  # at steps 3 and 6, through the SentenceEvaluator
+    first, second = [h for h in history if "loss" in h]
+    assert "loss_mono" in first and "loss_cross" not in first  # sequential: mono first...
+    assert "loss_cross" in second and "loss_mono" not in second  # ...then cross
+    assert any(k.startswith("loss_mono/") for k in first) and "loss_cross/mixed" in second
+
