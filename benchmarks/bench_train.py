@@ -38,7 +38,8 @@ def tiny_xlmr(folder: Path) -> str:
     """A 2-layer, 128-wide XLM-R with a Unigram tokenizer trained on the synthetic world (random weights)."""
     from sentence_transformers import SentenceTransformer
     from sentence_transformers.sentence_transformer import modules as models
-    from tokenizers import Tokenizer, models as tmodels, pre_tokenizers, trainers
+    from tokenizers import Tokenizer, pre_tokenizers, trainers
+    from tokenizers import models as tmodels
     from transformers import PreTrainedTokenizerFast, XLMRobertaConfig, XLMRobertaModel
 
     texts = load_parallel(DATA)["train"]
@@ -68,8 +69,11 @@ def run_ours(model: str, steps: int, batch: int, out: Path) -> float:
 
 
 def run_peer(model_path: str, steps: int, batch: int, out: Path) -> float:
-    from sentence_transformers import SentenceTransformer, SentenceTransformerTrainer, \
-        SentenceTransformerTrainingArguments
+    from sentence_transformers import (
+        SentenceTransformer,
+        SentenceTransformerTrainer,
+        SentenceTransformerTrainingArguments,
+    )
     from sentence_transformers.base.sampler import BatchSamplers
     from sentence_transformers.sentence_transformer.losses import MultipleNegativesRankingLoss
 

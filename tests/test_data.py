@@ -8,7 +8,6 @@ from datasets import Dataset
 
 from hf_hybrid.build import main as build_main
 from hf_hybrid.data import load_parallel, make_world, validate_parallel
-from hf_hybrid.errors import UserError
 
 ROWS = [
     {"id": "g1", "lang": "en", "query": "Where is the market?", "passage": "The market is by the river."},
@@ -54,7 +53,7 @@ def test_wide_form_becomes_long(tmp_path):
              "query_sw": "Soko liko wapi?", "passage_sw": "Karibu na mto."},
             {"id": "g2", "query_en": "When?", "passage_en": "At noon.", "query_sw": "", "passage_sw": ""}]
     data = load_parallel(write_jsonl(tmp_path / "wide.jsonl", wide))["train"]
-    assert sorted(zip(data["id"], data["lang"])) == [("g1", "en"), ("g1", "sw"), ("g2", "en")]
+    assert sorted(zip(data["id"], data["lang"], strict=True)) == [("g1", "en"), ("g1", "sw"), ("g2", "en")]
 
 
 def test_split_column_and_language_filter(tmp_path):
@@ -124,7 +123,7 @@ def test_synthetic_world_is_seeded_split_by_group_and_has_resource_levels():
     assert a.dataset["train"].to_list() == b.dataset["train"].to_list()
     assert a.dataset["train"]["query"] != c.dataset["train"]["query"]
     train = a.dataset["train"]
-    counts = dict(zip(*pc.value_counts(train.data.table["lang"]).flatten()))
+    counts = dict(zip(*pc.value_counts(train.data.table["lang"]).flatten(), strict=True))
     counts = {k.as_py(): v.as_py() for k, v in counts.items()}
     for lang in a.languages:
         got = counts.get(lang.code, 0)

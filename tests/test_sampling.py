@@ -59,10 +59,10 @@ def test_sequential_switches_once_at_the_switch_step(world):
 def test_plan_is_a_function_of_seed_and_step_and_resumes_exactly(world):
     full = list(plan(world, strategy="hybrid").batches())
     again = list(plan(world, strategy="hybrid").batches(start=37))
-    for a, b in zip(full[37:], again):
+    for a, b in zip(full[37:], again, strict=True):
         assert a.kind == b.kind and (a.query_rows == b.query_rows).all() and (a.passage_rows == b.passage_rows).all()
     other = list(plan(world, strategy="hybrid", seed=7).batches())
-    assert any((a.query_rows != b.query_rows).any() for a, b in zip(full, other))
+    assert any((a.query_rows != b.query_rows).any() for a, b in zip(full, other, strict=True))
 
 
 def test_pools_are_drawn_without_replacement_then_refilled(world):
@@ -102,7 +102,7 @@ def test_hard_negatives_follow_the_passage_language(world):
     p = plan(world, steps=10, strategy="cross")
     rows = materialize(world.dataset["train"], p)
     train = world.dataset["train"]
-    for row, batch_row in zip(rows.select(range(16)), p.batch(0).passage_rows):
+    for row, batch_row in zip(rows.select(range(16)), p.batch(0).passage_rows, strict=True):
         assert row["negative"] == train[int(batch_row)]["negatives"][0]
         assert train[int(batch_row)]["lang"] == row["passage_lang"]
 

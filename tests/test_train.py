@@ -10,13 +10,13 @@ from pathlib import Path
 
 import pytest
 import torch
-from datasets import load_from_disk
 from safetensors.torch import load_file
 from sentence_transformers import SentenceTransformer
 
 from hf_hybrid.config import load_yaml, parse
 from hf_hybrid.sampling import BatchPlan, PlanConfig, materialize
-from hf_hybrid.train import RECORD, TrainConfig, main as train_main
+from hf_hybrid.train import RECORD, TrainConfig
+from hf_hybrid.train import main as train_main
 
 ROOT = Path(__file__).resolve().parents[1]
 TEST_CONFIG = ROOT / "configs" / "quickstart-test.yaml"

@@ -10,9 +10,8 @@ the result is always the long parallel schema, validated.
 from __future__ import annotations
 
 import os
-from pathlib import Path
-
 from contextlib import contextmanager
+from pathlib import Path
 
 import datasets
 import pyarrow as pa
