@@ -1,0 +1,5 @@
+import sys
+
+from hf_hybrid.experiments import main
+
+sys.exit(main())

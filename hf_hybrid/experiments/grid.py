@@ -1,0 +1,358 @@
+"""The strategy grid: strategies × seeds × base models, each fine-tuned with the same steps and examples.
+
+Results on disk are the grid's checkpoint: a run is finished when its ``eval.json`` exists, and a rerun skips
+it. A run interrupted during training is started again from scratch (its partial folder is removed), because
+a grid run is short; long single runs resume with ``hf-hybrid train --resume`` instead.
+
+Layout of ``<output_dir>/<name>/``::
+
+    config.yaml                      the exact settings the grid ran with
+    runs/<model>/<strategy>/seed-<s>/eval.json    results (schema hf-hybrid/eval-results/v1) + run record
+    runs/<model>/<strategy>/seed-<s>/units.npz    per-query AP of the multilingual suite (for the bootstrap)
+    summary.json, report.md, figures/*.png        written by :mod:`hf_hybrid.experiments.report`
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import shutil
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from hf_hybrid.errors import UserError
+
+MINIATURE = "mlm"  # the model name that means "the miniature encoder pre-trained on this config's world"
+STRATEGIES = ("mono", "cross", "hybrid-0.25", "hybrid-0.5", "hybrid-0.75", "seq-mono-cross", "seq-cross-mono",
+              "mixed")
+_STRATEGY = re.compile(r"^(mono|cross|mixed)$|^hybrid-(\d*\.?\d+)$|^seq-(mono|cross|mixed)-(mono|cross|mixed)$")
+
+
+@dataclass
+class ExperimentConfig:
+    """A grid and its report. YAML files in ``configs/experiments/`` set any of these."""
+
+    name: str = field(default="experiment", metadata={"help": "experiment name (folder under output_dir)"})
+    title: str = field(default="", metadata={"help": "report title (default: the name)"})
+    output_dir: str = field(default="hf_hybrid_out/experiments", metadata={"help": "where grids are written"})
+    data: str = field(default="synthetic", metadata={"help": "parallel data source for training and evaluation "
+                                                             "(synthetic:..., sample, a file, a Hub id)"})
+    models: list[str] = field(default_factory=lambda: [MINIATURE],
+                              metadata={"help": f"base models; '{MINIATURE}' = the miniature pre-trained on the "
+                                                "synthetic world of `data`"})
+    strategies: list[str] = field(default_factory=lambda: list(STRATEGIES),
+                                  metadata={"help": "mono, cross, mixed, hybrid-<alpha>, seq-<first>-<then>"})
+    seeds: list[int] = field(default_factory=lambda: [0, 1, 2], metadata={"help": "seeds (>= 3 for intervals)"})
+    reference: str = field(default="hybrid-0.5", metadata={"help": "the strategy tested against every other"})
+    train_languages: list[str] | None = field(default=None, metadata={"help": "fine-tuning languages (synthetic "
+                                                                              "default: the high-resource ones)"})
+    zero_shot: list[str] | None = field(default=None, metadata={"help": "languages reported as zero-shot "
+                                                                        "(default: evaluated but never trained)"})
+    max_steps: int = field(default=100, metadata={"help": "optimizer steps of every run"})
+    batch_size: int = field(default=32, metadata={"help": "global batch size of every run"})
+    learning_rate: float = field(default=5e-4, metadata={"help": "AdamW learning rate"})
+    warmup_ratio: float = field(default=0.1, metadata={"help": "share of warm-up steps"})
+    max_seq_length: int = field(default=32, metadata={"help": "tokens per text"})
+    use_negatives: bool = field(default=True, metadata={"help": "train with the data's hard negatives"})
+    query_prompt: str | None = field(default=None, metadata={"help": "query prefix (default: the model's own)"})
+    passage_prompt: str | None = field(default=None, metadata={"help": "passage prefix (default: the model's)"})
+    eval_data: str = field(default="", metadata={"help": "parallel source of the LAReQA-style suite "
+                                                         "(default: data)"})
+    eval_split: str = field(default="test", metadata={"help": "split of `data` evaluated"})
+    eval_groups: int = field(default=0, metadata={"help": "evaluate only the first N groups (0: all)"})
+    suites: list[str] = field(default_factory=list, metadata={"help": "named suites also evaluated: xquad_r, "
+                                                                      "mlqa_r, ciral, africlirmatrix"})
+    africlirmatrix_dir: str | None = field(default=None, metadata={"help": "africlirmatrix: the release folder"})
+    mteb_tasks: list[str] = field(default_factory=list, metadata={"help": "MTEB tasks or benchmarks also "
+                                                                          "evaluated (e.g. BelebeleRetrieval, BEIR-NL)"})
+    beir: list[str] = field(default_factory=list, metadata={"help": "BEIR folders or names also evaluated"})
+    bootstrap: int = field(default=1000, metadata={"help": "bootstrap resamples for the significance test"})
+    keep_models: bool = field(default=False, metadata={"help": "keep fine-tuned weights (off: delete after "
+                                                               "evaluation, keep the training record)"})
+    mlm_steps: int = field(default=300, metadata={"help": f"'{MINIATURE}': MLM pre-training steps"})
+    mlm_sentences: int = field(default=3000, metadata={"help": f"'{MINIATURE}': sentences per language"})
+    mlm_hidden_size: int = field(default=64, metadata={"help": f"'{MINIATURE}': encoder width"})
+    mlm_layers: int = field(default=2, metadata={"help": f"'{MINIATURE}': transformer layers"})
+    mlm_vocab_size: int = field(default=2000, metadata={"help": f"'{MINIATURE}': WordPiece vocabulary"})
+    report: str = field(default="", metadata={"help": "report path (default: <output_dir>/<name>/report.md)"})
+    figures_dir: str = field(default="", metadata={"help": "figures folder (default: figures/ beside report)"})
+    combine: list[str] = field(default_factory=list, metadata={"help": "instead of running: merge these finished "
+                                                                      "experiment folders into one report"})
+
+    def validate(self) -> None:
+        for name in self.strategies:
+            plan_settings(name)
+        if self.reference not in self.strategies:
+            raise UserError("reference", repr(self.reference), f"use one of the strategies {self.strategies}")
+        if not self.seeds or len(set(self.seeds)) != len(self.seeds):
+            raise UserError("seeds", f"{self.seeds}", "give distinct seeds (>= 3 for confidence intervals)")
+        if not self.models:
+            raise UserError("models", "empty", f"give at least one base model, e.g. {MINIATURE}")
+        if MINIATURE in self.models and not self.data.startswith("synthetic"):
+            raise UserError("models", f"{MINIATURE!r} with data {self.data!r}",
+                            "the miniature needs synthetic data; use data: synthetic:... or another model")
+        from hf_hybrid.evaluation.suites import SUITES
+
+        for name in self.suites:
+            if name not in SUITES:
+                raise UserError("suites", f"unknown suite {name!r}", f"use one of {', '.join(SUITES)}")
+        if "africlirmatrix" in self.suites and not self.africlirmatrix_dir:
+            raise UserError("africlirmatrix_dir", "missing", "give the AfriCLIRMatrix release folder (test/...)")
+        if self.bootstrap < 100:
+            raise UserError("bootstrap", f"{self.bootstrap}", "use at least 100 resamples (1000 recommended)")
+
+    @property
+    def folder(self) -> Path:
+        return Path(self.output_dir) / self.name
+
+    def run_fingerprint(self) -> str:
+        """What makes two runs of one (model, strategy, seed) comparable: everything except the grid's extent
+        (models, strategies, seeds) and the report/output locations."""
+        skip = {"name", "title", "output_dir", "models", "strategies", "seeds", "reference", "report",
+                "figures_dir", "combine", "bootstrap", "keep_models", "mteb_tasks", "beir", "suites",
+                "africlirmatrix_dir"}
+        payload = {k: v for k, v in asdict(self).items() if k not in skip}
+        return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def plan_settings(name: str) -> dict:
+    """Strategy name → :class:`~hf_hybrid.sampling.PlanConfig` fields (``hybrid-0.5`` → hybrid, alpha 0.5)."""
+    match = _STRATEGY.match(name)
+    if not match:
+        raise UserError("strategies", f"unknown strategy {name!r}",
+                        "use mono, cross, mixed, hybrid-<alpha> (e.g. hybrid-0.5) or seq-<first>-<then> "
+                        "(e.g. seq-mono-cross)")
+    single, alpha, first, then = match.groups()
+    if single:
+        return {"strategy": single}
+    if alpha is not None:
+        if not 0 <= float(alpha) <= 1:
+            raise UserError("strategies", f"{name!r}: alpha {alpha} is outside [0, 1]", "use e.g. hybrid-0.5")
+        return {"strategy": "hybrid", "alpha": float(alpha)}
+    if first == then:
+        raise UserError("strategies", f"{name!r} switches to the same kind", f"use {first} instead")
+    return {"strategy": "sequential", "first": first, "then": then}
+
+
+def model_tag(model: str) -> str:
+    """A folder name for a base model (``intfloat/multilingual-e5-small`` → ``intfloat--multilingual-e5-small``)."""
+    return re.sub(r"[^A-Za-z0-9._-]+", "--", Path(model).name if Path(model).exists() else model).strip("-")
+
+
+@dataclass
+class Context:
+    """What every run of one grid shares: the resolved base models, evaluation data and language levels."""
+
+    config: ExperimentConfig
+    base_models: dict[str, str]  # tag → local folder or Hub id
+    eval_data: object  # datasets.Dataset
+    train_languages: list[str]
+    levels: dict[str, str]  # language → high | low | zero-shot
+    pretrain_record: dict | None = None
+
+
+def prepare(cfg: ExperimentConfig) -> Context:
+    """Load the data once, pre-train the miniature if asked, and settle the languages and their levels."""
+    from hf_hybrid.data import load_parallel
+    from hf_hybrid.evaluation.multilingual import resolve_levels
+
+    data = load_parallel(cfg.data)
+    evaluation = load_parallel(cfg.eval_data) if cfg.eval_data else data
+    if cfg.eval_split not in evaluation:
+        raise UserError("eval_split", f"{cfg.eval_data or cfg.data!r} has no split {cfg.eval_split!r} (has "
+                        f"{', '.join(evaluation)})", "choose an existing split")
+    eval_data = evaluation[cfg.eval_split]
+    if cfg.eval_groups:
+        keep = set(sorted(set(eval_data["id"]))[:cfg.eval_groups])
+        eval_data = eval_data.filter(lambda row: row["id"] in keep)
+    languages = sorted(set(eval_data["lang"]))
+    world_levels: dict[str, str] = {}
+    if cfg.data.startswith("synthetic"):
+        from hf_hybrid.pretrain import world_from_source
+
+        world = world_from_source(cfg.data)
+        world_levels = world.resource_levels()
+        train_languages = cfg.train_languages or world.codes("high")
+        zero_shot = cfg.zero_shot if cfg.zero_shot is not None else world.codes("zero")
+    else:
+        train_languages = cfg.train_languages or sorted(set(data["train"]["lang"]))
+        zero_shot = cfg.zero_shot if cfg.zero_shot is not None else sorted(set(languages) - set(train_languages))
+    levels = resolve_levels(languages, world_levels or None, zero_shot)
+    base_models, record = {}, None
+    for model in cfg.models:
+        if model == MINIATURE:
+            folder = _miniature(cfg)
+            record = json.loads((folder / "hf_hybrid_pretraining.json").read_text())
+            base_models[MINIATURE] = str(folder)
+        else:
+            base_models[model_tag(model)] = model
+    return Context(cfg, base_models, eval_data, train_languages, levels, record)
+
+
+def _miniature(cfg: ExperimentConfig) -> Path:
+    from hf_hybrid.pretrain import PretrainConfig, pretrain
+
+    return pretrain(PretrainConfig(world=cfg.data, sentences=cfg.mlm_sentences, steps=cfg.mlm_steps,
+                                   hidden_size=cfg.mlm_hidden_size, layers=cfg.mlm_layers,
+                                   vocab_size=cfg.mlm_vocab_size, max_length=cfg.max_seq_length))
+
+
+def run_folder(cfg: ExperimentConfig, tag: str, strategy: str, seed: int) -> Path:
+    return cfg.folder / "runs" / tag / strategy / f"seed-{seed}"
+
+
+def is_finished(folder: Path, fingerprint: str) -> bool:
+    """A finished run of the same settings is skipped; one of other settings is an error, not silently mixed."""
+    result = folder / "eval.json"
+    if not result.exists():
+        return False
+    found = json.loads(result.read_text())["settings"].get("run_fingerprint")
+    if found != fingerprint:
+        raise UserError("name", f"{str(folder)!r} holds a run made with other settings ({found} != {fingerprint})",
+                        "choose a new experiment name, or delete that folder to redo the grid")
+    return True
+
+
+def train_run(ctx: Context, tag: str, strategy: str, seed: int, out: Path) -> Path:
+    """Fine-tune one (model, strategy, seed) with :func:`hf_hybrid.train.train`; returns the model folder."""
+    from hf_hybrid.sampling import PlanConfig
+    from hf_hybrid.train import RECORD, TrainConfig, train
+
+    cfg = ctx.config
+    model_dir = out / "model"
+    if (model_dir / RECORD).exists():
+        return model_dir
+    if model_dir.exists():  # interrupted before the model was complete: a grid run is short, redo it
+        shutil.rmtree(model_dir)
+    train_cfg = TrainConfig(model=ctx.base_models[tag], data=cfg.data, output_dir=str(model_dir),
+                            max_steps=cfg.max_steps, learning_rate=cfg.learning_rate,
+                            warmup_ratio=cfg.warmup_ratio, max_seq_length=cfg.max_seq_length,
+                            use_negatives=cfg.use_negatives, query_prompt=cfg.query_prompt,
+                            passage_prompt=cfg.passage_prompt, report_to=["none"],
+                            logging_steps=max(1, cfg.max_steps // 4))
+    plan_cfg = PlanConfig(batch_size=cfg.batch_size, seed=seed, train_languages=list(ctx.train_languages),
+                          **plan_settings(strategy))
+    return train(train_cfg, plan_cfg)
+
+
+def evaluate_run(ctx: Context, model_dir: Path) -> tuple[list[dict], dict[str, np.ndarray]]:
+    """Every configured suite for one fine-tuned model, plus the per-query units of the parallel suite."""
+    from sentence_transformers import SentenceTransformer
+
+    from hf_hybrid.evaluation.embeddings import encode_unique
+    from hf_hybrid.evaluation.multilingual import pool_from_parallel, score_pool
+    from hf_hybrid.experiments.stats import per_query_units
+
+    cfg = ctx.config
+    model = SentenceTransformer(str(model_dir))
+    pool = pool_from_parallel(ctx.eval_data, name="parallel", split=cfg.eval_split)
+    # Encoded once here (not through evaluate_parallel) so the same embeddings feed the suite and the
+    # per-query units of the bootstrap.
+    q_emb = encode_unique(model, pool.query_texts, role="query", show_progress_bar=False)
+    c_emb = encode_unique(model, pool.cand_texts, role="passage", show_progress_bar=False)
+    scored = score_pool(pool, q_emb, c_emb, ctx.levels)
+    suite = {"name": "parallel", "type": "multilingual", "dataset": cfg.eval_data or cfg.data, "split": cfg.eval_split,
+             "fingerprint": pool.fingerprint(), "languages": pool.languages, "resource_levels": ctx.levels,
+             "metrics": scored["metrics"], "main_score": "multi.map", "by_resource": scored["by_resource"],
+             "pairs": scored["pairs"], "per_language": scored["per_language"],
+             "sizes": {"queries": len(pool.query_texts), "candidates": len(pool.cand_texts)}}
+    suites = [suite] + _named_suites(ctx, model)
+    if cfg.mteb_tasks:
+        from hf_hybrid.evaluation import run_mteb
+
+        suites += run_mteb(model, cfg.mteb_tasks)
+    for folder in cfg.beir:
+        from hf_hybrid.evaluation import run_beir
+
+        suites.append(run_beir(model, folder))
+    return suites, per_query_units(pool, q_emb, c_emb, ctx.levels)
+
+
+def _named_suites(ctx: Context, model) -> list[dict]:
+    """XQuAD-R / MLQA-R (LAReQA pools) and CIRAL / AfriCLIRMatrix (cross-lingual retrieval), by name."""
+    from hf_hybrid.evaluation import (
+        evaluate_pool,
+        evaluate_retrieval,
+        load_africlirmatrix,
+        load_ciral,
+        load_mlqa_r,
+        load_xquad_r,
+    )
+    from hf_hybrid.evaluation.suites import AFRICLIRMATRIX_LANGUAGES, CIRAL_LANGUAGES
+
+    cfg = ctx.config
+    zero_shot = [lang for lang, level in ctx.levels.items() if level == "zero-shot"]
+    out = []
+    for name in cfg.suites:
+        if name in ("xquad_r", "mlqa_r"):
+            pool = load_xquad_r() if name == "xquad_r" else load_mlqa_r()
+            out.append(evaluate_pool(model, pool, zero_shot=zero_shot, show_progress_bar=False))
+        elif name == "ciral":
+            out += [evaluate_retrieval(model, load_ciral(lang)) for lang in CIRAL_LANGUAGES]
+        else:
+            out += [evaluate_retrieval(model, load_africlirmatrix(lang, root=cfg.africlirmatrix_dir))
+                    for lang in AFRICLIRMATRIX_LANGUAGES]
+    return out
+
+
+def run_one(ctx: Context, tag: str, strategy: str, seed: int) -> Path:
+    """Train and evaluate one cell of the grid; ``eval.json`` is written last (it marks the run finished)."""
+    from hf_hybrid.evaluation.report import write_results
+
+    cfg = ctx.config
+    out = run_folder(cfg, tag, strategy, seed)
+    out.mkdir(parents=True, exist_ok=True)
+    start = time.perf_counter()
+    model_dir = train_run(ctx, tag, strategy, seed, out)
+    trained = time.perf_counter() - start
+    suites, units = evaluate_run(ctx, model_dir)
+    training = json.loads((model_dir / "hf_hybrid_training.json").read_text())
+    tmp = out / ".units.tmp.npz"
+    np.savez_compressed(tmp, **units)
+    tmp.replace(out / "units.npz")
+    settings = {"run_fingerprint": cfg.run_fingerprint(), "model": tag, "base_model": ctx.base_models[tag],
+                "strategy": strategy, "seed": seed, "train_languages": ctx.train_languages,
+                "train_wall_s": round(trained, 2), "eval_wall_s": round(time.perf_counter() - start - trained, 2),
+                "training": training}
+    write_results(out / "eval.json", ctx.base_models[tag], suites, settings)
+    if not cfg.keep_models:
+        _drop_weights(model_dir)
+    return out
+
+
+def _drop_weights(model_dir: Path) -> None:
+    """Delete the fine-tuned weights but keep the records (the grid's checkpoint is ``eval.json``)."""
+    for item in model_dir.iterdir():
+        if item.name not in ("hf_hybrid_training.json", "hf_hybrid_run.json"):
+            shutil.rmtree(item) if item.is_dir() else item.unlink()
+
+
+def run_grid(cfg: ExperimentConfig, log=print) -> dict[str, int]:
+    """Run every unfinished cell of the grid; returns how many runs were trained and skipped."""
+    import yaml
+
+    from hf_hybrid.evaluation.report import atomic_write_text
+
+    cfg.validate()
+    ctx = prepare(cfg)
+    cfg.folder.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(cfg.folder / "config.yaml", yaml.safe_dump(asdict(cfg), sort_keys=False, allow_unicode=True))
+    if ctx.pretrain_record:
+        atomic_write_text(cfg.folder / "pretraining.json", json.dumps(ctx.pretrain_record, indent=2))
+    fingerprint = cfg.run_fingerprint()
+    counts = {"trained": 0, "skipped": 0}
+    cells = [(tag, s, seed) for tag in ctx.base_models for s in cfg.strategies for seed in cfg.seeds]
+    for i, (tag, strategy, seed) in enumerate(cells, 1):
+        if is_finished(run_folder(cfg, tag, strategy, seed), fingerprint):
+            counts["skipped"] += 1
+            log(f"[{i}/{len(cells)}] {tag} {strategy} seed {seed}: finished earlier, skipped")
+            continue
+        start = time.perf_counter()
+        run_one(ctx, tag, strategy, seed)
+        counts["trained"] += 1
+        log(f"[{i}/{len(cells)}] {tag} {strategy} seed {seed}: done in {time.perf_counter() - start:.1f} s")
+    return counts

@@ -1,0 +1,195 @@
+"""The strategy grid: strategy names, statistics, an end-to-end CI-size grid (train, skip, report), the recipes."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+import yaml
+
+from hf_hybrid.cli import main as cli_main
+from hf_hybrid.config import load_yaml
+from hf_hybrid.errors import UserError
+from hf_hybrid.evaluation.multilingual import MultilingualPool, score_pool
+from hf_hybrid.experiments import ExperimentConfig, main, plan_settings
+from hf_hybrid.experiments.stats import mean_ci, paired_bootstrap, per_query_units
+from hf_hybrid.pretrain import PretrainConfig
+
+CONFIGS = Path(__file__).resolve().parents[1] / "configs" / "experiments"
+
+
+def test_strategy_names_map_to_plans():
+    assert plan_settings("hybrid-0.25") == {"strategy": "hybrid", "alpha": 0.25}
+    assert plan_settings("seq-cross-mono") == {"strategy": "sequential", "first": "cross", "then": "mono"}
+    assert plan_settings("mixed") == {"strategy": "mixed"}
+    for bad in ("hybrid", "hybrid-1.5", "seq-mono-mono", "sequential"):
+        with pytest.raises(UserError):
+            plan_settings(bad)
+
+
+def test_mean_ci_is_the_student_t_interval():
+    mean, half = mean_ci([1.0, 2.0, 3.0])
+    assert mean == pytest.approx(2.0)
+    assert half == pytest.approx(4.302653 * 1.0 / np.sqrt(3), rel=1e-5)  # t(0.975, 2) * sd / sqrt(n)
+    assert np.isnan(mean_ci([0.5])[1])
+
+
+def test_paired_bootstrap_detects_a_shift_and_not_noise():
+    rng = np.random.default_rng(0)
+    groups = np.repeat(np.arange(100), 3)
+    base = [rng.random(300) for _ in range(3)]
+    shifted = paired_bootstrap([b + 0.05 for b in base], base, groups, samples=500)
+    assert shifted["diff"] == pytest.approx(0.05)
+    assert shifted["p"] < 0.01 and shifted["ci_low"] > 0
+    same = paired_bootstrap(base, base, groups, samples=500)
+    assert same["diff"] == 0 and same["p"] == 1.0
+    noise = paired_bootstrap([b + rng.normal(0, 0.1, 300) for b in base], base, groups, samples=500)
+    assert noise["ci_low"] < 0 < noise["ci_high"]
+
+
+def test_per_query_units_average_to_the_evaluation_macro_scores():
+    """The bootstrap's per-query AP and the tables' mAP are one definition: unit means equal score_pool's."""
+    langs = ["aa", "bb", "cc"]
+    keys = [f"g{i}" for i in range(6)]
+    pool = MultilingualPool(
+        query_texts=[f"q-{k}-{lang}" for lang in langs for k in keys], query_langs=[lang for lang in langs for _ in keys],
+        query_keys=[k for _ in langs for k in keys], cand_texts=[f"p-{k}-{lang}" for lang in langs for k in keys],
+        cand_langs=[lang for lang in langs for _ in keys],
+        relevant={k: [j * len(keys) + i for j in range(len(langs))] for i, k in enumerate(keys)})
+    gen = torch.Generator().manual_seed(0)
+    q = torch.nn.functional.normalize(torch.randn(18, 8, generator=gen), dim=1)
+    c = torch.nn.functional.normalize(torch.randn(18, 8, generator=gen), dim=1)
+    levels = {"aa": "high", "bb": "low", "cc": "zero-shot"}
+    scored = score_pool(pool, q, c, levels)
+    units = per_query_units(pool, q, c, levels)
+    for x in langs:
+        for y in langs:
+            mask = (units["query_lang"] == x) & (units["cand_lang"] == y)
+            assert units["ap"][mask].mean() == pytest.approx(scored["pairs"][x][y]["map"])
+    multi = units["setting"] == "multi"
+    per_lang = [units["ap"][multi & (units["query_lang"] == x)].mean() for x in langs]
+    assert np.mean(per_lang) == pytest.approx(scored["metrics"]["multi.map"])
+    assert set(units["level"][units["setting"] == "cross"]) == {"low", "zero-shot"}  # lower side of each pair
+
+
+def _beir_folder(root: Path) -> Path:
+    """A three-document BEIR folder (corpus.jsonl, queries.jsonl, qrels/test.tsv)."""
+    (root / "qrels").mkdir(parents=True)
+    docs = {"d1": "kudu nuranu niki", "d2": "luse vabeke pipozi", "d3": "lumiho fosige zobe"}
+    (root / "corpus.jsonl").write_text("".join(json.dumps({"_id": k, "title": "", "text": v}) + "\n"
+                                               for k, v in docs.items()))
+    (root / "queries.jsonl").write_text("".join(json.dumps({"_id": f"q{k}", "text": v}) + "\n"
+                                                for k, v in docs.items()))
+    (root / "qrels" / "test.tsv").write_text("query-id\tcorpus-id\tscore\n" +
+                                             "".join(f"q{k}\t{k}\t1\n" for k in docs))
+    return root
+
+
+def _ci_config(tmp_path: Path) -> Path:
+    data = yaml.safe_load((CONFIGS / "ci.yaml").read_text())
+    data["output_dir"] = str(tmp_path / "out")
+    data["beir"] = [str(_beir_folder(tmp_path / "beir"))]
+    path = tmp_path / "ci.yaml"
+    path.write_text(yaml.safe_dump(data))
+    return path
+
+
+def test_ci_grid_trains_skips_finished_runs_and_reports(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("HF_HYBRID_CACHE", str(tmp_path / "cache"))
+    config = _ci_config(tmp_path)
+    assert main(["--config", str(config)]) == 0
+    folder = tmp_path / "out" / "ci"
+    results = sorted(folder.glob("runs/mlm/*/seed-*/eval.json"))
+    assert len(results) == 4  # 2 strategies x 2 seeds
+    record = json.loads(results[0].read_text())
+    assert record["settings"]["train_languages"] == ["qaa", "qab", "qac"]  # fine-tuned on high-resource only
+    assert record["suites"][0]["resource_levels"]["qah"] == "zero-shot"
+    assert not (results[0].parent / "model" / "model.safetensors").exists()  # weights dropped, records kept
+    report = (folder / "report.md").read_text()
+    assert "| hybrid-0.5 |" in report and "| seq-mono-cross |" in report
+    assert "Significance: `hybrid-0.5` against each baseline" in report and "p=" in report
+    assert "zero-shot languages" in report and "python -m hf_hybrid.experiments --config" in report
+    for kind in ("bars", "alpha", "heatmaps"):
+        assert (folder / "figures" / f"ci_mlm_{kind}.png").stat().st_size > 1000
+    summary = json.loads((folder / "summary.json").read_text())
+    table = summary["models"]["mlm"]["suites"]["parallel"]["table"]
+    cell = table["hybrid-0.5"]["low"]["cross.map"]
+    assert cell["mean"] == pytest.approx(np.mean(cell["values"])) and len(cell["values"]) == 2
+    beir = [s for s in summary["models"]["mlm"]["suites"].values() if s["type"] == "beir"]
+    assert len(beir) == 1 and beir[0]["table"]["hybrid-0.5"]["all"][beir[0]["main_score"]]["mean"] > 0
+    stamps = {p: p.stat().st_mtime_ns for p in results}
+
+    # The results on disk are the grid's checkpoint: a rerun (through the console script) trains nothing.
+    capsys.readouterr()
+    assert cli_main(["experiment", "--config", str(config)]) == 0
+    out = capsys.readouterr().out
+    assert "0 runs trained, 4 skipped" in out
+    assert {p: p.stat().st_mtime_ns for p in results} == stamps
+
+    # Another setting in the same experiment folder is refused in one line, not mixed into the tables.
+    assert main(["--config", str(config), "--max_steps", "3"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "holds a run made with other settings" in err[0]
+
+    # Finished experiments merge into one document with their figures (how docs/results.md is made).
+    docs = tmp_path / "docs"
+    assert main(["--combine", str(folder), "--report", str(docs / "results.md"),
+                 "--figures_dir", str(docs / "figures")]) == 0
+    text = (docs / "results.md").read_text()
+    assert "## Synthetic miniature (CI size)" in text and "What these results cannot show" in text
+    assert "](figures/ci_mlm_alpha.png)" in text and (docs / "figures" / "ci_mlm_alpha.png").exists()
+
+
+@pytest.mark.parametrize("argv, field", [
+    (["--strategies", "mono", "hybrid"], "strategies"),
+    (["--reference", "cross", "--strategies", "mono"], "reference"),
+    (["--seeds", "1", "1"], "seeds"),
+    (["--models", "mlm", "--data", "sample"], "models"),
+    (["--suites", "xquad"], "suites"),
+    (["--max_stepz", "3"], "--max_stepz"),
+])
+def test_bad_settings_are_one_line_errors(argv, field, capsys, tmp_path):
+    assert main([*argv, "--output_dir", str(tmp_path)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith(f"error: {field}")
+    assert not any(tmp_path.iterdir())  # nothing written
+
+
+def test_pretrain_config_rejects_bad_values():
+    with pytest.raises(UserError, match="world"):
+        PretrainConfig(world="sample").validate()
+    with pytest.raises(UserError, match="hidden_size"):
+        PretrainConfig(hidden_size=30, heads=4).validate()
+    assert PretrainConfig(steps=5).fingerprint() != PretrainConfig(steps=6).fingerprint()
+    assert PretrainConfig(cache_dir="/a").fingerprint() == PretrainConfig(cache_dir="/b").fingerprint()
+
+
+@pytest.mark.parametrize("path", sorted(CONFIGS.glob("*.yaml")), ids=lambda p: p.name)
+def test_every_experiment_config_parses_and_resolves_its_names(path):
+    """Recipes are checked without downloading: settings, strategies, data sources, suites and MTEB names."""
+    from hf_hybrid.data.sources import SOURCES
+    from hf_hybrid.evaluation.mteb_runner import resolve_tasks
+
+    cfg = ExperimentConfig(**load_yaml(str(path), (ExperimentConfig,)))
+    cfg.validate()
+    assert len(cfg.seeds) >= 2 and cfg.name
+    for source in filter(None, (cfg.data, cfg.eval_data)):
+        assert source in SOURCES or source == "sample" or source.startswith("synthetic"), source
+    if cfg.data in SOURCES:
+        known = set(SOURCES[cfg.data].languages)
+        assert set(cfg.train_languages or []) <= known
+        assert not set(cfg.zero_shot or []) & set(cfg.train_languages or [])
+    if cfg.mteb_tasks:
+        assert len(resolve_tasks(cfg.mteb_tasks)) >= len(cfg.mteb_tasks)
+    assert asdict(cfg)["strategies"] == cfg.strategies
+
+
+def test_readme_grid_is_the_full_grid():
+    cfg = ExperimentConfig(**load_yaml(str(CONFIGS / "readme.yaml"), (ExperimentConfig,)))
+    assert set(cfg.strategies) == {"mono", "cross", "hybrid-0.25", "hybrid-0.5", "hybrid-0.75", "seq-mono-cross",
+                                   "seq-cross-mono", "mixed"}
+    assert len(cfg.seeds) >= 3
