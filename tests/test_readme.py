@@ -39,6 +39,7 @@ CI_SIZE = {
     "hf-hybrid evaluate --model out/model --data sample --output out/eval": ["--no-plots"],
     "hf-hybrid push out/model --repo-id org/hybrid-e5-small": "hub",
     "MODEL_ID=out/model python space/app.py": "demo",
+    "hf-hybrid experiment --config configs/experiments/readme.yaml": "experiment",
 }
 
 
@@ -52,6 +53,19 @@ def test_the_test_command_is_what_ci_runs():
 
 def test_quickstart_command_is_the_console_script_tested_end_to_end():
     assert '"quickstart"' in (ROOT / "tests" / "test_quickstart.py").read_text()
+
+
+def test_experiment_command_runs_at_ci_size_and_its_readme_config_parses():
+    """``hf-hybrid experiment`` runs end to end in tests/test_experiments.py on configs/experiments/ci.yaml; the
+    README's config parses with the same parser and names valid strategies."""
+    from hf_hybrid.config import parse
+    from hf_hybrid.experiments import ExperimentConfig, plan_settings
+
+    assert '"experiment", "--config"' in (ROOT / "tests" / "test_experiments.py").read_text()
+    (config,) = parse(["--config", str(ROOT / "configs" / "experiments" / "readme.yaml")], ExperimentConfig)
+    assert len(config.seeds) >= 3
+    for strategy in config.strategies:
+        plan_settings(strategy)
 
 
 def _argv(command: str, out: Path) -> tuple[dict, list[str]]:
@@ -81,7 +95,7 @@ def test_stage_commands_run_in_order(tmp_path, local_hub):
     base_env = {**os.environ, "HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false"}
     for command in readme_commands():
         case = CI_SIZE[command]
-        if case in ("quickstart", "ci"):
+        if case in ("quickstart", "ci", "experiment"):
             continue
         env_prefix, argv = _argv(command, out)
         env = {**base_env, **env_prefix}
