@@ -350,7 +350,10 @@ def materialize(dataset: Dataset, plan: BatchPlan, start: int = 0, stop: int | N
         parts.append(pa.table(cols))
         chunk.clear()
 
-    for batch in plan.batches(start, stop):
+    from tqdm.auto import tqdm
+
+    steps = plan.batches(start, stop)
+    for batch in tqdm(steps, total=stop - start, desc="materializing plan", unit="step", disable=stop - start < 5000):
         chunk.append(batch)
         if len(chunk) >= 1024:
             flush()

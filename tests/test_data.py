@@ -188,6 +188,9 @@ def test_build_push_to_hub_round_trips_through_load_dataset(tmp_path, local_hub)
     assert len(plan) == 24 and plan.column_names[:4] == ["batch", "kind", "query_lang", "passage_lang"]
     card = DatasetCard.load("org/hybrid-synthetic", repo_type="dataset")
     assert {c["config_name"] for c in card.data.configs} == {"parallel", "hybrid-a0.5-b8-s42"}
+    # ...and our own loader reads the Hub dataset's parallel config back as validated parallel data
+    again = load_parallel("org/hybrid-synthetic")
+    assert again["test"].to_list() == expected["test"].to_list()
 
 
 def test_registered_source_options_reach_the_loader_and_miracl_is_mono_only(capsys):

@@ -11,7 +11,7 @@ from sentence_transformers import SentenceTransformer
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def test_quickstart_runs_end_to_end_offline(tmp_path):
+def test_quickstart_runs_end_to_end_offline(tmp_path, local_hub):
     out = tmp_path / "qs"
     cmd = [str(Path(os.sys.executable).parent / "hf-hybrid"), "quickstart",
            "--model", "sentence-transformers/all-MiniLM-L6-v2",
@@ -34,3 +34,11 @@ def test_quickstart_runs_end_to_end_offline(tmp_path):
     assert value, card.data
     assert results["suites"][0]["metrics"]["multi.map"] >= 0
     SentenceTransformer(str(repo)).encode(["horila"])
+
+    # With --repo_id and a token the quickstart pushes instead of staging: the same function, on the local Hub.
+    from hf_hybrid.quickstart import QuickstartConfig, _push
+
+    line = _push(QuickstartConfig(repo_id="org/hybrid-quickstart"), out / "model")
+    assert line.startswith("pushed:") and local_hub.token not in line
+    remote = SentenceTransformer("org/hybrid-quickstart", cache_folder=str(tmp_path / "cache"))
+    assert (remote.encode(["horila"]) == SentenceTransformer(str(out / "model")).encode(["horila"])).all()
