@@ -247,3 +247,12 @@ def test_a_small_encoder_trained_on_the_synthetic_world_retrieves_better(tmp_pat
                               show_progress_bar=False)["metrics"]
     assert after["mono.map"] > before["mono.map"] + 0.1, (before["mono.map"], after["mono.map"])
     assert after["cross.map"] > before["cross.map"], (before["cross.map"], after["cross.map"])
+
+
+def test_tensorboard_logs_symmetric_loss_and_gradient_checkpointing(tmp_path):
+    out = tmp_path / "tb"
+    proc = run_train(["--output_dir", str(out), "--max_steps", "2", "--logging_steps", "1", "--report_to",
+                      "tensorboard", "--symmetric", "--gradient_checkpointing"])
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert list(out.glob("checkpoints/runs/*/events.out.tfevents.*"))
+    assert json.loads((out / RECORD).read_text())["loss"] == "MultipleNegativesSymmetricRankingLoss"
