@@ -77,7 +77,6 @@ def run_peer(model_path: str, steps: int, batch: int, out: Path) -> float:
     from sentence_transformers.sentence_transformer.losses import MultipleNegativesRankingLoss
 
     from hf_hybrid.models import resolve_model
-
     from hf_hybrid.sampling import BatchPlan, materialize
 
     start = time.perf_counter()

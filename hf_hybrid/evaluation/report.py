@@ -112,6 +112,18 @@ def markdown_table(results: dict) -> str:
     return "\n".join(lines)
 
 
+def save_figure(fig, path: Path) -> Path:
+    """Write a matplotlib figure atomically (temp file in the same folder, then rename) and close it."""
+    import matplotlib.pyplot as plt
+
+    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".png")
+    os.close(fd)
+    fig.savefig(tmp, dpi=100, bbox_inches="tight")
+    plt.close(fig)
+    os.replace(tmp, path)
+    return path
+
+
 def write_plots(folder: str | Path, suites: list[dict]) -> list[Path]:
     """PNG plots per multilingual suite: x→y heatmap, bars per setting, rank-distance histogram, own-language
     share of the top 10 per query language. Written to temp names, then moved into place."""
@@ -126,12 +138,7 @@ def write_plots(folder: str | Path, suites: list[dict]) -> list[Path]:
     written = []
 
     def save(fig, name: str) -> None:
-        fd, tmp = tempfile.mkstemp(dir=folder, suffix=".png")
-        os.close(fd)
-        fig.savefig(tmp, dpi=100, bbox_inches="tight")
-        plt.close(fig)
-        os.replace(tmp, folder / name)
-        written.append(folder / name)
+        written.append(save_figure(fig, folder / name))
 
     for suite in suites:
         if suite["type"] != "multilingual":

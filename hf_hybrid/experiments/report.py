@@ -12,13 +12,12 @@ import json
 import math
 import os
 import shutil
-import tempfile
 from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
 
-from hf_hybrid.evaluation.report import atomic_write_text, versions
+from hf_hybrid.evaluation.report import atomic_write_text, save_figure, versions
 from hf_hybrid.experiments.grid import ExperimentConfig, plan_settings, run_folder
 from hf_hybrid.experiments.stats import SETTINGS, mean_ci, paired_bootstrap
 
@@ -293,12 +292,7 @@ def write_figures(summary: dict, folder: Path) -> list[Path]:
     written = []
 
     def save(fig, name: str) -> None:
-        fd, tmp = tempfile.mkstemp(dir=folder, suffix=".png")
-        os.close(fd)
-        fig.savefig(tmp, dpi=100, bbox_inches="tight")
-        plt.close(fig)
-        os.replace(tmp, folder / name)
-        written.append(folder / name)
+        written.append(save_figure(fig, folder / name))
 
     for tag, model in summary["models"].items():
         table = model["suites"]["parallel"]["table"]
