@@ -77,10 +77,9 @@ class PretrainConfig:
 
 def world_from_source(source: str):
     """The :class:`~hf_hybrid.data.SyntheticWorld` a ``synthetic:key=value,...`` source string describes."""
-    from hf_hybrid.data.local import _parse_options
-    from hf_hybrid.data.synthetic import make_world
+    from hf_hybrid.data.local import world_from_source as build_world
 
-    return make_world(**_parse_options(source, {}))
+    return build_world(source)
 
 
 def corpus(cfg: PretrainConfig) -> list[str]:

@@ -123,12 +123,9 @@ def main(argv: list[str] | None = None) -> int:
 def _levels(source: str) -> dict | None:
     """Synthetic languages carry their own resource levels; real ones come from the language table."""
     if source.startswith("synthetic"):
-        from hf_hybrid.data.local import _parse_options
-        from hf_hybrid.data.synthetic import make_world
+        from hf_hybrid.data.local import world_from_source
 
-        overrides = _parse_options(source, {})
-        overrides.update(train_groups=1, dev_groups=0, test_groups=0)
-        world = make_world(**overrides)
+        world = world_from_source(source, train_groups=1, dev_groups=0, test_groups=0)  # only the languages
         return {code: ("low" if level == "zero-shot" else level) for code, level in world.resource_levels().items()}
     return None
 

@@ -98,7 +98,7 @@ def load_parallel(source: str, *, split: str | None = None, languages: list[str]
     elif source == "synthetic" or source.startswith("synthetic:"):
         from hf_hybrid.data.synthetic import make_world
 
-        data = make_world(**_parse_options(source, options)).dataset
+        data = make_world(**parse_source_options(source, options)).dataset
     elif os.path.exists(source):
         try:
             data = _load_files(Path(source))
@@ -110,7 +110,7 @@ def load_parallel(source: str, *, split: str | None = None, languages: list[str]
     elif source.split(":", 1)[0] in _registered():
         # ``xquad:data_dir=/copy,max_groups=500,passage=sentence``: source options after the name
         spec = _registered()[source.split(":", 1)[0]]
-        settings = _parse_options(source, options)
+        settings = parse_source_options(source, options)
         data = DatasetDict({s: spec.load(languages=languages, split=s, **settings)
                             for s in ([split] if split else spec.splits)})
     else:
@@ -124,9 +124,9 @@ def _registered() -> dict:
     return SOURCES
 
 
-def _parse_options(source: str, options: dict) -> dict:
+def parse_source_options(source: str, options: dict | None = None) -> dict:
     """``synthetic:train_groups=500,seed=3`` → keyword overrides (ints/floats parsed)."""
-    parsed = dict(options)
+    parsed = dict(options or {})
     if ":" in source:
         for item in filter(None, source.split(":", 1)[1].split(",")):
             key, _, value = item.partition("=")
@@ -181,3 +181,10 @@ def _finish(data: DatasetDict, source: str, *, split: str | None, languages: lis
             ds = Dataset(table.filter(pc.is_in(table["lang"], pa.array(languages))))
         result[name] = ds
     return DatasetDict(result)
+
+
+def world_from_source(source: str, **overrides):
+    """The :class:`~hf_hybrid.data.SyntheticWorld` a ``synthetic:key=value,...`` source string describes."""
+    from hf_hybrid.data.synthetic import make_world
+
+    return make_world(**{**parse_source_options(source), **overrides})
