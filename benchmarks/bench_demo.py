@@ -32,9 +32,9 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 import numpy as np
+from results_file import append_section
 
 ROOT = Path(__file__).resolve().parents[1]
-RESULTS = ROOT / "benchmarks" / "RESULTS.md"
 
 
 def default_model() -> str:
@@ -212,8 +212,7 @@ def main() -> int:
     text = report(args, peer, demo, startup_s)
     print(text)
     if not args.no_write:
-        with RESULTS.open("a", encoding="utf-8") as handle:
-            handle.write(text)
+        append_section(text)
     return 0
 
 

@@ -24,6 +24,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from results_file import append_section  # noqa: E402
+
 from hf_hybrid import models  # noqa: E402
 from hf_hybrid.e5_convert import ReferenceEngine  # noqa: E402
 from tests.test_models import TEXTS  # noqa: E402  (the parity set, so the corpus is the tested one)
@@ -78,11 +80,7 @@ def main() -> int:
         "",
     ]
     print("\n".join(lines))
-    results = REPO / "benchmarks" / "RESULTS.md"
-    with results.open("a", encoding="utf-8") as fh:
-        if results.stat().st_size == 0:
-            fh.write("# Benchmark results\n\nEach section is appended by the script it names.\n\n")
-        fh.write("\n".join(lines) + "\n")
+    append_section("\n".join(lines))
     return 0
 
 

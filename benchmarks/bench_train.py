@@ -26,6 +26,8 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from results_file import append_section  # noqa: E402
+
 from hf_hybrid.data import load_parallel  # noqa: E402
 from hf_hybrid.sampling import PlanConfig  # noqa: E402
 from hf_hybrid.train import TrainConfig, train  # noqa: E402
@@ -129,9 +131,7 @@ def main() -> None:
     lines += [f"| {n} | {o:.1f} | {p:.1f} | **{o / p:.2f}x** |" for n, o, p in rows]
     lines.append("")
     print("\n".join(lines))
-    results = Path(__file__).with_name("RESULTS.md")
-    text = results.read_text() if results.exists() else "# Benchmark results\n\n"
-    results.write_text(text.rstrip("\n") + "\n\n" + "\n".join(lines))
+    append_section("\n".join(lines))
 
 
 if __name__ == "__main__":
