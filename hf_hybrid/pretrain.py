@@ -176,6 +176,7 @@ def pretrain(cfg: PretrainConfig) -> Path:
         loss = _mlm_train(cfg, tokenizer, text, tmp / "work")
         model_dir = tmp / "model"
         _save_sentence_transformer(tmp / "work" / "encoder", model_dir, cfg.max_length)
+        # final_mlm_loss is Trainer's training_loss: the mean over all steps of the finished run.
         record = {"config": asdict(cfg), "fingerprint": cfg.fingerprint(), "sentences": len(text),
                   "final_mlm_loss": round(loss, 4), "vocab_size": len(tokenizer)}
         (model_dir / RECORD).write_text(json.dumps(record, indent=2))

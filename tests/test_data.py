@@ -1,5 +1,6 @@
 """The parallel schema, its validation on every path, local/wide loading and the synthetic world."""
 
+import hashlib
 import json
 
 import pyarrow.compute as pc
@@ -8,6 +9,7 @@ from datasets import Dataset
 
 from hf_hybrid.build import main as build_main
 from hf_hybrid.data import load_parallel, make_world, validate_parallel
+from hf_hybrid.errors import UserError
 
 ROWS = [
     {"id": "g1", "lang": "en", "query": "Where is the market?", "passage": "The market is by the river."},
@@ -145,6 +147,27 @@ def test_synthetic_cognates_share_words_and_other_scripts_do_not():
     same = by_family[0][:2]
     assert len(lex[same[0]] & lex[same[1]]) > 100  # cognates: identical surface forms for many concepts
     assert not lex[by_family[0][0]] & lex[by_family[2][0]]  # disjoint scripts share nothing
+
+
+def test_shared_names_are_written_alike_in_every_script_and_change_nothing_when_off():
+    world = make_world(train_groups=50, dev_groups=0, test_groups=0, shared_names=0.1)
+    words = {lang.code: world.lexicons[lang.code].to_pylist() for lang in world.languages}
+    n = len(words["qaa"])
+    alike = [i for i in range(n) if len({w[i] for w in words.values()}) == 1]
+    nouns = world.config.concepts - world.config.relations - 2
+    assert len(alike) == round(0.1 * nouns)  # the names, and nothing else, shared by all 8 languages
+    assert all(i >= 2 + world.config.relations for i in alike)  # names are nouns, never relations
+    for lang in world.languages:  # each language keeps its words unique (no two concepts look alike)
+        assert len(set(words[lang.code])) == n
+    ethiopic = next(lang.code for lang in world.languages if lang.script == "Ethiopic")
+    assert all(words[ethiopic][i].isascii() == (i in alike) for i in range(n))
+    # Off (the default), the world is exactly the one made before the setting existed (digest taken from that
+    # version's code): names have their own random stream, so every earlier config still means the same data.
+    plain = make_world(train_groups=50, dev_groups=0, test_groups=0)
+    digest = hashlib.sha256("\n".join(plain.dataset["train"]["passage"]).encode()).hexdigest()
+    assert digest == "f78ba1da1c66d5f0754f41b512606f971364956bb742d518f499f29cc23297f8"
+    with pytest.raises(UserError, match="shared_names"):
+        make_world(shared_names=1.0)
 
 
 def test_synthetic_world_scales_without_python_rows():

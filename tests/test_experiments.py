@@ -26,6 +26,7 @@ def test_strategy_names_map_to_plans():
     assert plan_settings("hybrid-0.25") == {"strategy": "hybrid", "alpha": 0.25}
     assert plan_settings("seq-cross-mono") == {"strategy": "sequential", "first": "cross", "then": "mono"}
     assert plan_settings("mixed") == {"strategy": "mixed"}
+    assert plan_settings("base") == {"strategy": "base"}  # evaluated, never trained
     for bad in ("hybrid", "hybrid-1.5", "seq-mono-mono", "sequential"):
         with pytest.raises(UserError):
             plan_settings(bad)
@@ -104,13 +105,23 @@ def test_ci_grid_trains_skips_finished_runs_and_reports(tmp_path, monkeypatch, c
     assert main(["--config", str(config)]) == 0
     folder = tmp_path / "out" / "ci"
     results = sorted(folder.glob("runs/mlm/*/seed-*/eval.json"))
-    assert len(results) == 4  # 2 strategies x 2 seeds
-    record = json.loads(results[0].read_text())
+    assert len(results) == 6  # (base + 2 strategies) x 2 seeds
+    trained = folder / "runs" / "mlm" / "hybrid-0.5" / "seed-0"
+    record = json.loads((trained / "eval.json").read_text())
     assert record["settings"]["train_languages"] == ["qaa", "qab", "qac"]  # fine-tuned on high-resource only
     assert record["suites"][0]["resource_levels"]["qah"] == "zero-shot"
-    assert not (results[0].parent / "model" / "model.safetensors").exists()  # weights dropped, records kept
+    assert record["settings"]["training"]["steps_per_kind"]
+    assert (trained / "model" / "hf_hybrid_training.json").exists()
+    assert not (trained / "model" / "model.safetensors").exists()  # weights dropped, records kept
+    # The base row is the pre-trained encoder evaluated as it is: not trained, and its weights are left alone.
+    base = json.loads((folder / "runs" / "mlm" / "base" / "seed-0" / "eval.json").read_text())
+    assert base["settings"]["training"] == {"steps_per_kind": {}}
+    assert (Path(base["settings"]["base_model"]) / "model.safetensors").exists()
+    assert base["suites"][0]["metrics"] != record["suites"][0]["metrics"]
+    seed1 = json.loads((folder / "runs" / "mlm" / "base" / "seed-1" / "eval.json").read_text())
+    assert seed1["suites"][0]["metrics"] == base["suites"][0]["metrics"]  # no randomness without training
     report = (folder / "report.md").read_text()
-    assert "| hybrid-0.5 |" in report and "| seq-mono-cross |" in report
+    assert "| base |" in report and "| hybrid-0.5 |" in report and "| seq-mono-cross |" in report
     assert "Significance: `hybrid-0.5` against each baseline" in report and "p=" in report
     assert "zero-shot languages" in report and "python -m hf_hybrid.experiments --config" in report
     for kind in ("bars", "alpha", "heatmaps"):
@@ -127,7 +138,7 @@ def test_ci_grid_trains_skips_finished_runs_and_reports(tmp_path, monkeypatch, c
     capsys.readouterr()
     assert cli_main(["experiment", "--config", str(config)]) == 0
     out = capsys.readouterr().out
-    assert "0 runs trained, 4 skipped" in out
+    assert "0 runs trained, 6 skipped" in out
     assert {p: p.stat().st_mtime_ns for p in results} == stamps
 
     # Another setting in the same experiment folder is refused in one line, not mixed into the tables.
@@ -190,6 +201,6 @@ def test_every_experiment_config_parses_and_resolves_its_names(path):
 
 def test_readme_grid_is_the_full_grid():
     cfg = ExperimentConfig(**load_yaml(str(CONFIGS / "readme.yaml"), (ExperimentConfig,)))
-    assert set(cfg.strategies) == {"mono", "cross", "hybrid-0.25", "hybrid-0.5", "hybrid-0.75", "seq-mono-cross",
+    assert set(cfg.strategies) == {"base", "mono", "cross", "hybrid-0.25", "hybrid-0.5", "hybrid-0.75", "seq-mono-cross",
                                    "seq-cross-mono", "mixed"}
     assert len(cfg.seeds) >= 3

@@ -61,6 +61,7 @@ class WorldConfig:
     relations: int = 40
     hard_negatives: bool = True
     mutation_rate: float = 0.25
+    shared_names: float = 0.0
     chunk_groups: int = 100_000
 
     def validate(self) -> None:
@@ -73,6 +74,8 @@ class WorldConfig:
             raise UserError("low_fraction", f"{self.low_fraction}", "use a fraction in (0, 1]")
         if min(self.train_groups, self.dev_groups, self.test_groups) < 0:
             raise UserError("groups", "negative group count", "use counts >= 0")
+        if not 0 <= self.shared_names < 1:
+            raise UserError("shared_names", f"{self.shared_names}", "use a fraction in [0, 1), e.g. 0.1")
         if self.concepts < self.relations + _RESERVED + 10:
             raise UserError("concepts", f"{self.concepts}", f"use at least relations + {_RESERVED + 10}")
 
@@ -134,20 +137,47 @@ def _mutate(word: str, rng: np.random.Generator, rate: float) -> str:
     return "".join(letters)
 
 
-def _lexicon(proto: list[str], script: str, rng: np.random.Generator, rate: float) -> pa.Array:
-    """One language's words: cognates of the family's proto-words, written in the family's script.
+def _lexicon(proto: list[str], script: str, rng: np.random.Generator, rate: float,
+             names: dict[int, str] | None = None) -> pa.Array:
+    """One language's words: cognates of the family's proto-words, written in the family's script, except the
+    shared ``names``, written identically (in Latin letters) in every language.
 
     Words are kept unique within a language (a collision would make two concepts indistinguishable)."""
     table = str.maketrans(_SCRIPT_LETTERS["Latin"], _SCRIPT_LETTERS[script])
-    seen: set[str] = set()
+    names = names or {}
+    seen: set[str] = set(names.values())
     words = []
-    for base in proto:
+    for concept, base in enumerate(proto):
+        if concept in names:
+            words.append(names[concept])
+            continue
         word = _mutate(base, rng, rate)
         while word in seen:
             word = word + rng.choice(list(_VOWELS))
         seen.add(word)
         words.append(word.translate(table))
     return pa.array(words, pa.string())
+
+
+def _shared_names(config: WorldConfig) -> dict[int, str]:
+    """Concept id → a name written the same way in every language (people, places, brands, numbers).
+
+    Why: a multilingual encoder such as XLM-R starts fine-tuning with *some* cross-lingual alignment, much of it
+    anchored on strings that every language's text shares. Without any shared string, a world's families have
+    nothing in common but meaning, and an encoder pre-trained on it starts at chance cross-lingually. Drawn from
+    their own random stream, so ``shared_names=0`` leaves a world exactly as it was."""
+    if not config.shared_names:
+        return {}
+    rng = np.random.default_rng([config.seed, 11])
+    nouns = np.arange(_RESERVED + config.relations, config.concepts)
+    chosen = rng.choice(nouns, size=max(1, round(config.shared_names * len(nouns))), replace=False)
+    names: dict[int, str] = {}
+    for concept in sorted(int(c) for c in chosen):
+        name = _word(rng).capitalize()
+        while name in names.values():
+            name += rng.choice(list(_VOWELS))
+        names[concept] = name
+    return names
 
 
 def _languages(config: WorldConfig, rng: np.random.Generator) -> list[SyntheticLanguage]:
@@ -238,7 +268,9 @@ def make_world(config: WorldConfig | None = None, **overrides) -> SyntheticWorld
     rng = np.random.default_rng(config.seed)
     languages = _languages(config, rng)
     protos = [[_word(rng) for _ in range(config.concepts)] for _ in range(config.families)]
-    lexicons = {lang.code: _lexicon(protos[lang.family], lang.script, rng, config.mutation_rate) for lang in languages}
+    names = _shared_names(config)
+    lexicons = {lang.code: _lexicon(protos[lang.family], lang.script, rng, config.mutation_rate, names)
+                for lang in languages}
     total = config.train_groups + config.dev_groups + config.test_groups
     keys = _group_keys(config, total, rng)
     splits = {"train": keys[:config.train_groups],

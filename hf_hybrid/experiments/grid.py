@@ -27,9 +27,12 @@ import numpy as np
 from hf_hybrid.errors import UserError
 
 MINIATURE = "mlm"  # the model name that means "the miniature encoder pre-trained on this config's world"
-STRATEGIES = ("mono", "cross", "hybrid-0.25", "hybrid-0.5", "hybrid-0.75", "seq-mono-cross", "seq-cross-mono",
-              "mixed")
-_STRATEGY = re.compile(r"^(mono|cross|mixed)$|^hybrid-(\d*\.?\d+)$|^seq-(mono|cross|mixed)-(mono|cross|mixed)$")
+# The base model evaluated as it is, without fine-tuning: the point every strategy starts from. Its runs are
+# identical across seeds (kept per seed so the paired bootstrap pairs it like any other row).
+BASE = "base"
+STRATEGIES = ("base", "mono", "cross", "hybrid-0.25", "hybrid-0.5", "hybrid-0.75", "seq-mono-cross",
+              "seq-cross-mono", "mixed")
+_STRATEGY = re.compile(r"^(mono|cross|mixed|base)$|^hybrid-(\d*\.?\d+)$|^seq-(mono|cross|mixed)-(mono|cross|mixed)$")
 
 
 @dataclass
@@ -45,7 +48,8 @@ class ExperimentConfig:
                               metadata={"help": f"base models; '{MINIATURE}' = the miniature pre-trained on the "
                                                 "synthetic world of `data`"})
     strategies: list[str] = field(default_factory=lambda: list(STRATEGIES),
-                                  metadata={"help": "mono, cross, mixed, hybrid-<alpha>, seq-<first>-<then>"})
+                                  metadata={"help": "mono, cross, mixed, hybrid-<alpha>, seq-<first>-<then>, "
+                                                    "base (no fine-tuning)"})
     seeds: list[int] = field(default_factory=lambda: [0, 1, 2], metadata={"help": "seeds (>= 3 for intervals)"})
     reference: str = field(default="hybrid-0.5", metadata={"help": "the strategy tested against every other"})
     train_languages: list[str] | None = field(default=None, metadata={"help": "fine-tuning languages (synthetic "
@@ -120,12 +124,13 @@ class ExperimentConfig:
 
 
 def plan_settings(name: str) -> dict:
-    """Strategy name → :class:`~hf_hybrid.sampling.PlanConfig` fields (``hybrid-0.5`` → hybrid, alpha 0.5)."""
+    """Strategy name → :class:`~hf_hybrid.sampling.PlanConfig` fields (``hybrid-0.5`` → hybrid, alpha 0.5);
+    ``base`` → ``{"strategy": "base"}``, which is never trained."""
     match = _STRATEGY.match(name)
     if not match:
         raise UserError("strategies", f"unknown strategy {name!r}",
-                        "use mono, cross, mixed, hybrid-<alpha> (e.g. hybrid-0.5) or seq-<first>-<then> "
-                        "(e.g. seq-mono-cross)")
+                        "use mono, cross, mixed, hybrid-<alpha> (e.g. hybrid-0.5), seq-<first>-<then> "
+                        "(e.g. seq-mono-cross) or base (no fine-tuning)")
     single, alpha, first, then = match.groups()
     if single:
         return {"strategy": single}
@@ -239,16 +244,16 @@ def train_run(ctx: Context, tag: str, strategy: str, seed: int, out: Path) -> Pa
     return train(train_cfg, plan_cfg)
 
 
-def evaluate_run(ctx: Context, model_dir: Path) -> tuple[list[dict], dict[str, np.ndarray]]:
+def evaluate_run(ctx: Context, model_dir: Path | str) -> tuple[list[dict], dict[str, np.ndarray]]:
     """Every configured suite for one fine-tuned model, plus the per-query units of the parallel suite."""
-    from sentence_transformers import SentenceTransformer
-
     from hf_hybrid.evaluation.embeddings import encode_unique
     from hf_hybrid.evaluation.multilingual import pool_from_parallel, score_pool
     from hf_hybrid.experiments.stats import per_query_units
 
     cfg = ctx.config
-    model = SentenceTransformer(str(model_dir))
+    from hf_hybrid.models import load_model
+
+    model = load_model(str(model_dir))
     pool = pool_from_parallel(ctx.eval_data, name="parallel", split=cfg.eval_split)
     # Encoded once here (not through evaluate_parallel) so the same embeddings feed the suite and the
     # per-query units of the bootstrap.
@@ -307,10 +312,13 @@ def run_one(ctx: Context, tag: str, strategy: str, seed: int) -> Path:
     out = run_folder(cfg, tag, strategy, seed)
     out.mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()
-    model_dir = train_run(ctx, tag, strategy, seed, out)
+    if strategy == BASE:
+        model_dir, training = ctx.base_models[tag], {"steps_per_kind": {}}
+    else:
+        model_dir = train_run(ctx, tag, strategy, seed, out)
+        training = json.loads((model_dir / "hf_hybrid_training.json").read_text())
     trained = time.perf_counter() - start
     suites, units = evaluate_run(ctx, model_dir)
-    training = json.loads((model_dir / "hf_hybrid_training.json").read_text())
     tmp = out / ".units.tmp.npz"
     np.savez_compressed(tmp, **units)
     tmp.replace(out / "units.npz")
@@ -319,7 +327,7 @@ def run_one(ctx: Context, tag: str, strategy: str, seed: int) -> Path:
                 "train_wall_s": round(trained, 2), "eval_wall_s": round(time.perf_counter() - start - trained, 2),
                 "training": training}
     write_results(out / "eval.json", ctx.base_models[tag], suites, settings)
-    if not cfg.keep_models:
+    if not cfg.keep_models and strategy != BASE:  # never the base model itself
         _drop_weights(model_dir)
     return out
 
