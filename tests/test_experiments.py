@@ -94,6 +94,7 @@ def _ci_config(tmp_path: Path) -> Path:
     data = yaml.safe_load((CONFIGS / "ci.yaml").read_text())
     data["output_dir"] = str(tmp_path / "out")
     data["beir"] = [str(_beir_folder(tmp_path / "beir"))]
+    data["mteb_tasks"] = ["parallel"]  # the grid's own test data, through mteb.evaluate (offline)
     path = tmp_path / "ci.yaml"
     path.write_text(yaml.safe_dump(data))
     return path
@@ -132,6 +133,10 @@ def test_ci_grid_trains_skips_finished_runs_and_reports(tmp_path, monkeypatch, c
     assert cell["mean"] == pytest.approx(np.mean(cell["values"])) and len(cell["values"]) == 2
     beir = [s for s in summary["models"]["mlm"]["suites"].values() if s["type"] == "beir"]
     assert len(beir) == 1 and beir[0]["table"]["hybrid-0.5"]["all"][beir[0]["main_score"]]["mean"] > 0
+    mteb_suite = summary["models"]["mlm"]["suites"]["HFHybridParallelRetrieval"]
+    assert mteb_suite["type"] == "mteb" and mteb_suite["main_score"] == "ndcg_at_10"
+    hybrid, base = (mteb_suite["table"][s]["all"]["ndcg_at_10"]["mean"] for s in ("hybrid-0.5", "base"))
+    assert 0 < base < 1 and 0 < hybrid < 1
     stamps = {p: p.stat().st_mtime_ns for p in results}
 
     # The results on disk are the grid's checkpoint: a rerun (through the console script) trains nothing.

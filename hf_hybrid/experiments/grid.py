@@ -30,6 +30,7 @@ MINIATURE = "mlm"  # the model name that means "the miniature encoder pre-traine
 # The base model evaluated as it is, without fine-tuning: the point every strategy starts from. Its runs are
 # identical across seeds (kept per seed so the paired bootstrap pairs it like any other row).
 BASE = "base"
+OWN_DATA_TASK = "parallel"  # in mteb_tasks: the grid's evaluation data as an MTEB retrieval task
 STRATEGIES = ("base", "mono", "cross", "hybrid-0.25", "hybrid-0.5", "hybrid-0.75", "seq-mono-cross",
               "seq-cross-mono", "mixed")
 _STRATEGY = re.compile(r"^(mono|cross|mixed|base)$|^hybrid-(\d*\.?\d+)$|^seq-(mono|cross|mixed)-(mono|cross|mixed)$")
@@ -72,7 +73,8 @@ class ExperimentConfig:
                                                                       "mlqa_r, ciral, africlirmatrix"})
     africlirmatrix_dir: str | None = field(default=None, metadata={"help": "africlirmatrix: the release folder"})
     mteb_tasks: list[str] = field(default_factory=list, metadata={"help": "MTEB tasks or benchmarks also "
-                                                                          "evaluated (e.g. BelebeleRetrieval, BEIR-NL)"})
+                                                                          "evaluated (e.g. BelebeleRetrieval, BEIR-NL; "
+                                                                          f"'{OWN_DATA_TASK}': the evaluation data)"})
     beir: list[str] = field(default_factory=list, metadata={"help": "BEIR folders or names also evaluated"})
     bootstrap: int = field(default=1000, metadata={"help": "bootstrap resamples for the significance test"})
     keep_models: bool = field(default=False, metadata={"help": "keep fine-tuned weights (off: delete after "
@@ -268,8 +270,12 @@ def evaluate_run(ctx: Context, model_dir: Path | str) -> tuple[list[dict], dict[
     suites = [suite] + _named_suites(ctx, model)
     if cfg.mteb_tasks:
         from hf_hybrid.evaluation import run_mteb
+        from hf_hybrid.evaluation.mteb_runner import mteb_task_from_pool
 
-        suites += run_mteb(model, cfg.mteb_tasks)
+        # OWN_DATA_TASK is the grid's own evaluation data run through MTEB (x→y subsets, nDCG@10): MTEB's
+        # scores beside ours, and the one MTEB task that needs no download.
+        tasks = [mteb_task_from_pool(pool) if name == OWN_DATA_TASK else name for name in cfg.mteb_tasks]
+        suites += run_mteb(model, tasks)
     for folder in cfg.beir:
         from hf_hybrid.evaluation import run_beir
 
