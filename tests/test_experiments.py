@@ -209,3 +209,21 @@ def test_readme_grid_is_the_full_grid():
     assert set(cfg.strategies) == {"base", "mono", "cross", "hybrid-0.25", "hybrid-0.5", "hybrid-0.75", "seq-mono-cross",
                                    "seq-cross-mono", "mixed"}
     assert len(cfg.seeds) >= 3
+
+
+def test_docs_results_were_made_by_the_shipped_configs():
+    """docs/results.md says how to rerun each section: its command must name a shipped config whose every setting
+    is the one the grid ran with (so rerunning it reproduces the section, and a retuned config needs a new run)."""
+    docs = (CONFIGS.parents[1] / "docs" / "results.md").read_text()
+    sections = docs.split("Settings the grid ran with:")[1:]
+    assert len(sections) >= 3  # the README miniature, its second world, the real-language grid
+    names = set()
+    for section in sections:
+        ran = yaml.safe_load(section.split("```yaml", 1)[1].split("```", 1)[0])
+        shipped = [p for p in CONFIGS.glob("*.yaml") if yaml.safe_load(p.read_text())["name"] == ran["name"]]
+        assert len(shipped) == 1, ran["name"]
+        settings = yaml.safe_load(shipped[0].read_text())
+        assert {k: ran[k] for k in settings} == settings, shipped[0].name
+        assert f"python -m hf_hybrid.experiments --config configs/experiments/{shipped[0].name}" in docs
+        names.add(ran["name"])
+    assert {"synthetic-miniature", "e5-sample"} <= names
