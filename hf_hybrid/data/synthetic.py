@@ -145,18 +145,22 @@ def _lexicon(proto: list[str], script: str, rng: np.random.Generator, rate: floa
     Words are kept unique within a language (a collision would make two concepts indistinguishable)."""
     table = str.maketrans(_SCRIPT_LETTERS["Latin"], _SCRIPT_LETTERS[script])
     names = names or {}
-    seen: set[str] = set(names.values())
+    seen: set[str] = set()  # names are capitalized, mutated words lower-case: the two never collide
     words = []
     for concept, base in enumerate(proto):
         if concept in names:
             words.append(names[concept])
-            continue
-        word = _mutate(base, rng, rate)
-        while word in seen:
-            word = word + rng.choice(list(_VOWELS))
-        seen.add(word)
-        words.append(word.translate(table))
+        else:
+            words.append(_unique(_mutate(base, rng, rate), seen, rng).translate(table))
     return pa.array(words, pa.string())
+
+
+def _unique(word: str, seen: set[str], rng: np.random.Generator) -> str:
+    """``word``, lengthened by random vowels until it is not in ``seen``; recorded in ``seen``."""
+    while word in seen:
+        word = word + rng.choice(list(_VOWELS))
+    seen.add(word)
+    return word
 
 
 def _shared_names(config: WorldConfig) -> dict[int, str]:
@@ -171,13 +175,8 @@ def _shared_names(config: WorldConfig) -> dict[int, str]:
     rng = np.random.default_rng([config.seed, 11])
     nouns = np.arange(_RESERVED + config.relations, config.concepts)
     chosen = rng.choice(nouns, size=max(1, round(config.shared_names * len(nouns))), replace=False)
-    names: dict[int, str] = {}
-    for concept in sorted(int(c) for c in chosen):
-        name = _word(rng).capitalize()
-        while name in names.values():
-            name += rng.choice(list(_VOWELS))
-        names[concept] = name
-    return names
+    seen: set[str] = set()
+    return {concept: _unique(_word(rng).capitalize(), seen, rng) for concept in sorted(int(c) for c in chosen)}
 
 
 def _languages(config: WorldConfig, rng: np.random.Generator) -> list[SyntheticLanguage]:
