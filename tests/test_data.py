@@ -170,6 +170,19 @@ def test_shared_names_are_written_alike_in_every_script_and_change_nothing_when_
         make_world(shared_names=1.0)
 
 
+@pytest.mark.parametrize("source, message", [
+    ("synthetic:shared_names=abc", "error: shared_names: 'abc' is not a number"),
+    ("synthetic:train_groups=1.5", "error: train_groups: 1.5 is not an integer"),
+    ("synthetic:hard_negatives=maybe", "error: hard_negatives: 'maybe' is not true or false"),
+])
+def test_synthetic_options_of_the_wrong_kind_are_one_line_errors(source, message, tmp_path, capsys):
+    assert build_main(["--data", source, "--output", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith(message)
+    assert not any(tmp_path.iterdir())  # nothing written
+    assert make_world(train_groups=5, dev_groups=0, test_groups=0, hard_negatives=0).config.hard_negatives is False
+
+
 def test_synthetic_world_scales_without_python_rows():
     world = make_world(train_groups=200_000, dev_groups=0, test_groups=0, high=3, low=0, zero=0,
                        concepts=4000, chunk_groups=50_000, hard_negatives=False)

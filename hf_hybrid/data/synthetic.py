@@ -256,13 +256,28 @@ def _split_tables(world_langs, lexicons, config, keys, first_id, split, rng) -> 
             yield pa.table(columns).filter(pa.array(mask))
 
 
+def _typed(name: str, value, current):
+    """An override in the type of the setting it replaces. Source strings (``synthetic:seed=3``) arrive as
+    int, float or str; a value of the wrong kind is a one-line error here rather than a TypeError deep inside."""
+    if isinstance(current, bool):
+        if value in (0, 1) or str(value).lower() in ("true", "false"):
+            return value in (1, True) or str(value).lower() == "true"
+    elif isinstance(current, int):
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+    elif isinstance(value, int | float) and not isinstance(value, bool):
+        return float(value)
+    kind = {bool: "true or false", int: "an integer", float: "a number"}[type(current)]
+    raise UserError(name, f"{value!r} is not {kind}", f"give e.g. {name}={current}")
+
+
 def make_world(config: WorldConfig | None = None, **overrides) -> SyntheticWorld:
     """Generate a world. ``make_world(train_groups=10_000, seed=3)`` overrides fields of :class:`WorldConfig`."""
     config = config or WorldConfig()
     for name, value in overrides.items():
         if not hasattr(config, name):
             raise UserError(name, "not a synthetic-world setting", f"use one of {', '.join(asdict(config))}")
-        setattr(config, name, value)
+        setattr(config, name, _typed(name, value, getattr(config, name)))
     config.validate()
     rng = np.random.default_rng(config.seed)
     languages = _languages(config, rng)
