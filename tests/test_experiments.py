@@ -15,7 +15,7 @@ from hf_hybrid.cli import main as cli_main
 from hf_hybrid.config import load_yaml
 from hf_hybrid.errors import UserError
 from hf_hybrid.evaluation.multilingual import MultilingualPool, score_pool
-from hf_hybrid.experiments import ExperimentConfig, main, plan_settings
+from hf_hybrid.experiments import ExperimentConfig, grid, main, plan_settings
 from hf_hybrid.experiments.stats import mean_ci, paired_bootstrap, per_query_units
 from hf_hybrid.pretrain import PretrainConfig
 
@@ -103,7 +103,12 @@ def _ci_config(tmp_path: Path) -> Path:
 def test_ci_grid_trains_skips_finished_runs_and_reports(tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("HF_HYBRID_CACHE", str(tmp_path / "cache"))
     config = _ci_config(tmp_path)
+    evaluated = []
+    evaluate_run = grid.evaluate_run
+    monkeypatch.setattr(grid, "evaluate_run", lambda ctx, model_dir: evaluated.append(model_dir) or
+                        evaluate_run(ctx, model_dir))
     assert main(["--config", str(config)]) == 0
+    assert len(evaluated) == 5  # 2 strategies x 2 seeds, and the untrained base once for both seeds
     folder = tmp_path / "out" / "ci"
     results = sorted(folder.glob("runs/mlm/*/seed-*/eval.json"))
     assert len(results) == 6  # (base + 2 strategies) x 2 seeds

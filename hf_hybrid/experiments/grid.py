@@ -251,10 +251,9 @@ def evaluate_run(ctx: Context, model_dir: Path | str) -> tuple[list[dict], dict[
     from hf_hybrid.evaluation.embeddings import encode_unique
     from hf_hybrid.evaluation.multilingual import pool_from_parallel, score_pool
     from hf_hybrid.experiments.stats import per_query_units
-
-    cfg = ctx.config
     from hf_hybrid.models import load_model
 
+    cfg = ctx.config
     model = load_model(str(model_dir))
     pool = pool_from_parallel(ctx.eval_data, name="parallel", split=cfg.eval_split)
     # Encoded once here (not through evaluate_parallel) so the same embeddings feed the suite and the
@@ -324,7 +323,12 @@ def run_one(ctx: Context, tag: str, strategy: str, seed: int) -> Path:
         model_dir = train_run(ctx, tag, strategy, seed, out)
         training = json.loads((model_dir / "hf_hybrid_training.json").read_text())
     trained = time.perf_counter() - start
-    suites, units = evaluate_run(ctx, model_dir)
+    evaluated = _base_evaluated(cfg, tag, seed) if strategy == BASE else None
+    if evaluated:
+        result, units = read_run(evaluated)
+        suites = result["suites"]
+    else:
+        suites, units = evaluate_run(ctx, model_dir)
     tmp = out / ".units.tmp.npz"
     np.savez_compressed(tmp, **units)
     tmp.replace(out / "units.npz")
@@ -336,6 +340,22 @@ def run_one(ctx: Context, tag: str, strategy: str, seed: int) -> Path:
     if not cfg.keep_models and strategy != BASE:  # never the base model itself
         _drop_weights(model_dir)
     return out
+
+
+def _base_evaluated(cfg: ExperimentConfig, tag: str, seed: int) -> Path | None:
+    """A finished base run of another seed: the base is not trained, so its evaluation does not depend on the
+    seed, and one evaluation serves every seed (with XLM-R and MTEB suites that is minutes each)."""
+    for other in cfg.seeds:
+        folder = run_folder(cfg, tag, BASE, other)
+        if other != seed and is_finished(folder, cfg.run_fingerprint()):
+            return folder
+    return None
+
+
+def read_run(folder: Path) -> tuple[dict, dict[str, np.ndarray]]:
+    """A finished run's results (``eval.json``) and per-query units of its parallel suite (``units.npz``)."""
+    with np.load(folder / "units.npz") as units:
+        return json.loads((folder / "eval.json").read_text()), {k: units[k] for k in units.files}
 
 
 def _drop_weights(model_dir: Path) -> None:

@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from hf_hybrid.evaluation.report import atomic_write_text, save_figure, versions
-from hf_hybrid.experiments.grid import BASE, ExperimentConfig, plan_settings, run_folder
+from hf_hybrid.experiments.grid import BASE, ExperimentConfig, plan_settings, read_run, run_folder
 from hf_hybrid.experiments.stats import SETTINGS, mean_ci, paired_bootstrap
 
 TABLE_METRICS = ("mono.map", "cross.map", "multi.map", "multi.language_bias")
@@ -32,8 +32,7 @@ def _load_runs(cfg: ExperimentConfig, tag: str, strategy: str) -> list[tuple[dic
     for seed in cfg.seeds:
         folder = run_folder(cfg, tag, strategy, seed)
         if (folder / "eval.json").exists():
-            with np.load(folder / "units.npz") as units:
-                runs.append((json.loads((folder / "eval.json").read_text()), {k: units[k] for k in units.files}))
+            runs.append(read_run(folder))
     return runs
 
 
@@ -180,12 +179,12 @@ def _findings(summary: dict, tag: str) -> list[str]:
             verdict.append(f"significantly better than {_names(better)}")
         if worse:
             verdict.append(f"significantly worse than {_names(worse)}")
-        start = f"; the untuned base scores {cells[BASE]:.4f}" if BASE in cells else ""
+        base_note = f"; the untuned base scores {cells[BASE]:.4f}" if BASE in cells else ""
         lines.append(f"- **{metric}, {subset} languages**: best mean is `{best}` ({cells[best]:.4f}); `{ref}` "
                      f"({cells.get(ref, float('nan')):.4f}) is "
                      f"{' and '.join(verdict) or 'not significantly different from any baseline'} "
                      f"(paired bootstrap, p < 0.05; {len(sig)} baseline{'s' if len(sig) != 1 else ''} tested)"
-                     f"{start}.")
+                     f"{base_note}.")
     return lines
 
 
