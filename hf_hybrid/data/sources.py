@@ -63,6 +63,9 @@ class SourceSpec:
     ``fields`` the columns each role must have (checked, so a local copy in the wrong layout fails in one line);
     ``rows(spec, tables, lang, options)`` maps the loaded tables to ``{"id", "query", "passage"[, "negatives"]}``;
     ``configs(lang)`` names the Hub config that language is (for cards and for checking against the Hub).
+    ``revision`` is a commit where one could be read from public material (``revision_note`` says where, or why
+    the source is left unpinned); ``join(spec, requests, langs, options)`` replaces the per-language
+    ``datasets`` reads for a source that must join large files (mMARCO).
     """
 
     name: str
@@ -77,10 +80,17 @@ class SourceSpec:
     builder: str
     files: Callable[[str, str], dict[str, str]]
     fields: dict[str, tuple[str, ...]]
-    rows: Callable[..., Iterator[dict]]
+    rows: Callable[..., Iterator[dict]] | None = None
     large: bool = False
     reader_options: Callable[[str], tuple[tuple[str, Any], ...]] = field(default=lambda role: ())
     configs: Callable[[str], str] = field(default=lambda lang: lang)
+    revision_note: str = ""
+    join: Callable[..., dict[str, Iterator[dict]]] | None = None
+
+    @property
+    def pinned(self) -> bool:
+        """Whether ``revision`` is a commit (40 hex digits), so a run reads the same bytes every time."""
+        return re.fullmatch(r"[0-9a-f]{40}", self.revision) is not None
 
     @property
     def url(self) -> str:
@@ -117,20 +127,25 @@ class SourceSpec:
         ``max_groups`` caps the number of groups (ids); for a parallel source the same groups are kept in every
         language, preferring ids present in the most requested languages. ``streaming`` (default: on for large
         sources) reads rows as they come instead of downloading whole files first. ``data_dir`` points at a local
-        copy of the repository's files. Source options: ``passage="context"|"sentence"`` (XQuAD, MLQA: the
+        copy of the repository's files. ``langs="en+de"`` (in a source string: ``mmarco:langs=en+de``) is the
+        same as ``languages`` for settings that can only hold a string. Source options: ``passage="context"|"sentence"`` (XQuAD, MLQA: the
         whole paragraph or only the sentence holding the answer, as XQuAD-R does), ``max_negatives`` (mMARCO,
         MIRACL: hard negatives kept per row, default 1).
         """
         if max_groups is not None and max_groups < 1:
             raise UserError("max_groups", f"{max_groups} is not a positive number", "pass max_groups >= 1 or omit it")
-        langs, split = self._check(languages, split)
+        langs, split = self._check(languages or _langs_option(options.pop("langs", None)), split)
         requests = self.requests(langs, split, streaming=streaming, data_dir=data_dir)
-        per_lang: dict[str, list[dict]] = {}
-        for lang in langs:
-            tables = {r.role.split(":", 1)[1]: _read(self, r, local=data_dir is not None)
-                      for r in requests if r.role.startswith(f"{lang}:")}
-            rows = self.rows(self, tables, lang, {**options, "max_groups": max_groups})
-            per_lang[lang] = list(_take(rows, None if self.parallel else max_groups))
+        options = {**options, "max_groups": max_groups}
+        if self.join is not None:
+            per_lang = _joined(self, requests, langs, options, local=data_dir is not None)
+        else:
+            per_lang = {}
+            for lang in langs:
+                tables = {r.role.split(":", 1)[1]: _read(self, r, local=data_dir is not None)
+                          for r in requests if r.role.startswith(f"{lang}:")}
+                per_lang[lang] = list(_take(self.rows(self, tables, lang, options),
+                                            None if self.parallel else max_groups))
         rows = _cap_groups(per_lang, max_groups) if self.parallel else _flatten(per_lang)
         if not rows:
             raise UserError("data", f"{self.name} gave no rows for languages {langs}, split {split!r}",
@@ -161,22 +176,13 @@ def _root(spec: SourceSpec, data_dir: str | None) -> str:
 
 def _read(spec: SourceSpec, request: Request, *, local: bool) -> Dataset | IterableDataset:
     """Run one :class:`Request`; a missing file, a wrong layout or an unreachable Hub is one line."""
-    if local and not glob.glob(request.data_files):
-        raise UserError("data_dir", f"no file matches {request.path!r} in the local copy of {spec.hub_id}",
-                        f"mirror the repository layout: {spec.name} needs {request.path!r} under data_dir")
+    _check_local(spec, request, local=local)
     try:
         table = datasets.load_dataset(request.builder, data_files=request.data_files, split="train",
                                       streaming=request.streaming, **dict(request.options))
         names = table.column_names or list(next(iter(table)).keys())
     except Exception as err:  # datasets/fsspec/hub raise many types; the user needs one line, not a traceback
-        first = (str(err).splitlines() or [type(err).__name__])[0][:160]
-        if local:
-            raise UserError("data_dir", f"cannot read {request.path!r} as {request.builder}: {first}",
-                            f"use the same file format as {spec.hub_id} on the Hub") from None
-        raise UserError("data", f"{spec.name} needs the Hugging Face Hub ({spec.hub_id}) and reading "
-                        f"{request.path!r} failed: {type(err).__name__}: {first}",
-                        "connect to the network (and accept the dataset's terms if it is gated), or pass "
-                        "data_dir=<a local copy of the repository's files>") from None
+        raise _read_error(spec, request, err, local=local) from None
     role = request.role.split(":", 1)[1]
     missing = [name for name in spec.fields.get(role, ()) if name not in names]
     if missing:
@@ -185,6 +191,43 @@ def _read(spec: SourceSpec, request: Request, *, local: bool) -> Dataset | Itera
                         f"(has {', '.join(names)})",
                         f"use the fields of the real dataset: {', '.join(spec.fields[role])}")
     return table
+
+
+def _check_local(spec: SourceSpec, request: Request, *, local: bool) -> None:
+    if local and not glob.glob(request.data_files):
+        raise UserError("data_dir", f"no file matches {request.path!r} in the local copy of {spec.hub_id}",
+                        f"mirror the repository layout: {spec.name} needs {request.path!r} under data_dir")
+
+
+def _read_error(spec: SourceSpec, request: Request, err: Exception, *, local: bool) -> UserError:
+    first = (str(err).splitlines() or [type(err).__name__])[0][:160]
+    if local:
+        return UserError("data_dir", f"cannot read {request.path!r} as {request.builder}: {first}",
+                         f"use the same file format as {spec.hub_id} on the Hub")
+    return UserError("data", f"{spec.name} needs the Hugging Face Hub ({spec.hub_id}) and reading "
+                     f"{request.path!r} failed: {type(err).__name__}: {first}",
+                     "connect to the network (and accept the dataset's terms if it is gated), or pass "
+                     "data_dir=<a local copy of the repository's files>")
+
+
+def _joined(spec: SourceSpec, requests: list[Request], langs: list[str], options: dict, *,
+            local: bool) -> dict[str, list[dict]]:
+    """Run a source's own ``join`` with the same one-line errors as the ``datasets`` reads."""
+    for request in requests:
+        _check_local(spec, request, local=local)
+    try:
+        return {lang: list(rows) for lang, rows in spec.join(spec, requests, langs, options).items()}
+    except UserError:
+        raise
+    except Exception as err:  # fsspec/pyarrow/hub raise many types; one line for the user
+        raise _read_error(spec, requests[0], err, local=local) from None
+
+
+def _langs_option(value: Any) -> list[str] | None:
+    """``langs=en+de+sw`` → ``["en", "de", "sw"]`` (``+`` because ``,`` separates source options)."""
+    if value is None:
+        return None
+    return [code for code in str(value).split("+") if code]
 
 
 def _take(rows: Iterable[dict], limit: int | None) -> Iterator[dict]:
@@ -246,7 +289,10 @@ XQUAD = SourceSpec(
     homepage="https://github.com/google-deepmind/xquad",
     description="1,190 SQuAD v1.1 questions on 240 paragraphs, professionally translated; parallel by question id. "
                 "Several questions share a paragraph, so passage='sentence' avoids duplicate passages in a batch.",
-    revision="main", builder="parquet",
+    # The commit mteb pins for XQuADRetrieval (TaskMetadata in mteb 1.x, tasks/Retrieval/multilingual/
+    # XQuADRetrieval.py), loaded there without remote code, i.e. the Parquet layout read here.
+    revision="51adfef1c1287aab1d2d91b5bead9bcfb9c68583", builder="parquet",
+    revision_note="mteb 1.x XQuADRetrieval TaskMetadata",
     configs=lambda lang: f"xquad.{lang}",
     files=lambda lang, split: {"qa": f"xquad.{lang}/{split}-*.parquet"},
     fields={"qa": ("id", "context", "question", "answers")},
@@ -261,6 +307,9 @@ MLQA = SourceSpec(
     description="Extractive QA in 7 languages; an instance keeps its question id in every language it was "
                 "translated to (4 languages on average), read from the same-language configs mlqa.<l>.<l>.",
     revision=PARQUET_CONVERSION, builder="parquet",
+    revision_note="unpinned: the Hub's Parquet conversion branch; the only public pin, 397ed406c1a7902140303e7fa"
+                  "f60fff35b58d285 (mteb's MLQARetrieval), is a commit of main holding the loading script, not "
+                  "these files",
     configs=lambda lang: f"mlqa.{lang}.{lang}",
     files=lambda lang, split: {"qa": f"mlqa.{lang}.{lang}/{split}/*.parquet"},
     fields={"qa": ("id", "context", "question", "answers")},
@@ -289,39 +338,21 @@ def _mmarco_read_options(role: str) -> tuple[tuple[str, Any], ...]:
             ("features", datasets.Features({name: datasets.Value("string") for name in columns})))
 
 
-def _pick(table: Iterable[dict], key: str, wanted: set[str], value: str) -> dict[str, str]:
-    """``{key: value}`` for the wanted keys only; a stream stops as soon as all are found (the collection has
-    8.8 M passages per language, so a capped run should not read all of it)."""
-    found: dict[str, str] = {}
-    for row in table:
-        k = str(row[key])
-        if k in wanted:
-            found[k] = row[value]
-            if len(found) == len(wanted):
-                break
-    return found
+def _mmarco_join(spec: SourceSpec, requests: list[Request], langs: list[str], options: dict) -> dict:
+    """Triples (query id, positive id, negative id) → the query and both passages in each language.
 
-
-def _mmarco_rows(spec: SourceSpec, tables: dict, lang: str, options: dict) -> Iterator[dict]:
-    """Triples (query id, positive id, negative id) → the query and both passages in this language.
-
-    Queries and passages keep their MS MARCO ids in every language, so the query id is the group id. One triple
-    per query (its first) keeps groups one-to-one; ``max_groups`` caps the triples read before any text is
-    looked up, so the same first queries are kept in every language.
+    The triples are read once for all languages (they are the same file); ``max_groups`` caps the distinct
+    queries before any text is looked up, so the same first queries are kept in every language. The join runs
+    in Arrow blocks (:mod:`hf_hybrid.data.mmarco`): memory is bounded by the ids needed, not by the 8.8 M
+    passages of a collection.
     """
-    limit = options.get("max_groups")
-    triples: dict[str, tuple[str, str]] = {}
-    for row in tables["triples"]:
-        triples.setdefault(str(row["qid"]), (str(row["pos"]), str(row["neg"])))
-        if limit and len(triples) >= limit:
-            break
-    queries = _pick(tables["queries"], "id", set(triples), "text")
-    passages = _pick(tables["collection"], "id", {p for pair in triples.values() for p in pair}, "text")
-    keep_negatives = int(options.get("max_negatives", 1))
-    for qid, (pos, neg) in triples.items():
-        if qid in queries and pos in passages:
-            negatives = [passages[neg]] if keep_negatives and neg in passages else []
-            yield {"id": f"mmarco-{qid}", "query": queries[qid], "passage": passages[pos], "negatives": negatives}
+    from hf_hybrid.data.mmarco import first_triples, join_language
+
+    files = {r.role: r.data_files for r in requests}
+    triples = first_triples(files[f"{langs[0]}:triples"], options.get("max_groups"))
+    keep = int(options.get("max_negatives", 1))
+    return {lang: join_language(triples, files[f"{lang}:queries"], files[f"{lang}:collection"], keep)
+            for lang in langs}
 
 
 MMARCO = SourceSpec(
@@ -331,10 +362,12 @@ MMARCO = SourceSpec(
     description="MS MARCO passage ranking machine-translated into 13 languages (v2, Google Translate); queries "
                 "and passages parallel by id; the training triples give one hard negative per query.",
     revision="main", builder="csv", large=True,
+    revision_note="unpinned: no public material found that names a commit of unicamp-dl/mmarco (its loading "
+                  "script and every user read seen resolve/main); pin it once the Hub is reachable",
     configs=lambda lang: MMARCO_NAMES[lang],
     files=_mmarco_files,
     fields=_MMARCO_COLUMNS,
-    rows=_mmarco_rows,
+    join=_mmarco_join,
     reader_options=_mmarco_read_options,
 )
 
@@ -370,6 +403,8 @@ MIRACL = SourceSpec(
     description="Monolingual Wikipedia retrieval in 16 languages with human relevance judgements; NOT parallel: "
                 "usable only in monolingual batches.",
     revision=PARQUET_CONVERSION, builder="parquet", large=True,
+    revision_note="unpinned: the Hub's Parquet conversion branch of a gated script dataset; no public material "
+                  "found that names one of its commits",
     files=lambda lang, split: {"topics": f"{lang}/{split}/*.parquet"},
     fields={"topics": ("query_id", "query", "positive_passages", "negative_passages")},
     rows=_miracl_rows,

@@ -1,0 +1,91 @@
+"""mMARCO's training triples joined to their queries and passages, in Arrow blocks.
+
+mMARCO (``unicamp-dl/mmarco``) is three kinds of header-less TSV file: ``triples.train.ids.small.tsv`` (39.8 M
+lines of query id, positive id, negative id; shared by all languages), one ``<language>_queries.train.tsv``
+(808 k lines) and one ``<language>_collection.tsv`` (8.8 M passages, ~3 GB) per language. A training run needs
+the texts of a few hundred thousand ids out of them.
+
+Why written here and not through ``datasets.load_dataset("csv", streaming=True)``: that path hands every line
+to Python as a dict, so a join scans 8.8 M passages per language row by row (minutes per language, see
+``benchmarks/bench_mmarco.py``). Here each file is read with ``pyarrow.csv`` in blocks and each block is
+filtered with ``pyarrow.compute.is_in`` against the ids needed, so Python only ever touches the rows kept and
+memory is bounded by those rows plus one block. A read stops as soon as every needed id has been found.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import fsspec
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pacsv
+
+BLOCK_BYTES = 16 << 20  # one Arrow block: large enough to amortize the per-block work, small next to the files
+
+
+def read_tsv_blocks(url: str, columns: tuple[str, ...]) -> Iterator[pa.RecordBatch]:
+    """Record batches of a header-less TSV file (local path or ``hf://`` URL), every column a string.
+
+    ``quote_char=False``: MS MARCO texts contain stray quotes, which must stay text (as ``csv.QUOTE_NONE``).
+    """
+    read = pacsv.ReadOptions(column_names=list(columns), block_size=BLOCK_BYTES, use_threads=True)
+    parse = pacsv.ParseOptions(delimiter="\t", quote_char=False, double_quote=False,
+                               invalid_row_handler=lambda row: "skip")
+    convert = pacsv.ConvertOptions(column_types={name: pa.string() for name in columns})
+    with fsspec.open(url, "rb") as handle:
+        reader = pacsv.open_csv(handle, read_options=read, parse_options=parse, convert_options=convert)
+        yield from reader
+
+
+def first_triples(url: str, max_groups: int | None) -> pa.Table:
+    """The first triple of each of the first ``max_groups`` distinct query ids (all of them when None), in file
+    order: columns ``qid``, ``pos``, ``neg``. One triple per query keeps groups one-to-one."""
+    kept: list[pa.Table] = []
+    seen = pa.array([], pa.string())
+    total = 0
+    for batch in read_tsv_blocks(url, ("qid", "pos", "neg")):
+        block = pa.Table.from_batches([batch])
+        # first row of each query id inside the block (use_threads=False keeps "first" in file order) ...
+        block = block.group_by("qid", use_threads=False).aggregate([("pos", "first"), ("neg", "first")])
+        block = block.rename_columns(["qid", "pos", "neg"])
+        # ... that no earlier block already gave
+        block = block.filter(pc.invert(pc.is_in(block["qid"], value_set=seen)))
+        if max_groups is not None:
+            block = block.slice(0, max_groups - total)
+        kept.append(block)
+        total += block.num_rows
+        seen = pa.concat_arrays([seen, block["qid"].combine_chunks()])
+        if max_groups is not None and total >= max_groups:
+            break
+    return pa.concat_tables(kept) if kept else pa.table({"qid": seen, "pos": seen, "neg": seen})
+
+
+def texts_for(url: str, wanted: pa.Array) -> dict[str, str]:
+    """``{id: text}`` for the ``wanted`` ids of an ``id<TAB>text`` file, stopping once all are found."""
+    wanted = pc.unique(wanted)
+    found: list[pa.Table] = []
+    count = 0
+    for batch in read_tsv_blocks(url, ("id", "text")):
+        hit = batch.filter(pc.is_in(batch["id"], value_set=wanted))
+        if hit.num_rows:
+            found.append(pa.Table.from_batches([hit]))
+            count += hit.num_rows
+            if count >= len(wanted):
+                break
+    if not found:
+        return {}
+    table = pa.concat_tables(found)
+    return dict(zip(table["id"].to_pylist(), table["text"].to_pylist(), strict=True))
+
+
+def join_language(triples: pa.Table, queries_url: str, collection_url: str, keep_negatives: int) -> Iterator[dict]:
+    """Parallel-schema rows of one language for the given triples (the query id is the group id, as MS MARCO
+    ids are the same in every translation). Triples whose query or positive is missing are skipped."""
+    queries = texts_for(queries_url, triples["qid"].combine_chunks())
+    passages = texts_for(collection_url, pa.concat_arrays([triples["pos"].combine_chunks(),
+                                                           triples["neg"].combine_chunks()]))
+    for qid, pos, neg in zip(*(triples[c].to_pylist() for c in ("qid", "pos", "neg")), strict=True):
+        if qid in queries and pos in passages:
+            negatives = [passages[neg]] if keep_negatives and neg in passages else []
+            yield {"id": f"mmarco-{qid}", "query": queries[qid], "passage": passages[pos], "negatives": negatives}
