@@ -9,6 +9,7 @@ import sys
 STAGES = {
     "build": "hf_hybrid.build",
     "models": "hf_hybrid.models",
+    "check": "hf_hybrid.check",
     "train": "hf_hybrid.train",
     "evaluate": "hf_hybrid.evaluation.cli",
     "push": "hf_hybrid.hub",
