@@ -4,7 +4,8 @@ Each copy mirrors its Hub repository: the same relative paths, file formats, con
 feature types (XQuAD and MLQA: SQuAD-format ``answers`` as a sequence of ``text``/``answer_start``; MIRACL:
 lists of ``docid``/``title``/``text`` passages; mMARCO: header-less TSV files). The texts are short stand-ins.
 
-    python scripts/make_source_fixtures.py
+    python scripts/make_source_fixtures.py                 # tests/fixtures/sources/
+    python scripts/make_source_fixtures.py --mirror DIR    # the dry-run copies: hf-hybrid check CONFIG --mirror DIR
 """
 
 from __future__ import annotations
@@ -109,4 +110,12 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    import sys
+
+    if "--mirror" in sys.argv:
+        sys.path.insert(0, str(OUT.parents[2]))
+        from tests.hub_layouts import write_mirror
+
+        print(f"wrote local copies under {write_mirror(Path(sys.argv[sys.argv.index('--mirror') + 1]))}")
+    else:
+        main()

@@ -195,3 +195,35 @@ def test_cli_exits_2_with_one_line_and_writes_nothing(tmp_path, capsys):
     err = capsys.readouterr().err.strip()
     assert err.count("\n") == 0 and "sw" in err and "fix:" in err
     assert not out.exists() and list(tmp_path.iterdir()) == []
+
+
+def test_mmarco_languages_in_the_source_string_and_the_same_groups_in_each():
+    """``mmarco:langs=en+de`` is how a YAML config names the languages; every language gets the same ids."""
+    data = load_parallel(f"mmarco:data_dir={COPY['mmarco']},langs=en+de,max_groups=3")["train"]
+    assert sorted(set(data["lang"])) == ["de", "en"]
+    ids = {lang: sorted(r["id"] for r in data if r["lang"] == lang) for lang in ("en", "de")}
+    assert ids["en"] == ids["de"] == ["mmarco-101", "mmarco-102", "mmarco-103"]
+
+
+def test_mmarco_reads_only_the_rows_it_needs_from_blocks(tmp_path, monkeypatch):
+    """The join stops reading a collection once every needed passage is found (small blocks to show it)."""
+    from hf_hybrid.data import mmarco
+
+    lines = "".join(f"{i}\tpassage {i}\n" for i in range(5000))
+    (tmp_path / "collection.tsv").write_text(lines)
+    monkeypatch.setattr(mmarco, "BLOCK_BYTES", 1 << 12)
+    read = []
+    original = mmarco.read_tsv_blocks
+
+    def counting(url, columns):
+        for batch in original(url, columns):
+            read.append(batch.num_rows)
+            yield batch
+
+    monkeypatch.setattr(mmarco, "read_tsv_blocks", counting)
+    import pyarrow as pa
+
+    found = mmarco.texts_for(str(tmp_path / "collection.tsv"), pa.array(["3", "10"]))
+    assert dict(zip(found["id"].to_pylist(), found["text"].to_pylist(), strict=True)) == {
+        "3": "passage 3", "10": "passage 10"}
+    assert sum(read) < 5000

@@ -8,8 +8,8 @@ the texts of a few hundred thousand ids out of them.
 Why written here and not through ``datasets.load_dataset("csv", streaming=True)``: that path hands every line
 to Python as a dict, so a join scans 8.8 M passages per language row by row (minutes per language, see
 ``benchmarks/bench_mmarco.py``). Here each file is read with ``pyarrow.csv`` in blocks and each block is
-filtered with ``pyarrow.compute.is_in`` against the ids needed, so Python only ever touches the rows kept and
-memory is bounded by those rows plus one block. A read stops as soon as every needed id has been found.
+filtered with ``pyarrow.compute.is_in`` against the ids needed, and the join itself is ``index_in`` + ``take``:
+Python never touches a row, and memory is bounded by the rows kept plus one block. A read stops as soon as every needed id has been found.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import fsspec
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
@@ -48,7 +49,7 @@ def first_triples(url: str, max_groups: int | None) -> pa.Table:
         block = pa.Table.from_batches([batch])
         # first row of each query id inside the block (use_threads=False keeps "first" in file order) ...
         block = block.group_by("qid", use_threads=False).aggregate([("pos", "first"), ("neg", "first")])
-        block = block.rename_columns(["qid", "pos", "neg"])
+        block = block.select(["qid", "pos_first", "neg_first"]).rename_columns(["qid", "pos", "neg"])
         # ... that no earlier block already gave
         block = block.filter(pc.invert(pc.is_in(block["qid"], value_set=seen)))
         if max_groups is not None:
@@ -61,8 +62,8 @@ def first_triples(url: str, max_groups: int | None) -> pa.Table:
     return pa.concat_tables(kept) if kept else pa.table({"qid": seen, "pos": seen, "neg": seen})
 
 
-def texts_for(url: str, wanted: pa.Array) -> dict[str, str]:
-    """``{id: text}`` for the ``wanted`` ids of an ``id<TAB>text`` file, stopping once all are found."""
+def texts_for(url: str, wanted: pa.Array) -> pa.Table:
+    """The ``id``, ``text`` rows of an ``id<TAB>text`` file whose id is ``wanted``, stopping once all are found."""
     wanted = pc.unique(wanted)
     found: list[pa.Table] = []
     count = 0
@@ -74,18 +75,27 @@ def texts_for(url: str, wanted: pa.Array) -> dict[str, str]:
             if count >= len(wanted):
                 break
     if not found:
-        return {}
-    table = pa.concat_tables(found)
-    return dict(zip(table["id"].to_pylist(), table["text"].to_pylist(), strict=True))
+        return pa.table({"id": pa.array([], pa.string()), "text": pa.array([], pa.string())})
+    return pa.concat_tables(found).combine_chunks()
 
 
-def join_language(triples: pa.Table, queries_url: str, collection_url: str, keep_negatives: int) -> Iterator[dict]:
-    """Parallel-schema rows of one language for the given triples (the query id is the group id, as MS MARCO
-    ids are the same in every translation). Triples whose query or positive is missing are skipped."""
-    queries = texts_for(queries_url, triples["qid"].combine_chunks())
-    passages = texts_for(collection_url, pa.concat_arrays([triples["pos"].combine_chunks(),
-                                                           triples["neg"].combine_chunks()]))
-    for qid, pos, neg in zip(*(triples[c].to_pylist() for c in ("qid", "pos", "neg")), strict=True):
-        if qid in queries and pos in passages:
-            negatives = [passages[neg]] if keep_negatives and neg in passages else []
-            yield {"id": f"mmarco-{qid}", "query": queries[qid], "passage": passages[pos], "negatives": negatives}
+def join_language(triples: pa.Table, queries_url: str, collection_url: str, keep_negatives: int) -> pa.Table:
+    """Parallel-schema columns ``id``, ``query``, ``passage``, ``negatives`` of one language for the triples,
+    joined in Arrow (``index_in`` + ``take``), never row by row. The query id is the group id (MS MARCO ids are
+    the same in every translation); triples whose query or positive is missing are dropped; ``negatives`` is
+    ``[negative]`` where the negative was found (and ``keep_negatives``), else ``[]``."""
+    qid, pos, neg = (triples[name].combine_chunks() for name in ("qid", "pos", "neg"))
+    queries = texts_for(queries_url, qid)
+    passages = texts_for(collection_url, pa.concat_arrays([pos, neg]))
+    q = pc.index_in(qid, value_set=queries["id"].combine_chunks())
+    p = pc.index_in(pos, value_set=passages["id"].combine_chunks())
+    n = pc.index_in(neg, value_set=passages["id"].combine_chunks())
+    keep = pc.and_(pc.is_valid(q), pc.is_valid(p))
+    q, p, n, qid = (pc.filter(x, keep) for x in (q, p, n, qid))
+    negative = passages["text"].combine_chunks().take(n) if keep_negatives else pa.nulls(len(n), pa.string())
+    has = pc.is_valid(negative).cast(pa.int32()).to_numpy(zero_copy_only=False)
+    offsets = pa.array(np.concatenate([[0], np.cumsum(has)]).astype(np.int32))
+    return pa.table({"id": pc.binary_join_element_wise("mmarco", qid, "-"),
+                     "query": queries["text"].combine_chunks().take(q),
+                     "passage": passages["text"].combine_chunks().take(p),
+                     "negatives": pa.ListArray.from_arrays(offsets, negative.drop_null())})

@@ -13,6 +13,10 @@ Should a conversion branch be missing, export the dataset once with a ``datasets
 script (``load_dataset(hub_id, config, split=...).to_parquet("<config>/<split>/0000.parquet")``) and pass that
 folder as ``data_dir``: the layout is the same.
 
+Each source names the revision it reads: a commit where public material names one (``revision_note`` says
+where, as mteb's ``TaskMetadata`` pins its datasets), otherwise the branch, with the reason it is left unpinned;
+``hf-hybrid check`` reports every unpinned source.
+
 The result is always the parallel schema (``id``, ``lang``, ``query``, ``passage``[, ``negatives``]) validated by
 :func:`hf_hybrid.data.schema.validate_parallel`. MIRACL is not parallel: its rows are monolingual (ids never
 shared across languages), usable only in monolingual batches; :func:`is_parallel` and :func:`describe_sources`
@@ -33,6 +37,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import datasets
+import pyarrow as pa
 from datasets import Dataset, IterableDataset
 
 from hf_hybrid.data.schema import validate_parallel
@@ -85,7 +90,7 @@ class SourceSpec:
     reader_options: Callable[[str], tuple[tuple[str, Any], ...]] = field(default=lambda role: ())
     configs: Callable[[str], str] = field(default=lambda lang: lang)
     revision_note: str = ""
-    join: Callable[..., dict[str, Iterator[dict]]] | None = None
+    join: Callable[..., dict[str, pa.Table]] | None = None
 
     @property
     def pinned(self) -> bool:
@@ -138,14 +143,16 @@ class SourceSpec:
         requests = self.requests(langs, split, streaming=streaming, data_dir=data_dir)
         options = {**options, "max_groups": max_groups}
         if self.join is not None:
-            per_lang = _joined(self, requests, langs, options, local=data_dir is not None)
-        else:
-            per_lang = {}
-            for lang in langs:
-                tables = {r.role.split(":", 1)[1]: _read(self, r, local=data_dir is not None)
-                          for r in requests if r.role.startswith(f"{lang}:")}
-                per_lang[lang] = list(_take(self.rows(self, tables, lang, options),
-                                            None if self.parallel else max_groups))
+            joined = _joined(self, requests, langs, options, local=data_dir is not None)
+            if not joined.num_rows:
+                raise UserError("data", f"{self.name} gave no rows for languages {langs}, split {split!r}",
+                                "check the languages and split, or the local copy's files")
+            return validate_parallel(Dataset(joined), source=f"{self.name}[{split}]")
+        per_lang = {}
+        for lang in langs:
+            tables = {r.role.split(":", 1)[1]: _read(self, r, local=data_dir is not None)
+                      for r in requests if r.role.startswith(f"{lang}:")}
+            per_lang[lang] = list(_take(self.rows(self, tables, lang, options), None if self.parallel else max_groups))
         rows = _cap_groups(per_lang, max_groups) if self.parallel else _flatten(per_lang)
         if not rows:
             raise UserError("data", f"{self.name} gave no rows for languages {langs}, split {split!r}",
@@ -210,17 +217,19 @@ def _read_error(spec: SourceSpec, request: Request, err: Exception, *, local: bo
                      "data_dir=<a local copy of the repository's files>")
 
 
-def _joined(spec: SourceSpec, requests: list[Request], langs: list[str], options: dict, *,
-            local: bool) -> dict[str, list[dict]]:
-    """Run a source's own ``join`` with the same one-line errors as the ``datasets`` reads."""
+def _joined(spec: SourceSpec, requests: list[Request], langs: list[str], options: dict, *, local: bool) -> pa.Table:
+    """Run a source's own ``join`` (per language: ``id``, ``query``, ``passage``, ``negatives`` as Arrow) with the
+    same one-line errors as the ``datasets`` reads; returns the languages stacked, with a ``lang`` column."""
     for request in requests:
         _check_local(spec, request, local=local)
     try:
-        return {lang: list(rows) for lang, rows in spec.join(spec, requests, langs, options).items()}
+        tables = spec.join(spec, requests, langs, options)
     except UserError:
         raise
     except Exception as err:  # fsspec/pyarrow/hub raise many types; one line for the user
         raise _read_error(spec, requests[0], err, local=local) from None
+    return pa.concat_tables([t.add_column(1, "lang", pa.array([lang] * t.num_rows, pa.string()))
+                             for lang, t in tables.items()])
 
 
 def _langs_option(value: Any) -> list[str] | None:
