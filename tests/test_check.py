@@ -45,7 +45,8 @@ def test_every_shipped_config_passes_its_dry_run(path, mirror):
 def test_accelerate_configs_parse_as_accelerate_configs(path):
     report = check_config(str(path))
     assert report.ok and report.kind == "accelerate", report.render()
-    assert report.summary["num_processes"] >= 1
+    paper_batch = yaml.safe_load((CONFIGS / "xlmr-hybrid.yaml").read_text())["batch_size"]
+    assert paper_batch % report.summary["num_processes"] == 0, "the recipes' global batch must split over it"
 
 
 def test_single_runs_are_cells_of_their_experiment_grid():

@@ -227,3 +227,9 @@ def test_mmarco_reads_only_the_rows_it_needs_from_blocks(tmp_path, monkeypatch):
     assert dict(zip(found["id"].to_pylist(), found["text"].to_pylist(), strict=True)) == {
         "3": "passage 3", "10": "passage 10"}
     assert sum(read) < 5000
+
+
+def test_mmarco_without_the_hub_is_one_line():
+    with pytest.raises(UserError) as err:
+        SOURCES["mmarco"].load(["en"], max_groups=2)
+    _one_line(err.value, "data", "unicamp-dl/mmarco", "data_dir=")

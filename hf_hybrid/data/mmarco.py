@@ -14,8 +14,13 @@ Python never touches a row, and memory is bounded by the rows kept plus one bloc
 
 from __future__ import annotations
 
+import csv
+import re
 from collections.abc import Iterator
+from typing import Any
+from urllib.parse import unquote
 
+import datasets
 import fsspec
 import numpy as np
 import pyarrow as pa
@@ -23,6 +28,52 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
 BLOCK_BYTES = 16 << 20  # one Arrow block: large enough to amortize the per-block work, small next to the files
+MMARCO_NAMES = {"ar": "arabic", "zh": "chinese", "nl": "dutch", "en": "english", "fr": "french", "de": "german",
+                "hi": "hindi", "id": "indonesian", "it": "italian", "ja": "japanese", "pt": "portuguese",
+                "ru": "russian", "es": "spanish", "vi": "vietnamese"}
+COLUMNS = {"triples": ("qid", "pos", "neg"), "queries": ("id", "text"), "collection": ("id", "text")}
+
+
+def files(lang: str, split: str) -> dict[str, str]:
+    """The repository files one language reads (role → path), as the dataset's loading script downloaded them."""
+    name = MMARCO_NAMES[lang]
+    return {"triples": "data/triples.train.ids.small.tsv",
+            "queries": f"data/google/queries/{split}/{name}_queries.{split}.tsv",
+            "collection": f"data/google/collections/{name}_collection.tsv"}
+
+
+def read_options(role: str) -> tuple[tuple[str, Any], ...]:
+    """The same files as ``datasets``' csv builder would be asked to read them (listed by ``hf-hybrid check``):
+    header-less TSV; QUOTE_NONE because MS MARCO texts contain stray quotes; ids kept as strings."""
+    columns = COLUMNS[role]
+    return (("sep", "\t"), ("header", None), ("quoting", csv.QUOTE_NONE), ("column_names", list(columns)),
+            ("features", datasets.Features({name: datasets.Value("string") for name in columns})))
+
+
+def join(spec, requests: list, langs: list[str], options: dict) -> dict[str, pa.Table]:
+    """Triples (query id, positive id, negative id) → the query and both passages in each language.
+
+    The triples are read once for all languages (they are the same file); ``max_groups`` caps the distinct
+    queries before any text is looked up, so the same first queries are kept in every language.
+    """
+    paths = {r.role: r.data_files for r in requests}
+    triples = first_triples(paths[f"{langs[0]}:triples"], options.get("max_groups"))
+    keep = int(options.get("max_negatives", 1))
+    return {lang: join_language(triples, paths[f"{lang}:queries"], paths[f"{lang}:collection"], keep)
+            for lang in langs}
+
+
+def local_file(url: str) -> str:
+    """A local path for ``url``: an ``hf://datasets/<repo>@<revision>/<path>`` file is downloaded once into the
+    Hugging Face cache (``hf_hub_download``: resumable, shared by every later run of a grid), since a join scans
+    the whole file anyway; a local path is returned as is."""
+    match = re.fullmatch(r"hf://datasets/([^/@]+/[^/@]+)@([^/]+)/(.+)", url)
+    if match is None:
+        return url
+    from huggingface_hub import hf_hub_download
+
+    repo, revision, path = match.groups()
+    return hf_hub_download(repo, path, repo_type="dataset", revision=unquote(revision))
 
 
 def read_tsv_blocks(url: str, columns: tuple[str, ...]) -> Iterator[pa.RecordBatch]:
@@ -34,7 +85,7 @@ def read_tsv_blocks(url: str, columns: tuple[str, ...]) -> Iterator[pa.RecordBat
     parse = pacsv.ParseOptions(delimiter="\t", quote_char=False, double_quote=False,
                                invalid_row_handler=lambda row: "skip")
     convert = pacsv.ConvertOptions(column_types={name: pa.string() for name in columns})
-    with fsspec.open(url, "rb") as handle:
+    with fsspec.open(local_file(url), "rb") as handle:
         reader = pacsv.open_csv(handle, read_options=read, parse_options=parse, convert_options=convert)
         yield from reader
 

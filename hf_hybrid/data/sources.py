@@ -28,8 +28,9 @@ say so up front.
 
 from __future__ import annotations
 
-import csv
 import glob
+import hashlib
+import json
 import os
 import re
 from collections.abc import Callable, Iterable, Iterator
@@ -40,6 +41,7 @@ import datasets
 import pyarrow as pa
 from datasets import Dataset, IterableDataset
 
+from hf_hybrid.data import mmarco
 from hf_hybrid.data.schema import validate_parallel
 from hf_hybrid.errors import UserError
 
@@ -147,7 +149,13 @@ class SourceSpec:
             if not joined.num_rows:
                 raise UserError("data", f"{self.name} gave no rows for languages {langs}, split {split!r}",
                                 "check the languages and split, or the local copy's files")
-            return validate_parallel(Dataset(joined), source=f"{self.name}[{split}]")
+            # A fingerprint from what was read, not from hashing the rows (datasets' default serializes the
+            # whole table once more: seconds and hundreds of MB at mMARCO's scale).
+            files = [(f, os.path.getsize(f), os.path.getmtime(f)) for r in requests for f in glob.glob(r.data_files)] \
+                if data_dir is not None else [r.data_files for r in requests]
+            key = json.dumps([self.hub_id, self.revision, split, langs, files, sorted(options.items())], default=str)
+            dataset = Dataset(joined, fingerprint=hashlib.sha256(key.encode()).hexdigest()[:16])
+            return validate_parallel(dataset, source=f"{self.name}[{split}]")
         per_lang = {}
         for lang in langs:
             tables = {r.role.split(":", 1)[1]: _read(self, r, local=data_dir is not None)
@@ -326,42 +334,8 @@ MLQA = SourceSpec(
 )
 
 
-# --- mMARCO ---------------------------------------------------------------------------------------------------
-MMARCO_NAMES = {"ar": "arabic", "zh": "chinese", "nl": "dutch", "en": "english", "fr": "french", "de": "german",
-                "hi": "hindi", "id": "indonesian", "it": "italian", "ja": "japanese", "pt": "portuguese",
-                "ru": "russian", "es": "spanish", "vi": "vietnamese"}
-_MMARCO_COLUMNS = {"triples": ("qid", "pos", "neg"), "queries": ("id", "text"), "collection": ("id", "text")}
-
-
-def _mmarco_files(lang: str, split: str) -> dict[str, str]:
-    name = MMARCO_NAMES[lang]
-    return {"triples": "data/triples.train.ids.small.tsv",
-            "queries": f"data/google/queries/{split}/{name}_queries.{split}.tsv",
-            "collection": f"data/google/collections/{name}_collection.tsv"}
-
-
-def _mmarco_read_options(role: str) -> tuple[tuple[str, Any], ...]:
-    """Header-less TSV; QUOTE_NONE because MS MARCO texts contain stray quotes; ids kept as strings."""
-    columns = _MMARCO_COLUMNS[role]
-    return (("sep", "\t"), ("header", None), ("quoting", csv.QUOTE_NONE), ("column_names", list(columns)),
-            ("features", datasets.Features({name: datasets.Value("string") for name in columns})))
-
-
-def _mmarco_join(spec: SourceSpec, requests: list[Request], langs: list[str], options: dict) -> dict:
-    """Triples (query id, positive id, negative id) → the query and both passages in each language.
-
-    The triples are read once for all languages (they are the same file); ``max_groups`` caps the distinct
-    queries before any text is looked up, so the same first queries are kept in every language. The join runs
-    in Arrow blocks (:mod:`hf_hybrid.data.mmarco`): memory is bounded by the ids needed, not by the 8.8 M
-    passages of a collection.
-    """
-    from hf_hybrid.data.mmarco import first_triples, join_language
-
-    files = {r.role: r.data_files for r in requests}
-    triples = first_triples(files[f"{langs[0]}:triples"], options.get("max_groups"))
-    keep = int(options.get("max_negatives", 1))
-    return {lang: join_language(triples, files[f"{lang}:queries"], files[f"{lang}:collection"], keep)
-            for lang in langs}
+# --- mMARCO (files, reader options and the Arrow join live in hf_hybrid.data.mmarco) ------------------------
+MMARCO_NAMES = mmarco.MMARCO_NAMES
 
 
 MMARCO = SourceSpec(
@@ -374,10 +348,10 @@ MMARCO = SourceSpec(
     revision_note="unpinned: no public material found that names a commit of unicamp-dl/mmarco (its loading "
                   "script and every user read seen resolve/main); pin it once the Hub is reachable",
     configs=lambda lang: MMARCO_NAMES[lang],
-    files=_mmarco_files,
-    fields=_MMARCO_COLUMNS,
-    join=_mmarco_join,
-    reader_options=_mmarco_read_options,
+    files=mmarco.files,
+    fields=mmarco.COLUMNS,
+    join=mmarco.join,
+    reader_options=mmarco.read_options,
 )
 
 
