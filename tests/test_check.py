@@ -98,7 +98,10 @@ def test_unknown_settings_are_all_named_with_the_nearest_valid_one(tmp_path):
     assert "did you mean 'learning_rate'?" in report.problems[0] and "'batch_size'" in report.problems[1]
 
 
-def test_offline_without_a_copy_lists_what_would_be_fetched_and_names_the_offline_models():
+def test_offline_without_a_copy_lists_what_would_be_fetched_and_names_the_offline_models(tmp_path, monkeypatch):
+    from huggingface_hub import constants
+
+    monkeypatch.setattr(constants, "HF_HUB_CACHE", str(tmp_path / "empty-cache"))  # as on a fresh machine
     report = check_config(str(CONFIGS / "labse-mono.yaml"), online=False)
     fetched = [f.path for f in report.files if f.where == "hub"]
     assert "hf://datasets/unicamp-dl/mmarco@main/data/triples.train.ids.small.tsv" in fetched

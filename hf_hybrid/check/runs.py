@@ -80,15 +80,19 @@ def memory_line(info: dict | None, *, batch_size: int, world: int, negatives: bo
         return "unknown (model size unknown)"
     import torch
 
+    def estimate(half: bool) -> float:
+        return peak_memory_gib(info, per_process_batch=max(1, batch_size // world), texts_per_example=3 if negatives
+                               else 2, seq_len=seq_len, half_precision=half, gradient_checkpointing=checkpointing)
+
     half = precision in ("bf16", "fp16") or (precision == "auto" and torch.cuda.is_available())
-    gib = peak_memory_gib(info, per_process_batch=max(1, batch_size // world), texts_per_example=3 if negatives
-                          else 2, seq_len=seq_len, half_precision=half, gradient_checkpointing=checkpointing)
+    gib = estimate(half)
     device = device_memory_gib()
     if device is not None and gib > device:
         report.problem("batch_size", f"estimated {gib:.1f} GiB per process, the GPU has {device:.1f} GiB",
                        "set gradient_checkpointing: true, loss: cached_mnrl, or more processes")
-    return (f"~{gib:.1f} GiB per process ({info['parameters'] / 1e6:.0f} M parameters, "
-            f"{'16' if half else '32'}-bit activations, every text at max_seq_length)")
+    on_gpu = f"; ~{estimate(True):.1f} GiB on a GPU with bf16" if precision == "auto" and not half else ""
+    return (f"~{gib:.1f} GiB per process here ({info['parameters'] / 1e6:.0f} M parameters, "
+            f"{'16' if half else '32'}-bit activations, every text at max_seq_length){on_gpu}")
 
 
 def check_train(train_cfg, plan_cfg: PlanConfig, *, mirror: str | None = None, num_processes: int | None = None,
