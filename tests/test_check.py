@@ -132,3 +132,20 @@ def test_evaluate_dry_run_checks_its_arguments(tmp_path):
     assert any(p.startswith("--ciral: 'zz'") for p in report.problems)
     assert not any("XQuADRetrieval" in p for p in report.problems)
     assert isinstance(args, argparse.Namespace)
+
+
+def test_train_dry_run_from_python_checks_precision_against_the_device(tmp_path, mirror):
+    """What ``hf-hybrid train --dry_run`` calls: bf16 on a machine without a GPU is found before any loading."""
+    import torch
+
+    from hf_hybrid.check import check_train
+    from hf_hybrid.sampling import PlanConfig
+    from hf_hybrid.train import TrainConfig
+
+    train = TrainConfig(model="sentence-transformers/all-MiniLM-L6-v2", data="synthetic:train_groups=200",
+                        output_dir=str(tmp_path / "run"), precision="bf16", max_steps=5)
+    report = check_train(train, PlanConfig(batch_size=8, exclude_languages=["qag", "qah"]), mirror=str(mirror),
+                         online=False)
+    assert any(p.startswith("precision:") for p in report.problems) != torch.cuda.is_available()
+    assert report.summary["first steps"] and report.summary["examples seen"] == "40"
+    assert not (tmp_path / "run").exists()  # a dry run writes nothing
