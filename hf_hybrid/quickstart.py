@@ -110,6 +110,9 @@ def main(argv: list[str] | None = None) -> int:
                             max_steps=config.steps, max_seq_length=config.max_seq_length, report_to=["none"],
                             logging_steps=5, freeze_embeddings=config.freeze_embeddings)
     train_cfg.validate()
+    from hf_hybrid.models import resolve_model
+
+    resolve_model(config.model)  # a missing model folder is an error now, not after the dataset is built
 
     print("== 1/5 build the hybrid-batch dataset")
     parallel, plan_rows, summary = build(BuildConfig(data=config.data, plan_steps=config.steps), plan,
