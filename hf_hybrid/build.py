@@ -19,7 +19,7 @@ from datasets import DatasetDict
 from hf_hybrid.atomic import atomic_dir
 from hf_hybrid.config import check_types, parse
 from hf_hybrid.data import group_counts, load_parallel
-from hf_hybrid.data.schema import languages_of
+from hf_hybrid.data.schema import check_negatives_complete, languages_of
 from hf_hybrid.errors import UserError, cli_entry
 from hf_hybrid.sampling import BatchPlan, PlanConfig, materialize
 
@@ -95,6 +95,7 @@ def build(config: BuildConfig, plan: PlanConfig, *, setting_names: dict[str, str
     if config.plan_steps > 0:
         if "train" not in parallel:
             raise UserError("data", f"{config.data!r} has no train split to plan over", "use a source with 'train'")
+        check_negatives_complete(parallel["train"], source=f"{config.data}[train]")
         batch_plan = BatchPlan(parallel["train"], plan, config.plan_steps)
         rows = materialize(parallel["train"], batch_plan)
         plan_rows = DatasetDict({"train": rows})

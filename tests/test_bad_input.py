@@ -52,6 +52,8 @@ FILES = {
     "negatives as a string": (jsonl([dict(r, negatives="wrong") for r in ROWS]), ["negatives", "a list of"]),
     "negatives as numbers": (jsonl([dict(r, negatives=[1, 2]) for r in ROWS]), ["negatives", "int64"]),
     "blank negatives": (jsonl([dict(r, negatives=["", " "]) for r in ROWS]), ["empty negative", "'g1'"]),
+    "some rows without negatives": (jsonl([dict(r, negatives=["a wrong passage"] if i else []) for i, r in
+                                           enumerate(ROWS)]), ["negatives", "1 of 4 rows", "no hard negative"]),
     "upper-case wide column": (jsonl([{"id": "g1", "query_en": "a", "passage_en": "b", "query_EN": "c",
                                        "passage_EN": "d"}]), ["query_EN", "rename it 'query_en'"]),
 }

@@ -208,6 +208,22 @@ def _check_negatives(table: pa.Table, source: str) -> None:
                         "remove empty strings from negatives (an empty list is fine)")
 
 
+def check_negatives_complete(dataset: Dataset, *, source: str) -> None:
+    """Where a plan meets the data: a materialized plan has one ``negative`` column, so either every row has a
+    hard negative or none is used. (An empty list is valid data, e.g. a MIRACL query with none judged, so this is
+    checked when a plan is built, not by :func:`validate_parallel`.)"""
+    if "negatives" not in dataset.column_names:
+        return
+    lengths = pc.fill_null(pc.list_value_length(dataset.data.table["negatives"]), 0)
+    missing = pc.equal(lengths, 0)
+    count = pc.sum(missing).as_py() or 0
+    if count:
+        row = _first(dataset.data.table, missing)
+        raise UserError("negatives", f"{count} of {len(dataset)} rows of {source!r} have no hard negative (first: "
+                        f"id {row['id']!r}, lang {row['lang']!r})", "give every row at least one negative, or drop "
+                        "the negatives column (training then uses in-batch negatives only)")
+
+
 def _known_codes(langs: pa.ChunkedArray) -> list[str]:
     return [code for code in pc.unique(langs).to_pylist() if code is not None and is_known(code)]
 
