@@ -76,8 +76,10 @@ class PlanConfig:
             raise UserError("cross_pairing", repr(self.cross_pairing), "use 'mixed' or 'pair'")
         if self.language_sampling not in ("uniform", "size"):
             raise UserError("language_sampling", repr(self.language_sampling), "use 'uniform' or 'size'")
-        if self.temperature <= 0:
+        if not 0 < self.temperature < float("inf"):
             raise UserError("temperature", f"{self.temperature}", "use a positive temperature")
+        if self.seed < 0:
+            raise UserError("seed", f"{self.seed} is negative", "use a seed >= 0 (numpy's generators need one)")
         if self.switch_step is not None and self.switch_step < 0:
             raise UserError("switch_step", f"{self.switch_step} is negative", "use a step >= 0, or omit it (half)")
 
