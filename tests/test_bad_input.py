@@ -131,9 +131,10 @@ def test_python_api_checks_types_as_the_yaml_loader_does():
 
 def test_every_config_default_passes_its_own_type_check():
     from hf_hybrid.experiments import ExperimentConfig
+    from hf_hybrid.pretrain import PretrainConfig
     from hf_hybrid.train import TrainConfig
 
-    for cls in (BuildConfig, PlanConfig, QuickstartConfig, TrainConfig, ExperimentConfig):
+    for cls in (BuildConfig, PlanConfig, QuickstartConfig, TrainConfig, ExperimentConfig, PretrainConfig):
         check_types(cls())
         assert typing.get_type_hints(cls)  # annotations resolve, so every field is checked
 
