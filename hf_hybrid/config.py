@@ -122,9 +122,12 @@ def parse(argv: list[str] | None, *types, description: str = "") -> tuple:
     parser.add_argument("--config", default=None, help="YAML file with any of these settings; flags override it")
     parser.error = _on_argparse_error
     config_path = None
+    argv = [part for arg in argv for part in (arg.split("=", 1) if arg.startswith("--config=") else [arg])]
+    if argv.count("--config") > 1:
+        raise UserError("--config", "given more than once", "pass one YAML file (flags override its settings)")
     if "--config" in argv:
         i = argv.index("--config")
-        if i + 1 >= len(argv):
+        if i + 1 >= len(argv) or argv[i + 1].startswith("--"):
             raise UserError("--config", "no file given", "pass --config path/to/config.yaml")
         config_path = argv[i + 1]
         argv = argv[:i] + argv[i + 2:]

@@ -85,6 +85,13 @@ def test_yaml_values_are_checked_against_the_field_types(case, tmp_path, capsys)
     one_line_error(capsys, build_main(["--config", str(tmp_path / "c.yaml")]), *needles)
 
 
+def test_config_flag_forms(tmp_path, capsys):
+    (tmp_path / "c.yaml").write_text("exclude_languages: es\n")
+    one_line_error(capsys, build_main([f"--config={tmp_path / 'c.yaml'}"]), "write exclude_languages: [es]")
+    one_line_error(capsys, build_main(["--config", "a.yaml", "--config", "b.yaml"]), "--config", "more than once")
+    one_line_error(capsys, build_main(["--config", "--plan_steps", "1"]), "--config", "no file given")
+
+
 def test_yaml_that_is_not_utf8_names_file_and_line(tmp_path, capsys):
     (tmp_path / "c.yaml").write_bytes(b"data: sample\n# caf\xe9\n")
     one_line_error(capsys, build_main(["--config", str(tmp_path / "c.yaml")]), "c.yaml", "line 2", "UTF-8")
