@@ -54,9 +54,15 @@ FILES = {
     "blank negatives": (jsonl([dict(r, negatives=["", " "]) for r in ROWS]), ["empty negative", "'g1'"]),
     "some rows without negatives": (jsonl([dict(r, negatives=["a wrong passage"] if i else []) for i, r in
                                            enumerate(ROWS)]), ["negatives", "1 of 4 rows", "no hard negative"]),
+    "no known language": (jsonl([dict(r, lang="english") for r in ROWS]), ["lang", "'english'", "ISO 639"]),
     "upper-case wide column": (jsonl([{"id": "g1", "query_en": "a", "passage_en": "b", "query_EN": "c",
                                        "passage_EN": "d"}]), ["query_EN", "rename it 'query_en'"]),
 }
+
+
+def test_csv_row_with_more_fields_than_the_header(tmp_path, capsys):
+    (tmp_path / "data.csv").write_text("id,lang,query,passage\ng1,en,Where?,By the river, to the east\n")
+    one_line_error(capsys, build_main(["--data", str(tmp_path / "data.csv")]), "data.csv", "more fields than the header")
 
 
 @pytest.mark.parametrize("case", sorted(FILES))

@@ -101,12 +101,16 @@ def _read_file(path: Path) -> Dataset:
     if path.suffix != ".parquet":
         check_utf8(str(path))
     try:
-        return load_dataset(_FORMATS[path.suffix], data_files=str(path), split="train")
+        dataset = load_dataset(_FORMATS[path.suffix], data_files=str(path), split="train")
     except Exception as err:  # datasets raises many types for unreadable files; one line for the user
         if path.suffix == ".jsonl":
             _find_bad_line(path)
         raise UserError(str(path), f"cannot read it as {_FORMATS[path.suffix]}: {_first_line(err)}",
                         "check the file is valid JSONL/CSV/Parquet in the parallel or wide layout") from None
+    if any(name.startswith("__index_level_") for name in dataset.column_names):  # pandas' reading of a CSV
+        raise UserError(str(path), "some rows have more fields than the header (a comma inside an unquoted text?)",
+                        'quote texts that contain commas: "like, this"')
+    return dataset
 
 
 def _find_bad_line(path: Path) -> None:
@@ -166,7 +170,8 @@ def load_parallel(source: str, *, split: str | None = None, languages: list[str]
                             for s in ([split] if split else spec.splits)})
     else:
         data = _load_hub(source)
-    return _finish(data, source, split=split, languages=languages)
+    with _quiet_progress():  # casts and filters: quick, and their bars would precede a one-line error
+        return _finish(data, source, split=split, languages=languages)
 
 
 def _looks_like_path(source: str) -> bool:

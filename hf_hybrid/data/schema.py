@@ -120,7 +120,7 @@ def validate_parallel(dataset: Dataset, *, source: str = "dataset") -> Dataset:
                             f"give every row its {name}" + (" (shared by all translations of a pair)"
                                                              if name == "id" else ""))
 
-    unknown = pc.unique(langs.filter(pc.invert(pc.is_in(langs, pa.array(_known_codes(langs))))))
+    unknown = pc.unique(langs.filter(pc.invert(pc.is_in(langs, pa.array(_known_codes(langs), pa.string())))))
     if len(unknown):
         raise UserError("lang", f"unknown language code {unknown[0].as_py()!r} in {source!r}",
                         "use an ISO 639-1/639-3 code such as 'en', 'sw', 'yo' (or qaa-qtz for synthetic languages)")
