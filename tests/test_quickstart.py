@@ -105,3 +105,14 @@ def test_a_failed_run_leaves_the_earlier_quickstart_as_it_was(tmp_path, capsys):
               "--model", str(broken)])
     assert _tree(out) == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["broken-model", "qs"]  # no staging folder left
+
+
+def test_push_without_a_token_is_refused_before_anything_is_written(tmp_path, capsys, monkeypatch):
+    from huggingface_hub import constants
+
+    monkeypatch.delenv("HF_TOKEN", raising=False)
+    monkeypatch.setattr(constants, "HF_TOKEN_PATH", str(tmp_path / "no-token"))
+    out = tmp_path / "qs"
+    _one_line_error(capsys, main(["--output", str(out), "--data", SYNTHETIC, "--held_out", "qag",
+                                  "--repo_id", "org/model"]), "token", "hf auth login")
+    assert not out.exists()
