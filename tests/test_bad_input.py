@@ -180,3 +180,15 @@ def test_build_killed_mid_write_leaves_no_half_written_output(tmp_path):
     from datasets import load_from_disk
 
     assert len(load_from_disk(str(out / "plans" / "hybrid-a0.5-b8-s42"))["train"]) == 200 * 8
+
+
+def test_invalid_utf8_inside_parquet_is_caught_by_the_schema_check(tmp_path, capsys):
+    """Parquet is not decoded by us, so the schema check validates every string column (as for Hub data)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    raw = pa.array([b"fine", b"caf\xe9"], pa.binary())
+    queries = pa.Array.from_buffers(pa.string(), len(raw), raw.buffers())  # bytes Arrow takes unchecked
+    pq.write_table(pa.table({"id": ["g1", "g1"], "lang": ["en", "sw"], "query": queries, "passage": ["a", "b"]}),
+                   tmp_path / "data.parquet")
+    one_line_error(capsys, build_main(["--data", str(tmp_path / "data.parquet")]), "query", "invalid text")
