@@ -10,16 +10,16 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import sys
-import tempfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from datasets import DatasetDict
 
-from hf_hybrid.config import parse
+from hf_hybrid.atomic import atomic_dir
+from hf_hybrid.config import check_types, parse
 from hf_hybrid.data import group_counts, load_parallel
+from hf_hybrid.data.schema import check_negatives_complete, languages_of
 from hf_hybrid.errors import UserError, cli_entry
 from hf_hybrid.sampling import BatchPlan, PlanConfig, materialize
 
@@ -35,6 +35,29 @@ class BuildConfig:
                                                          "(0: parallel config only)"})
     push_to_hub: str | None = field(default=None, metadata={"help": "also push to this Hub dataset repo"})
     private: bool = field(default=False, metadata={"help": "create the Hub repo as private"})
+
+    def validate(self) -> None:
+        check_types(self)
+        if self.plan_steps < 0:
+            raise UserError("plan_steps", f"{self.plan_steps} is negative", "use 0 (no plan) or a number of steps")
+        if self.output:
+            check_output_folder(self.output)
+
+
+def check_output_folder(output: str) -> None:
+    """Before anything is loaded or written: ``output`` must be a new or empty folder we can create files in."""
+    target = Path(output)
+    if target.exists() and not target.is_dir():
+        raise UserError("output", f"{output!r} is a file, not a folder", "choose a folder path")
+    if target.is_dir() and any(target.iterdir()):
+        raise UserError("output", f"{output!r} exists and is not empty", "choose a new folder or delete it")
+    parent = target.absolute()
+    while not parent.exists():
+        parent = parent.parent
+    if not parent.is_dir():
+        raise UserError("output", f"{str(parent)!r} (in {output!r}) is a file, not a folder", "choose another path")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise UserError("output", f"{str(parent)!r} is not writable", "choose a folder you can write to")
 
 
 def plan_name(plan: PlanConfig) -> str:
@@ -54,12 +77,16 @@ def check_source_supports(source: str, plan: PlanConfig) -> None:
                         "cross-lingual or mixed batches", "use --strategy mono, or a parallel source")
 
 
-def build(config: BuildConfig, plan: PlanConfig) -> tuple[DatasetDict, DatasetDict | None, dict]:
-    """Load and validate the source; materialize the plan if asked. Returns (parallel, plan_rows, summary)."""
-    plan.validate()  # a bad setting fails before any data is loaded
+def build(config: BuildConfig, plan: PlanConfig, *, setting_names: dict[str, str] | None = None
+          ) -> tuple[DatasetDict, DatasetDict | None, dict]:
+    """Load and validate the source; materialize the plan if asked. Returns (parallel, plan_rows, summary).
+    ``setting_names`` renames plan settings in errors for a command that calls them differently."""
+    config.validate()  # a bad setting fails before any data is loaded
+    plan.validate()
     if config.plan_steps > 0:
         check_source_supports(config.data, plan)
     parallel = load_parallel(config.data, languages=config.languages)
+    plan.check_languages(languages_of(parallel), config.data, setting_names)
     summary: dict = {"source": config.data, "splits": {}}
     for split, ds in parallel.items():
         counts = group_counts(ds)
@@ -68,6 +95,7 @@ def build(config: BuildConfig, plan: PlanConfig) -> tuple[DatasetDict, DatasetDi
     if config.plan_steps > 0:
         if "train" not in parallel:
             raise UserError("data", f"{config.data!r} has no train split to plan over", "use a source with 'train'")
+        check_negatives_complete(parallel["train"], source=f"{config.data}[train]")
         batch_plan = BatchPlan(parallel["train"], plan, config.plan_steps)
         rows = materialize(parallel["train"], batch_plan)
         plan_rows = DatasetDict({"train": rows})
@@ -76,25 +104,16 @@ def build(config: BuildConfig, plan: PlanConfig) -> tuple[DatasetDict, DatasetDi
 
 
 def save(output: str, parallel: DatasetDict, plan_rows: DatasetDict | None, summary: dict, plan: PlanConfig) -> Path:
-    """Write everything into a temp folder beside ``output``, then rename: all or nothing."""
-    target = Path(output)
-    if target.exists() and any(target.iterdir()):
-        raise UserError("output", f"{output!r} exists and is not empty", "choose a new folder or delete it")
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}-", dir=target.parent))
-    try:
+    """Write everything into a temp folder beside ``output``, then rename: all or nothing (a run killed mid-write
+    leaves no ``output``, only a hidden ``.<name>.new-*`` folder)."""
+    check_output_folder(output)
+    with atomic_dir(output) as tmp:
         parallel.save_to_disk(str(tmp / "parallel"))
         if plan_rows is not None:
             plan_rows.save_to_disk(str(tmp / "plans" / plan_name(plan)))
         (tmp / "summary.json").write_text(json.dumps(summary, indent=2, default=str))
         _write_card(tmp, summary, plan)
-        if target.exists():
-            target.rmdir()
-        os.replace(tmp, target)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    return target
+    return Path(output)
 
 
 def _write_card(folder: Path, summary: dict, plan: PlanConfig) -> None:

@@ -1,21 +1,118 @@
 """Dataclass configs shared by the CLI, YAML files and the Python API.
 
-``parse(argv, *types)`` is transformers' ``HfArgumentParser`` plus two things it lacks: ``--config file.yaml``
-with command-line flags overriding the file, and a one-line error (not a traceback) for an unknown key in the
-YAML file, with the nearest valid name.
+``parse(argv, *types)`` is transformers' ``HfArgumentParser`` plus what it lacks: ``--config file.yaml`` with
+command-line flags overriding the file, and one-line errors (not a traceback, not a usage block) for an unknown
+key, a value of the wrong type in the YAML file (naming the file and the key), or a flag argparse cannot convert.
+
+Why a type check of our own: argparse converts flags, but a YAML value is handed to the dataclass as it is, and so
+is a value passed from Python; ``exclude_languages: es`` would become the list ``['e', 's']`` downstream, and
+``batch_size: 8.7`` a float. :func:`check_types` checks a value against its field's annotation, for all three
+sources alike (each config's ``validate`` calls it).
 """
 
 from __future__ import annotations
 
 import difflib
 import sys
+import types
+import typing
 from dataclasses import fields
 from pathlib import Path
 
 import yaml
 from transformers import HfArgumentParser
 
-from hf_hybrid.errors import UserError
+from hf_hybrid.errors import UserError, read_utf8
+
+_KIND = {int: "a whole number", float: "a number", bool: "true or false", str: "a string"}
+_GOT = {str: "a string", float: "a decimal number", int: "a whole number", bool: "true/false", list: "a list",
+        dict: "a mapping", type(None): "empty (null)"}
+_ARGPARSE_KIND = {"int": int, "float": float, "string_to_bool": bool}
+
+
+def _describe(annotation) -> str:
+    origin, args = typing.get_origin(annotation), typing.get_args(annotation)
+    if origin in (typing.Union, types.UnionType):
+        return " or ".join("nothing (null)" if a is type(None) else _describe(a) for a in args)
+    if origin is list:
+        return f"a list of {_describe(args[0]).removeprefix('a ')}s" if args else "a list"
+    return _KIND.get(annotation, getattr(annotation, "__name__", str(annotation)))
+
+
+def _example(annotation, key: str, value, yaml_file: bool) -> str:
+    """How to write the value right: ``write exclude_languages: [es]`` in a YAML file, ``['es']`` from Python."""
+    origin, args = typing.get_origin(annotation), typing.get_args(annotation)
+    if origin in (typing.Union, types.UnionType):
+        return _example(next(a for a in args if a is not type(None)), key, value, yaml_file)
+    if origin is list and isinstance(value, str):
+        return f"write {key}: [{value}]" if yaml_file else f"pass a list, e.g. {key}=[{value!r}]"
+    if annotation is int and isinstance(value, float):
+        return f"use a whole number, e.g. {max(1, round(value))}"
+    if annotation is bool:
+        return f"write {key}: true or {key}: false" if yaml_file else "pass True or False"
+    return f"use {_describe(annotation)}"
+
+
+def check_value(annotation, value, *, field: str, key: str, yaml_file: bool = False):
+    """``value`` if it has the type ``annotation`` says (an int is taken where a float is expected), else a
+    one-line :class:`UserError` naming ``field``, the value and how to write it."""
+    origin, args = typing.get_origin(annotation), typing.get_args(annotation)
+    if origin in (typing.Union, types.UnionType):
+        if value is None and type(None) in args:
+            return None
+        options = [a for a in args if a is not type(None)]
+        if len(options) == 1:  # ``X | None``: the error is X's (it names the offending item of a list)
+            return check_value(options[0], value, field=field, key=key, yaml_file=yaml_file)
+        for arg in options:
+            try:
+                return check_value(arg, value, field=field, key=key, yaml_file=yaml_file)
+            except UserError:
+                pass
+    elif origin is list or annotation is list:
+        if isinstance(value, (list, tuple)):
+            inner = args[0] if args else typing.Any
+            return [check_value(inner, v, field=field, key=key, yaml_file=yaml_file) for v in value]
+    elif annotation is typing.Any:
+        return value
+    elif annotation is bool:
+        if isinstance(value, bool):
+            return value
+    elif annotation is int:
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+    elif annotation is float:
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return float(value)
+    elif annotation is str:
+        if isinstance(value, str):
+            return value
+    else:  # a type we do not check (a dict, a nested dataclass): left to the config's own validate
+        return value
+    got = _GOT.get(type(value), f"a {type(value).__name__}")
+    raise UserError(field, f"{value!r} is {got}, not {_describe(annotation)}",
+                    _example(annotation, key, value, yaml_file))
+
+
+def check_types(config) -> None:
+    """Check (and normalize: int → float) every field of a dataclass config against its annotation.
+
+    Each config's ``validate`` calls this first, so the Python API refuses ``PlanConfig(exclude_languages="es")``
+    exactly as the YAML loader refuses ``exclude_languages: es``."""
+    hints = typing.get_type_hints(type(config))
+    for f in fields(config):
+        value = getattr(config, f.name)
+        checked = check_value(hints[f.name], value, field=f.name, key=f.name)
+        if type(checked) is not type(value) or checked != value:
+            object.__setattr__(config, f.name, checked)
+
+
+def _on_argparse_error(message: str):
+    """argparse's own ``error`` prints a 30-line usage block; ours is the one line every stage uses."""
+    head, _, problem = message.partition(": ")
+    flag = head.removeprefix("argument ").split("/")[0] if head.startswith("argument ") else "options"
+    kind = next((k for name, k in _ARGPARSE_KIND.items() if f"invalid {name} value" in problem), None)
+    fix = f"pass {_KIND[kind]}" if kind else "see --help"
+    raise UserError(flag, problem or head, fix)
 
 
 def parse(argv: list[str] | None, *types, description: str = "") -> tuple:
@@ -23,10 +120,14 @@ def parse(argv: list[str] | None, *types, description: str = "") -> tuple:
     # allow_abbrev=False: a typo such as --learning_rat must be an error, not silently taken as --learning_rate
     parser = HfArgumentParser(types, description=description, allow_abbrev=False)
     parser.add_argument("--config", default=None, help="YAML file with any of these settings; flags override it")
+    parser.error = _on_argparse_error
     config_path = None
+    argv = [part for arg in argv for part in (arg.split("=", 1) if arg.startswith("--config=") else [arg])]
+    if argv.count("--config") > 1:
+        raise UserError("--config", "given more than once", "pass one YAML file (flags override its settings)")
     if "--config" in argv:
         i = argv.index("--config")
-        if i + 1 >= len(argv):
+        if i + 1 >= len(argv) or argv[i + 1].startswith("--"):
             raise UserError("--config", "no file given", "pass --config path/to/config.yaml")
         config_path = argv[i + 1]
         argv = argv[:i] + argv[i + 2:]
@@ -43,23 +144,31 @@ def parse(argv: list[str] | None, *types, description: str = "") -> tuple:
         raise UserError(flag, "unknown option", f"did you mean {near[0]}?" if near else "see --help")
     values = vars(namespace)
     values.pop("config", None)
-    return tuple(t(**{f.name: values[f.name] for f in fields(t) if f.init}) for t in types)
+    configs = tuple(t(**{f.name: values[f.name] for f in fields(t) if f.init}) for t in types)
+    for config in configs:
+        check_types(config)
+    return configs
 
 
 def load_yaml(path: str, types: tuple) -> dict:
+    """The settings of a YAML file, each checked against its field's type (errors name the file and the key)."""
     file = Path(path)
-    if not file.exists():
-        raise UserError("--config", f"file {path!r} not found", "check the path (configs live in configs/)")
+    if not file.is_file():
+        problem = "is a folder, not a file" if file.is_dir() else "not found"
+        raise UserError("--config", f"{path!r} {problem}", "check the path (configs live in configs/)")
     try:
-        data = yaml.safe_load(file.read_text()) or {}
+        data = yaml.safe_load(read_utf8(path)) or {}
     except yaml.YAMLError as err:
         raise UserError("--config", f"{path!r} is not valid YAML ({str(err).splitlines()[0]})", "fix the YAML") from None
     if not isinstance(data, dict):
         raise UserError("--config", f"{path!r} must hold a mapping of setting: value", "write key: value lines")
-    known = {f.name for t in types for f in fields(t)}
-    for key in data:
-        if key not in known:
-            near = difflib.get_close_matches(key, sorted(known), n=1)
+    hints = {f.name: typing.get_type_hints(t)[f.name] for t in types for f in fields(t)}
+    checked = {}
+    for key, value in data.items():
+        if key not in hints:
+            near = difflib.get_close_matches(str(key), sorted(hints), n=1)
             fix = f"did you mean {near[0]!r}?" if near else "remove it (see --help for the settings)"
             raise UserError(f"{path}: {key}", "unknown setting", fix)
-    return data
+        checked[key] = check_value(hints[key], value, field=f"{path}: {key}", key=key, yaml_file=True)
+    return checked
+

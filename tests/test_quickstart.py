@@ -5,14 +5,20 @@ import os
 import subprocess
 from pathlib import Path
 
+import pytest
 from huggingface_hub import ModelCard
 from sentence_transformers import SentenceTransformer
+
+from hf_hybrid.quickstart import MARKER, main
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_quickstart_runs_end_to_end_offline(tmp_path, local_hub):
     out = tmp_path / "qs"
+    out.mkdir()  # an earlier quickstart's folder (our marker): replaced as a whole, stale files and all
+    (out / MARKER).write_text("{}")
+    (out / "stale.txt").write_text("from an earlier run")
     cmd = [str(Path(os.sys.executable).parent / "hf-hybrid"), "quickstart",
            "--model", "sentence-transformers/all-MiniLM-L6-v2",
            "--data", "synthetic:train_groups=200,dev_groups=20,test_groups=40", "--steps", "4", "--batch_size", "8",
@@ -28,6 +34,9 @@ def test_quickstart_runs_end_to_end_offline(tmp_path, local_hub):
     assert {"model.safetensors", "README.md", "hf_hybrid_training.json", "eval_results.json"} <= \
         {p.name for p in repo.iterdir()}
     assert not (repo / "checkpoints").exists()
+    assert not (out / "stale.txt").exists() and (out / MARKER).exists()
+    assert [p.name for p in tmp_path.iterdir()] == ["qs"]  # no staging folder left beside it
+    assert json.loads((out / "model" / "eval_results.json").read_text())["model"] == str(out / "model")
     results = json.loads((repo / "eval_results.json").read_text())
     card = ModelCard.load(str(repo / "README.md"))
     value = card.data.to_dict()["model-index"][0]["results"]
@@ -42,3 +51,68 @@ def test_quickstart_runs_end_to_end_offline(tmp_path, local_hub):
     assert line.startswith("pushed:") and local_hub.token not in line
     remote = SentenceTransformer("org/hybrid-quickstart", cache_folder=str(tmp_path / "cache"))
     assert (remote.encode(["horila"]) == SentenceTransformer(str(out / "model")).encode(["horila"])).all()
+
+
+SYNTHETIC = "synthetic:train_groups=200,dev_groups=20,test_groups=40"
+
+
+def _tree(root: Path) -> dict:
+    return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+def _one_line_error(capsys, code: int, *needles: str) -> None:
+    lines = [line for line in capsys.readouterr().err.splitlines() if line.strip()]
+    assert code == 2 and len(lines) == 1, lines
+    assert all(needle in lines[0] for needle in needles), lines[0]
+
+
+def test_a_folder_of_the_users_own_files_is_refused_untouched(tmp_path, capsys):
+    out = tmp_path / "mine"
+    (out / "dataset").mkdir(parents=True)
+    (out / "dataset" / "notes.txt").write_text("my notes")
+    (out / "repo" / ".git").mkdir(parents=True)
+    (out / "repo" / ".git" / "HEAD").write_text("ref: refs/heads/main")
+    before = _tree(out)
+    _one_line_error(capsys, main(["--output", str(out), "--data", SYNTHETIC, "--held_out", "qag"]),
+                    "output", "not an earlier quickstart")
+    assert _tree(out) == before
+
+
+@pytest.mark.parametrize("argv, needles", [
+    (["--steps", "0"], ["steps", "0 is not a positive number"]),
+    (["--held_out", "zz"], ["held_out", "'zz' not in"]),
+    (["--batch_size", "1"], ["batch_size"]),
+])
+def test_bad_settings_write_nothing(tmp_path, capsys, argv, needles):
+    _one_line_error(capsys, main(["--output", str(tmp_path / "qs"), "--data", SYNTHETIC, *argv]), *needles)
+    assert not any(tmp_path.iterdir())
+
+
+def test_a_failed_run_leaves_the_earlier_quickstart_as_it_was(tmp_path, capsys):
+    out = tmp_path / "qs"
+    out.mkdir()
+    (out / MARKER).write_text("{}")
+    (out / "model").mkdir()
+    (out / "model" / "weights").write_text("earlier model")
+    before = _tree(out)
+    _one_line_error(capsys, main(["--output", str(out), "--data", SYNTHETIC, "--held_out", "qag",
+                                  "--model", str(tmp_path / "no-such-model")]), "model", "not an existing folder")
+    broken = tmp_path / "broken-model"  # exists, so the run starts, builds the dataset, and fails loading it
+    broken.mkdir()
+    (broken / "config.json").write_text("{not json")
+    with pytest.raises(OSError):
+        main(["--output", str(out), "--data", SYNTHETIC, "--held_out", "qag", "--batch_size", "8", "--steps", "2",
+              "--model", str(broken)])
+    assert _tree(out) == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["broken-model", "qs"]  # no staging folder left
+
+
+def test_push_without_a_token_is_refused_before_anything_is_written(tmp_path, capsys, monkeypatch):
+    from huggingface_hub import constants
+
+    monkeypatch.delenv("HF_TOKEN", raising=False)
+    monkeypatch.setattr(constants, "HF_TOKEN_PATH", str(tmp_path / "no-token"))
+    out = tmp_path / "qs"
+    _one_line_error(capsys, main(["--output", str(out), "--data", SYNTHETIC, "--held_out", "qag",
+                                  "--repo_id", "org/model"]), "token", "hf auth login")
+    assert not out.exists()

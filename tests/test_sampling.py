@@ -122,6 +122,9 @@ def test_memory_is_linear_in_groups(world):
 @pytest.mark.parametrize("kw, field", [({"strategy": "nope"}, "strategy"), ({"alpha": -0.1}, "alpha"),
                                         ({"batch_size": 1}, "batch_size"), ({"first": "zz"}, "first"),
                                         ({"train_languages": ["en"]}, "train_languages"),
+                                        ({"seed": -1}, "seed"), ({"temperature": float("nan")}, "temperature"),
+                                        ({"switch_step": -2}, "switch_step"),
+                                        ({"train_languages": "qaa"}, "train_languages"),
                                         ({"strategy": "mono", "batch_size": 100}, "batch_size")])
 def test_bad_plan_settings_name_the_field(world, kw, field):
     with pytest.raises(UserError) as err:

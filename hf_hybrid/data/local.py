@@ -9,6 +9,7 @@ the result is always the long parallel schema, validated.
 
 from __future__ import annotations
 
+import json
 import os
 from contextlib import contextmanager
 from pathlib import Path
@@ -18,17 +19,18 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from datasets import Dataset, DatasetDict, load_dataset, load_from_disk
 
-from hf_hybrid.data.schema import is_wide, validate_parallel, wide_to_long
-from hf_hybrid.errors import UserError
+from hf_hybrid.data.schema import check_columns, is_wide, validate_parallel, wide_to_long
+from hf_hybrid.errors import UserError, check_utf8
 
 _FORMATS = {".jsonl": "json", ".json": "json", ".csv": "csv", ".parquet": "parquet"}
 
 
 def _normalize(dataset: Dataset, source: str) -> Dataset:
+    check_columns(dataset.column_names, source=source)
     if is_wide(dataset.column_names):
         dataset = Dataset(wide_to_long(dataset.data.table, source=source))
     keep = [c for c in dataset.column_names if c in ("id", "lang", "query", "passage", "negatives", "split")]
-    if "id" in dataset.column_names and dataset.features["id"].dtype != "string":
+    if "id" in dataset.column_names and pa.types.is_integer(dataset.data.table["id"].type):
         dataset = dataset.cast_column("id", _string())
     return dataset.select_columns(keep) if keep != dataset.column_names and "query" in keep else dataset
 
@@ -53,12 +55,16 @@ def _split_by_column(dataset: Dataset) -> DatasetDict:
 
 @contextmanager
 def _quiet_progress():
-    """Reading a local file is quick; its progress bars would only clutter stderr ahead of a one-line error."""
+    """Reading a local file is quick; its progress bars and the reader's own error log would only clutter stderr
+    around the one-line error."""
     was_enabled = datasets.utils.logging.is_progress_bar_enabled()
+    verbosity = datasets.utils.logging.get_verbosity()
     datasets.utils.logging.disable_progress_bar()
+    datasets.utils.logging.set_verbosity(datasets.utils.logging.CRITICAL)
     try:
         yield
     finally:
+        datasets.utils.logging.set_verbosity(verbosity)
         if was_enabled:
             datasets.utils.logging.enable_progress_bar()
 
@@ -80,12 +86,58 @@ def _read_files(path: Path) -> DatasetDict:
         formats = {_FORMATS[p.suffix] for p in files}
         if len(formats) > 1:
             raise UserError("data", f"folder {str(path)!r} mixes formats {sorted(formats)}", "use one format")
-        data_files = {p.stem: str(p) for p in files}
-        return load_dataset(formats.pop(), data_files=data_files)
+        return DatasetDict({p.stem: _read_file(p) for p in files})
     if path.suffix not in _FORMATS:
         raise UserError("data", f"unsupported file type {path.suffix!r} ({str(path)!r})",
                         "use .jsonl, .json, .csv or .parquet")
-    return _split_by_column(load_dataset(_FORMATS[path.suffix], data_files=str(path), split="train"))
+    return _split_by_column(_read_file(path))
+
+
+def _read_file(path: Path) -> Dataset:
+    """One file, decoded strictly; a file ``datasets`` cannot read is one line naming the file (and, for JSONL,
+    the first bad line: Arrow's reader counts rows per block, not lines of the file)."""
+    if path.stat().st_size == 0:
+        raise UserError(str(path), "the file is empty", "pass a file with at least one question-passage pair")
+    if path.suffix != ".parquet":
+        check_utf8(str(path))
+    try:
+        dataset = load_dataset(_FORMATS[path.suffix], data_files=str(path), split="train")
+    except Exception as err:  # datasets raises many types for unreadable files; one line for the user
+        if path.suffix == ".jsonl":
+            _find_bad_line(path)
+        raise UserError(str(path), f"cannot read it as {_FORMATS[path.suffix]}: {_first_line(err)}",
+                        "check the file is valid JSONL/CSV/Parquet in the parallel or wide layout") from None
+    if any(name.startswith("__index_level_") for name in dataset.column_names):  # pandas' reading of a CSV
+        raise UserError(str(path), "some rows have more fields than the header (a comma inside an unquoted text?)",
+                        'quote texts that contain commas: "like, this"')
+    return dataset
+
+
+def _find_bad_line(path: Path) -> None:
+    """Raise the one-line error for the first line of a JSONL file that is not a JSON object (error path only)."""
+    rows = 0
+    with open(path, encoding="utf-8") as fh:
+        for number, line in enumerate(fh, 1):
+            if not line.strip():
+                continue
+            try:
+                row = json.loads(line)
+            except json.JSONDecodeError as err:
+                raise UserError(str(path), f"line {number} is not valid JSON ({err.msg}, column {err.colno})",
+                                "fix or remove that line (one JSON object per line)") from None
+            if not isinstance(row, dict):
+                raise UserError(str(path), f"line {number} is {type(row).__name__}, not a JSON object",
+                                'write one object per line: {"id": ..., "lang": ..., "query": ..., "passage": ...}')
+            rows += 1
+    if not rows:
+        raise UserError(str(path), "the file holds no rows", "pass a file with at least one question-passage pair")
+
+
+def _first_line(err: BaseException) -> str:
+    """The most specific message of an exception chain (``datasets`` wraps the reader's error), on one line."""
+    while err.__cause__ is not None or err.__context__ is not None:
+        err = err.__cause__ or err.__context__
+    return (str(err).strip().splitlines() or [type(err).__name__])[0][:200]
 
 
 def load_parallel(source: str, *, split: str | None = None, languages: list[str] | None = None,
@@ -99,14 +151,17 @@ def load_parallel(source: str, *, split: str | None = None, languages: list[str]
         from hf_hybrid.data.synthetic import make_world
 
         data = make_world(**parse_source_options(source, options)).dataset
-    elif os.path.exists(source):
+    elif os.path.exists(os.path.expanduser(source)):
         try:
-            data = _load_files(Path(source))
+            data = _load_files(Path(os.path.expanduser(source)))
         except UserError:
             raise
         except Exception as err:  # datasets raises many types for unreadable files; one line for the user
-            raise UserError("data", f"cannot read {source!r}: {type(err).__name__}: {str(err).splitlines()[0]}",
+            raise UserError("data", f"cannot read {source!r}: {type(err).__name__}: {_first_line(err)}",
                             "check the file is valid JSONL/CSV/Parquet in the parallel or wide layout") from None
+    elif _looks_like_path(source):
+        raise UserError("data", f"file or folder {source!r} not found", "check the path (relative paths start "
+                        f"from {os.getcwd()})")
     elif source.split(":", 1)[0] in _registered():
         # ``xquad:data_dir=/copy,max_groups=500,passage=sentence``: source options after the name
         spec = _registered()[source.split(":", 1)[0]]
@@ -115,7 +170,15 @@ def load_parallel(source: str, *, split: str | None = None, languages: list[str]
                             for s in ([split] if split else spec.splits)})
     else:
         data = _load_hub(source)
-    return _finish(data, source, split=split, languages=languages)
+    with _quiet_progress():  # casts and filters: quick, and their bars would precede a one-line error
+        return _finish(data, source, split=split, languages=languages)
+
+
+def _looks_like_path(source: str) -> bool:
+    """A Hub id is ``org/name``: anything absolute, relative (``./``, ``~``), deeper, or with a data file's
+    suffix is a local path, so a missing one is "not found", not "cannot load Hub dataset"."""
+    return (os.path.isabs(source) or source.startswith((".", "~")) or source.count("/") > 1
+            or os.sep != "/" and os.sep in source or Path(source).suffix.lower() in _FORMATS)
 
 
 def _registered() -> dict:
