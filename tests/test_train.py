@@ -358,3 +358,23 @@ def test_two_trainings_into_one_folder(tmp_path):
     marker = json.loads((out / RUN_MARKER).read_text())
     assert record["strategy"]["alpha"] == 0.9
     assert marker["fingerprint"] == fingerprint(*parse([*BASE, *first_args], TrainConfig, PlanConfig))
+
+
+def test_lazy_feed_gives_the_materialized_plan_rows_in_any_order(tmp_path):
+    """Training reads the plan lazily (memory flat in max_steps); its rows are the materialized plan's, also after
+    a jump such as a resume, and the card's row access in between does not disturb them."""
+    from hf_hybrid.data import load_parallel
+    from hf_hybrid.training.feed import PlanFeed
+
+    (cfg,) = parse(["--config", str(TEST_CONFIG)], TrainConfig, PlanConfig)[1:]
+    train = load_parallel(DATA)["train"]
+    plan = BatchPlan(train, cfg, 6)
+    rows = materialize(train, plan)
+    feed = PlanFeed(train, plan, ["anchor", "positive"])
+    lazy = feed.dataset(tmp_path / "feed")
+    assert len(lazy) == len(rows) == 48
+    for step in (4, 5, 0, 1, 2, 3):  # a resume at step 4, then a fresh start
+        part = slice(step * 8, (step + 1) * 8)
+        assert lazy[part] == {c: rows[c][part] for c in ("anchor", "positive")}, step
+        assert feed.label(step)[0] == rows["kind"][step * 8]
+    assert lazy[9]["anchor"] == rows[9]["anchor"]

@@ -16,6 +16,7 @@ Device, precision and process count belong to Accelerate (``accelerate launch``)
 from __future__ import annotations
 
 import contextlib
+import shutil
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -24,14 +25,17 @@ import torch
 
 from hf_hybrid.errors import UserError
 from hf_hybrid.prompts import prompt_text
-from hf_hybrid.sampling import PlanConfig, materialize, plan_batch_sampler
+from hf_hybrid.sampling import PlanConfig, plan_batch_sampler
 from hf_hybrid.training.checkpoints import CommitCheckpoints, last_complete_checkpoint
 from hf_hybrid.training.checks import RunInputs, busy, check_inputs
 from hf_hybrid.training.config import TrainConfig, precision_flags
+from hf_hybrid.training.feed import PlanFeed
 from hf_hybrid.training.losses import build_loss
 from hf_hybrid.training.record import training_record
 from hf_hybrid.training.run_folder import RunFolder, claim, finish, inspect_output
 from hf_hybrid.training.trainer import HybridTrainer, TracingCollator
+
+FEED = ".feed"  # the lazy feed's row-number files, one folder per process, deleted when training ends
 
 
 def accelerate_state():
@@ -119,34 +123,19 @@ def dev_evaluator(inputs: RunInputs):
     return MultilingualRetrievalEvaluator(inputs.data[split], name=split)
 
 
-def step_labels(rows, batch_size: int, steps: int) -> tuple[list[str], list[str]]:
-    """Per step: the batch kind, and its language-pair bucket (``mono/sw-sw``, ``cross/en-sw`` for one pair per
-    batch, ``cross/mixed`` when pairs vary inside the batch), for the per-kind and per-bucket loss logs."""
-    table = rows.select_columns(["kind", "query_lang", "passage_lang"]).data.table
-    kinds, buckets = [], []
-    for step in range(steps):
-        part = table.slice(step * batch_size, batch_size)
-        kind = part["kind"][0].as_py()
-        q = set(part["query_lang"].to_pylist())
-        p = set(part["passage_lang"].to_pylist())
-        pair = f"{q.pop()}-{p.pop()}" if len(q) == 1 and len(p) == 1 else "mixed"
-        kinds.append(kind)
-        buckets.append(f"{kind}/{pair}")
-    return kinds, buckets
-
-
-def build_trainer(inputs: RunInputs, folder: RunFolder, model) -> HybridTrainer:
+def build_trainer(inputs: RunInputs, folder: RunFolder, model, rank: int) -> HybridTrainer:
     t, p = inputs.train, inputs.plan_cfg
-    rows = materialize(inputs.train_data, inputs.plan)
-    kinds, buckets = step_labels(rows, p.batch_size, t.max_steps)
-    columns = ["anchor", "positive"] + (["negative"] if t.use_negatives and "negative" in rows.column_names else [])
+    has_negatives = t.use_negatives and "negatives" in inputs.train_data.column_names
+    feed = PlanFeed(inputs.train_data, inputs.plan, ["anchor", "positive"] + (["negative"] if has_negatives else []))
+    # The card's example sentences from the first steps: sentence-transformers would otherwise sample 1000 rows
+    # from anywhere in the plan, each a jump of the lazy feed.
+    model.model_card_data.set_widget_examples(feed.head(max(1, 1000 // p.batch_size)))
     evaluator = dev_evaluator(inputs)
     sequential = p.strategy == "sequential"
     trainer = HybridTrainer(
         model=model, args=training_arguments(inputs, folder, column_prompts(model, t), evaluator is not None),
-        train_dataset=rows.select_columns(columns), loss=build_loss(model, t), evaluator=evaluator,
-        callbacks=[CommitCheckpoints(keep=t.save_total_limit)],
-        step_label=lambda step: (kinds[step], buckets[step]) if step < len(kinds) else (),
+        train_dataset=feed.dataset(folder.work / FEED / f"rank{rank}"), loss=build_loss(model, t),
+        evaluator=evaluator, callbacks=[CommitCheckpoints(keep=t.save_total_limit)], step_label=feed.label,
         switch_step=inputs.plan.switch_step if sequential else None,
         reset_at_switch=t.reset_optimizer_at_switch and sequential,
         trace_dir=folder.work / "trace" if t.trace_batches else None,
@@ -188,8 +177,13 @@ def train(train_cfg: TrainConfig, plan_cfg: PlanConfig) -> Path:
         if state.is_main_process:
             claim(folder, train_cfg, plan_cfg, inputs.data_fingerprint)
         state.wait_for_everyone()
-        trainer = build_trainer(inputs, folder, model)
-        wall = run_trainer(trainer, folder)
+        trainer = build_trainer(inputs, folder, model, state.process_index)
+        try:
+            wall = run_trainer(trainer, folder)
+        finally:
+            shutil.rmtree(folder.work / FEED / f"rank{state.process_index}", ignore_errors=True)
+            with contextlib.suppress(OSError):  # the last process out removes the emptied folder
+                (folder.work / FEED).rmdir()
         if state.is_main_process:
             data = {"fingerprint": inputs.data_fingerprint, "rows": len(inputs.train_data)}
             finish(folder, model, training_record(train_cfg, plan_cfg, inputs.plan, data, wall, state.num_processes,
