@@ -358,6 +358,28 @@ def test_two_trainings_into_one_folder(tmp_path):
     marker = json.loads((out / RUN_MARKER).read_text())
     assert record["strategy"]["alpha"] == 0.9
     assert marker["fingerprint"] == fingerprint(*parse([*BASE, *first_args], TrainConfig, PlanConfig))
+    # Now free: the second one replaces the finished run, which stayed in place until the new one was complete.
+    again = run_train(["--output_dir", str(out), "--max_steps", "2", "--alpha", "0.2", "--overwrite_output_dir"])
+    assert again.returncode == 0, again.stderr[-2000:]
+    assert json.loads((out / RECORD).read_text())["strategy"]["alpha"] == 0.2
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["shared", "shared.lock"]  # nothing left beside it
+
+
+def test_ctrl_c_is_one_line_that_says_resume(tmp_path):
+    out = tmp_path / "run"
+    child = subprocess.Popen([sys.executable, "-m", "hf_hybrid.train", *BASE, "--output_dir", str(out),
+                              "--max_steps", "40", "--save_steps", "2"], env=env(), cwd=ROOT, text=True,
+                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                             preexec_fn=lambda: signal.signal(signal.SIGINT, signal.default_int_handler))
+    deadline = time.time() + 600
+    while not (out / "checkpoints" / "checkpoint-2" / CHECKPOINT_COMPLETE).exists():
+        assert child.poll() is None and time.time() < deadline, "training ended before the first checkpoint"
+        time.sleep(0.2)
+    child.send_signal(signal.SIGINT)
+    err = child.communicate(timeout=600)[1]
+    lines = [x for x in err.splitlines() if x.startswith("error:")]
+    assert child.returncode == 2 and "Traceback" not in err, err[-2000:]
+    assert len(lines) == 1 and "interrupted" in lines[0] and "--resume" in lines[0]
 
 
 def test_lazy_feed_gives_the_materialized_plan_rows_in_any_order(tmp_path):
@@ -378,3 +400,17 @@ def test_lazy_feed_gives_the_materialized_plan_rows_in_any_order(tmp_path):
         assert lazy[part] == {c: rows[c][part] for c in ("anchor", "positive")}, step
         assert feed.label(step)[0] == rows["kind"][step * 8]
     assert lazy[9]["anchor"] == rows[9]["anchor"]
+
+
+def test_validate_run_checks_everything_and_writes_nothing(tmp_path):
+    from hf_hybrid.errors import UserError
+    from hf_hybrid.sampling import PlanConfig
+    from hf_hybrid.training import validate_run
+
+    out = tmp_path / "new" / "model"
+    inputs = validate_run(*parse([*BASE, "--output_dir", str(out)], TrainConfig, PlanConfig))
+    assert inputs.folder.work == out and inputs.folder.resume_from is None and inputs.plan.max_steps == 6
+    assert list(tmp_path.iterdir()) == []
+    with pytest.raises(UserError, match="resume"):
+        validate_run(*parse([*BASE, "--output_dir", str(out), "--resume"], TrainConfig, PlanConfig))
+    assert list(tmp_path.iterdir()) == []

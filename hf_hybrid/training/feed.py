@@ -17,6 +17,7 @@ from __future__ import annotations
 from collections import OrderedDict
 from pathlib import Path
 
+import datasets
 import numpy as np
 import pyarrow as pa
 from datasets import Dataset
@@ -81,7 +82,14 @@ class PlanFeed:
                 numbers = pa.array(np.arange(start, min(total, start + _CHUNK), dtype=np.int64))
                 writer.write_batch(pa.record_batch([numbers], schema=schema))
         rows = Dataset.from_file(str(path))
-        rows.set_transform(self.transform)
+        # datasets tries to hash the transform for its cache and warns that it cannot (the feed holds a live
+        # iterator); nothing here is cached, so the random fingerprint it falls back to is right: no warning.
+        verbosity = datasets.logging.get_verbosity()
+        datasets.logging.set_verbosity_error()
+        try:
+            rows.set_transform(self.transform)
+        finally:
+            datasets.logging.set_verbosity(verbosity)
         return rows
 
     def head(self, steps: int) -> Dataset:
