@@ -1,9 +1,9 @@
 """``train()``: one training run, top to bottom.
 
 1. check every input before anything is written (:func:`~hf_hybrid.training.checks.check_inputs`: configs, Hub
-   token, data, plan, model);
+   token, data, plan, model) and load the model;
 2. take the output folder's lock and decide what the run may do there (new, resume, replace a finished run);
-3. load the model, claim the folder, and build the trainer: the plan's batch sampler yields global batches and
+3. claim the folder and build the trainer: the plan's batch sampler yields global batches and
    Accelerate's ``split_batches`` hands every process its slice of the same batch, so all processes train on the
    same kind of batch; the loss gathers the candidates of all processes, so the in-batch negatives are the
    global batch's;
@@ -170,9 +170,9 @@ def train(train_cfg: TrainConfig, plan_cfg: PlanConfig) -> Path:
     state = accelerate_state()
     inputs = check_inputs(train_cfg, plan_cfg, world=state.num_processes)
     out = Path(train_cfg.output_dir)
+    model = load_base_model(train_cfg, inputs.model_path)  # a Hub id that does not exist fails here, not later
     with output_lock(out, state):
         folder = inputs.folder = inspect_output(train_cfg, plan_cfg, inputs.data_fingerprint)
-        model = load_base_model(train_cfg, inputs.model_path)
         state.wait_for_everyone()  # every process has read the folder before the main one claims it
         if state.is_main_process:
             claim(folder, train_cfg, plan_cfg, inputs.data_fingerprint)
