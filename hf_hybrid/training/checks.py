@@ -1,9 +1,11 @@
 """Every check a training run makes before it writes anything, in one place.
 
-:func:`validate_run` is what ``train`` runs first, and what a dry run calls on its own: the configs, the Hub
+:func:`validate_run` makes the checks ``train`` makes first (``train`` runs :func:`check_inputs`, then inspects
+the output folder under its lock), for a dry run to call on its own: the configs, the Hub
 target and token (a push that can only fail must fail before hours of training, not after), the data (loaded and
 validated by the data layer: schema, types, duplicates), the eval split, the batch plan (drawable: every pool big
-enough), the base model (resolvable) and the output folder (see :mod:`hf_hybrid.training.run_folder`). It returns
+enough), the base model (resolvable: a local folder, an offline model, or a Hub id; ``train`` then loads it,
+still before writing) and the output folder (see :mod:`hf_hybrid.training.run_folder`). It returns
 what it loaded, so ``train`` does not load it twice. It writes nothing: no folder, no lock file, no cache.
 """
 
