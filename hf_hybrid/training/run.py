@@ -1,0 +1,196 @@
+"""``train()``: one training run, top to bottom.
+
+1. check every input before anything is written (:func:`~hf_hybrid.training.checks.check_inputs`: configs, Hub
+   token, data, plan, model) and load the model;
+2. take the output folder's lock and decide what the run may do there (new, resume, replace a finished run);
+3. claim the folder and build the trainer: the plan's batch sampler yields global batches and
+   Accelerate's ``split_batches`` hands every process its slice of the same batch, so all processes train on the
+   same kind of batch; the loss gathers the candidates of all processes, so the in-batch negatives are the
+   global batch's;
+4. train (checkpoints are committed only once complete, see :mod:`hf_hybrid.training.checkpoints`);
+5. save the model and the training record (last), rename it onto a finished run it replaces; push if asked.
+
+Device, precision and process count belong to Accelerate (``accelerate launch``), not to our flags.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import shutil
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import torch
+
+from hf_hybrid.errors import UserError
+from hf_hybrid.prompts import prompt_text
+from hf_hybrid.sampling import PlanConfig, plan_batch_sampler
+from hf_hybrid.training.checkpoints import CommitCheckpoints, last_complete_checkpoint
+from hf_hybrid.training.checks import RunInputs, busy, check_inputs
+from hf_hybrid.training.config import TrainConfig, precision_flags
+from hf_hybrid.training.feed import PlanFeed
+from hf_hybrid.training.losses import build_loss
+from hf_hybrid.training.record import training_record
+from hf_hybrid.training.run_folder import RunFolder, claim, finish, inspect_output
+from hf_hybrid.training.trainer import HybridTrainer, TracingCollator
+
+FEED = ".feed"  # the lazy feed's row-number files, one folder per process, deleted when training ends
+
+
+def accelerate_state():
+    """Without CUDA, processes started by ``accelerate launch`` (torchrun) only join a gloo group when Accelerate is
+    told it runs on CPU; otherwise each would silently train alone on the whole batch."""
+    from accelerate import PartialState
+
+    return PartialState(cpu=not torch.cuda.is_available())
+
+
+@contextlib.contextmanager
+def output_lock(out: Path, state) -> Iterator[None]:
+    """The main process holds the folder's lock for the whole run; every process learns whether it got it."""
+    from accelerate.utils import broadcast_object_list
+
+    from hf_hybrid.locks import FolderBusy, folder_lock
+
+    with contextlib.ExitStack() as stack:
+        refused = [False]
+        if state.is_main_process:
+            try:
+                stack.enter_context(folder_lock(out, wait=False))
+            except FolderBusy:
+                refused = [True]
+        if state.num_processes > 1:
+            broadcast_object_list(refused)
+        if refused[0]:
+            raise busy(out)
+        yield
+
+
+def load_base_model(train_cfg: TrainConfig, path: str):
+    from sentence_transformers import SentenceTransformer
+
+    try:
+        model = SentenceTransformer(path, trust_remote_code=False)
+    except OSError as err:
+        raise UserError("model", f"{train_cfg.model!r} cannot be loaded ({str(err).splitlines()[0]})",
+                        "give a Hub id that exists or a sentence-transformers folder") from None
+    model.max_seq_length = train_cfg.max_seq_length
+    if train_cfg.freeze_embeddings:
+        model[0].auto_model.get_input_embeddings().requires_grad_(False)
+    return model
+
+
+def column_prompts(model, train_cfg: TrainConfig) -> dict[str, str] | None:
+    """Column → prefix: the query rule for ``anchor``, the document rule for ``positive`` / ``negative``
+    (:mod:`hf_hybrid.prompts`), unless the config sets its own prefix."""
+    query = train_cfg.query_prompt if train_cfg.query_prompt is not None else prompt_text(model, "query")
+    passage = train_cfg.passage_prompt if train_cfg.passage_prompt is not None else prompt_text(model, "document")
+    prompts = {"anchor": query} if query else {}
+    if passage:
+        prompts |= {"positive": passage, "negative": passage}
+    return prompts or None
+
+
+def training_arguments(inputs: RunInputs, folder: RunFolder, prompts: dict | None, evaluate: bool):
+    from sentence_transformers import SentenceTransformerTrainingArguments
+
+    t, p = inputs.train, inputs.plan_cfg
+    return SentenceTransformerTrainingArguments(
+        output_dir=str(folder.checkpoints), max_steps=t.max_steps,
+        per_device_train_batch_size=p.batch_size // inputs.world,
+        learning_rate=t.learning_rate, weight_decay=t.weight_decay,
+        warmup_steps=round(t.warmup_ratio * t.max_steps), lr_scheduler_type=t.lr_scheduler_type,
+        max_grad_norm=t.max_grad_norm, **({"gradient_checkpointing": True} if t.gradient_checkpointing else {}),
+        seed=p.seed, data_seed=p.seed, logging_steps=t.logging_steps,
+        report_to=[r for r in t.report_to if r != "none"] or "none",
+        save_strategy="steps" if t.save_steps else "no", save_steps=t.save_steps or 500,
+        save_total_limit=None,  # rotation is CommitCheckpoints' job, after a checkpoint is known complete
+        eval_strategy="steps" if evaluate else "no", eval_steps=t.eval_steps or None,
+        batch_sampler=plan_batch_sampler(p.batch_size),
+        accelerator_config={"split_batches": True},  # every process: its slice of the same global batch
+        prompts=prompts, dataloader_drop_last=True, disable_tqdm=False,
+        use_cpu=not torch.cuda.is_available(), **precision_flags(t.precision),
+    )
+
+
+def dev_evaluator(inputs: RunInputs):
+    if not inputs.train.eval_steps:
+        return None
+    from hf_hybrid.evaluation import MultilingualRetrievalEvaluator
+
+    split = inputs.train.eval_split
+    return MultilingualRetrievalEvaluator(inputs.data[split], name=split)
+
+
+def build_trainer(inputs: RunInputs, folder: RunFolder, model, rank: int) -> HybridTrainer:
+    t, p = inputs.train, inputs.plan_cfg
+    has_negatives = t.use_negatives and "negatives" in inputs.train_data.column_names
+    feed = PlanFeed(inputs.train_data, inputs.plan, ["anchor", "positive"] + (["negative"] if has_negatives else []))
+    # The card's example sentences from the first steps: sentence-transformers would otherwise sample 1000 rows
+    # from anywhere in the plan, each a jump of the lazy feed.
+    model.model_card_data.set_widget_examples(feed.head(max(1, 1000 // p.batch_size)))
+    evaluator = dev_evaluator(inputs)
+    sequential = p.strategy == "sequential"
+    trainer = HybridTrainer(
+        model=model, args=training_arguments(inputs, folder, column_prompts(model, t), evaluator is not None),
+        train_dataset=feed.dataset(folder.work / FEED / f"rank{rank}"), loss=build_loss(model, t),
+        evaluator=evaluator, callbacks=[CommitCheckpoints(keep=t.save_total_limit)], step_label=feed.label,
+        switch_step=inputs.plan.switch_step if sequential else None,
+        reset_at_switch=t.reset_optimizer_at_switch and sequential,
+        trace_dir=folder.work / "trace" if t.trace_batches else None,
+    )
+    if trainer.trace_dir is not None:
+        trainer.trace_dir.mkdir(parents=True, exist_ok=True)
+        trainer.data_collator = TracingCollator(
+            trainer.data_collator, lambda: trainer.trace_dir / f"batches_rank{trainer.accelerator.process_index}.jsonl")
+    return trainer
+
+
+def run_trainer(trainer: HybridTrainer, folder: RunFolder) -> float:
+    """Train; returns the wall time. Ctrl-C becomes one line that says whether ``--resume`` can continue."""
+    start = time.perf_counter()
+    try:
+        trainer.train(resume_from_checkpoint=str(folder.resume_from) if folder.resume_from else None)
+    except KeyboardInterrupt:
+        if folder.replaces_finished:
+            raise UserError("training", "interrupted", f"{str(folder.out)!r} still holds the finished run it was "
+                            "to replace; run again to replace it") from None
+        last = last_complete_checkpoint(folder.checkpoints)
+        if last is not None:
+            raise UserError("training", f"interrupted (last complete checkpoint: {last.name})",
+                            "resume with --resume") from None
+        raise UserError("training", "interrupted before its first checkpoint",
+                        "run again to start over (--save_steps N writes checkpoints to resume from)") from None
+    return time.perf_counter() - start
+
+
+def train(train_cfg: TrainConfig, plan_cfg: PlanConfig) -> Path:
+    """Run one training job; returns the model folder."""
+    state = accelerate_state()
+    inputs = check_inputs(train_cfg, plan_cfg, world=state.num_processes)
+    out = Path(train_cfg.output_dir)
+    model = load_base_model(train_cfg, inputs.model_path)  # a Hub id that does not exist fails here, not later
+    with output_lock(out, state):
+        folder = inputs.folder = inspect_output(train_cfg, plan_cfg, inputs.data_fingerprint)
+        state.wait_for_everyone()  # every process has read the folder before the main one claims it
+        if state.is_main_process:
+            claim(folder, train_cfg, plan_cfg, inputs.data_fingerprint)
+        state.wait_for_everyone()
+        trainer = build_trainer(inputs, folder, model, state.process_index)
+        try:
+            wall = run_trainer(trainer, folder)
+        finally:
+            shutil.rmtree(folder.work / FEED / f"rank{state.process_index}", ignore_errors=True)
+            with contextlib.suppress(OSError):  # the last process out removes the emptied folder
+                (folder.work / FEED).rmdir()
+        if state.is_main_process:
+            data = {"fingerprint": inputs.data_fingerprint, "rows": len(inputs.train_data)}
+            finish(folder, model, training_record(train_cfg, plan_cfg, inputs.plan, data, wall, state.num_processes,
+                                                  trainer))
+        state.wait_for_everyone()
+    if train_cfg.push_to_hub and state.is_main_process:
+        from hf_hybrid.hub import push_model
+
+        print(f"pushed to {push_model(str(out), train_cfg.push_to_hub, private=train_cfg.private)}")
+    return out
