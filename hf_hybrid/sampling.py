@@ -84,17 +84,24 @@ class PlanConfig:
             raise UserError("switch_step", f"{self.switch_step} is negative", "use a step >= 0, or omit it (half)")
 
     def check_languages(self, present: set[str], source: str, names: dict[str, str] | None = None) -> None:
-        """Where the plan meets the data: every language a setting names must be in the data (any split).
+        """Where the plan meets the data: every language a setting names must be a known code, and in the data.
 
         A held-out language the data lacks would be recorded as zero-shot while nothing was held out; a training
-        language it lacks would silently train on fewer. ``names`` renames a setting for a command that calls it
-        differently (the quickstart's ``held_out``)."""
+        language it lacks would silently train on fewer. One exception: with ``train_languages`` given, the config
+        says exactly what trains, and ``exclude_languages`` may then also name evaluation-only languages that the
+        training data never had (the paper's el and vi next to mMARCO) — they are zero-shot by construction.
+        ``names`` renames a setting for a command that calls it differently (the quickstart's ``held_out``)."""
+        from hf_hybrid.data.languages import is_known
+
         for setting in ("exclude_languages", "train_languages"):
-            missing = [code for code in getattr(self, setting) or [] if code not in present]
+            codes = getattr(self, setting) or []
+            unknown = [code for code in codes if not is_known(code)]
+            declared = setting == "exclude_languages" and bool(self.train_languages)
+            missing = unknown if declared else [code for code in codes if code not in present]
             if missing:
                 raise UserError((names or {}).get(setting, setting), f"{', '.join(map(repr, missing))} not in "
                                 f"{source!r} (it has {', '.join(sorted(present))})",
-                                "name only languages the data has")
+                                "name only languages the data has (ISO 639 codes)")
 
     def uses(self) -> set[int]:
         """The batch kinds this strategy can produce."""

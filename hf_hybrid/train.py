@@ -27,6 +27,12 @@ __all__ = ["RECORD", "RUN_MARKER", "TrainConfig", "main", "train", "validate_run
 @cli_entry
 def main(argv: list[str] | None = None) -> int:
     train_cfg, plan_cfg = parse(argv, TrainConfig, PlanConfig, description=__doc__)
+    if train_cfg.dry_run:
+        from hf_hybrid.check import check_train
+
+        report = check_train(train_cfg, plan_cfg)
+        print(report.render())
+        return report.exit_code
     out = train(train_cfg, plan_cfg)
     if accelerate_state().is_main_process:
         record = json.loads((out / RECORD).read_text())

@@ -41,6 +41,18 @@ def test_every_shipped_config_passes_its_dry_run(path, mirror):
     assert drawn, f"no plan steps drawn on the rows read:\n{report.render()}"
 
 
+def test_train_dry_run_flag_is_the_same_check(mirror, monkeypatch, capsys, tmp_path):
+    """`hf-hybrid train --config configs/xlmr-hybrid.yaml --dry_run`: the command a user runs before renting a GPU,
+    on the local copies ($HF_HYBRID_MIRROR), exits 0 and writes nothing; a bad setting is one line and exit 2."""
+    monkeypatch.setenv("HF_HYBRID_MIRROR", str(mirror))
+    assert cli(["train", "--config", str(CONFIGS / "xlmr-hybrid.yaml"), "--dry_run"]) == 0
+    assert "ok: nothing found" in capsys.readouterr().out
+    assert list(tmp_path.iterdir()) == []
+    assert cli(["train", "--config", str(CONFIGS / "xlmr-hybrid.yaml"), "--dry_run", "--exclude_languages", "zz"]) == 2
+    problems = [line for line in capsys.readouterr().out.splitlines() if line.startswith("error:")]
+    assert len(problems) == 1 and "zz" in problems[0], problems
+
+
 @pytest.mark.parametrize("path", ACCELERATE, ids=lambda p: p.name)
 def test_accelerate_configs_parse_as_accelerate_configs(path):
     report = check_config(str(path))

@@ -40,6 +40,9 @@ CI_SIZE = {
     "hf-hybrid push out/model --repo-id org/hybrid-e5-small": "hub",
     "MODEL_ID=out/model python space/app.py": "demo",
     "hf-hybrid experiment --config configs/experiments/readme.yaml": "experiment",
+    "python scripts/make_source_fixtures.py --mirror out/hub": [],
+    "hf-hybrid check configs/xlmr-hybrid.yaml --mirror out/hub": [],
+    "HF_HYBRID_MIRROR=out/hub hf-hybrid train --config configs/xlmr-hybrid.yaml --dry_run": [],
 }
 
 

@@ -95,12 +95,20 @@ def memory_line(info: dict | None, *, batch_size: int, world: int, negatives: bo
             f"{'16' if half else '32'}-bit activations, every text at max_seq_length){on_gpu}")
 
 
+def default_mirror() -> str | None:
+    """``$HF_HYBRID_MIRROR``: the local Hub copies a ``--dry_run`` flag of train / experiment / evaluate reads (those
+    commands have no ``--mirror`` of their own; ``hf-hybrid check --mirror`` sets it explicitly)."""
+    return os.environ.get("HF_HYBRID_MIRROR") or None
+
+
 def check_train(train_cfg, plan_cfg: PlanConfig, *, mirror: str | None = None, num_processes: int | None = None,
                 online: bool | None = None, read_large: bool = False) -> CheckReport:
     """Dry run of ``hf-hybrid train`` with these settings (see the module docstring)."""
-    from hf_hybrid.train import check_output_dir
+    from hf_hybrid.locks import is_held
+    from hf_hybrid.training.run_folder import inspect_output
 
     report = CheckReport("train")
+    mirror = mirror or default_mirror()
     online = hub_online() if online is None else online
     world = num_processes or int(os.environ.get("WORLD_SIZE", 1))
     for cfg in (train_cfg, plan_cfg):
@@ -109,7 +117,11 @@ def check_train(train_cfg, plan_cfg: PlanConfig, *, mirror: str | None = None, n
     check_processes(plan_cfg.batch_size, world, report)
     check_writable(train_cfg.output_dir, "output_dir", report)
     with report.collect():
-        check_output_dir(train_cfg, plan_cfg, is_main=False)  # is_main=False: a dry run never removes anything
+        if is_held(train_cfg.output_dir):
+            from hf_hybrid.training.checks import busy
+
+            raise busy(train_cfg.output_dir)
+        inspect_output(train_cfg, plan_cfg, data_fingerprint=None)  # reads only; never removes anything
     data = check_source(train_cfg.data, split="train", languages=plan_cfg.train_languages, mirror=mirror,
                         online=online and (read_large or not _large(train_cfg.data)), report=report,
                         cap=_cap(plan_cfg.batch_size))
@@ -119,6 +131,14 @@ def check_train(train_cfg, plan_cfg: PlanConfig, *, mirror: str | None = None, n
     report.summary["data"] = train_cfg.data
     if data is not None:
         report.summary["rows read per language"] = rows_per_language(data)
+        with report.collect():
+            from hf_hybrid.data.languages import is_known
+            from hf_hybrid.data.schema import languages_of
+
+            # only the train split was read: held-out languages live in the other splits, so here they must only
+            # be real codes (train checks them against every split)
+            held_out = {code for code in plan_cfg.exclude_languages if is_known(code)}
+            plan_cfg.check_languages(languages_of(data) | held_out, train_cfg.data)
         report.summary.update(check_plan(data["train"], plan_cfg, train_cfg.max_steps, train_cfg.data, report))
     info = check_model(train_cfg.model, mirror=mirror, online=online, report=report)
     if info:
@@ -176,6 +196,7 @@ def check_experiment(cfg, *, mirror: str | None = None, num_processes: int | Non
     from hf_hybrid.experiments.grid import BASE, MINIATURE, plan_settings
 
     report = CheckReport("experiment")
+    mirror = mirror or default_mirror()
     online = hub_online() if online is None else online
     world = num_processes or int(os.environ.get("WORLD_SIZE", 1))
     with report.collect():
@@ -246,6 +267,7 @@ def check_evaluate(args, *, mirror: str | None = None, online: bool | None = Non
     from hf_hybrid.evaluation.suites import AFRICLIRMATRIX_LANGUAGES, CIRAL_LANGUAGES
 
     report = CheckReport("evaluate")
+    mirror = mirror or default_mirror()
     online = hub_online() if online is None else online
     if not (args.data or args.suite or args.mteb or args.beir or args.ciral or args.africlirmatrix):
         report.problem("evaluate", "nothing to evaluate", "add --data, --suite, --mteb, --beir, --ciral or "

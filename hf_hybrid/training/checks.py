@@ -92,7 +92,12 @@ def check_inputs(train: TrainConfig, plan_cfg: PlanConfig, world: int = 1) -> Ru
     check_push_target(train)
     check_output_path(Path(train.output_dir))
     data = _load_data(train, plan_cfg)
+    from hf_hybrid.data.schema import check_negatives_complete, languages_of
+
+    plan_cfg.check_languages(languages_of(data), train.data)  # a held-out language the data lacks is no zero-shot
     check_negatives(data["train"])
+    if train.use_negatives:
+        check_negatives_complete(data["train"], source=f"{train.data}[train]")
     plan = BatchPlan(data["train"], plan_cfg, train.max_steps)
     from hf_hybrid.models import resolve_model
 

@@ -65,8 +65,14 @@ class TrainConfig:
                                                                  "step to <output_dir>/trace (for audits)"})
     push_to_hub: str | None = field(default=None, metadata={"help": "push the trained model to this Hub repo"})
     private: bool = field(default=False, metadata={"help": "create the Hub repo as private"})
+    dry_run: bool = field(default=False, metadata={"help": "check everything that could fail after hours (data, "
+                                                           "plan, model, output folder, processes, precision) and "
+                                                           "print a summary, without training (hf-hybrid check)"})
 
     def validate(self) -> None:
+        from hf_hybrid.config import check_types
+
+        check_types(self)
         if self.loss not in LOSSES:
             raise UserError("loss", f"unknown loss {self.loss!r}", f"use one of {', '.join(LOSSES)}")
         if self.max_steps < 1:

@@ -31,7 +31,7 @@ from hf_hybrid.training.files import RUN_MARKER, TRAINING_RECORD
 CHECKPOINTS = "checkpoints"
 # Settings that change where a run is written or logged, not its weights.
 _NOT_IDENTITY = {"output_dir", "resume", "overwrite_output_dir", "logging_steps", "report_to", "trace_batches",
-                 "push_to_hub", "private", "save_steps", "save_total_limit", "eval_steps"}
+                 "push_to_hub", "private", "save_steps", "save_total_limit", "eval_steps", "dry_run"}
 
 
 def fingerprint(train: TrainConfig, plan: PlanConfig) -> str:
@@ -69,8 +69,11 @@ def _staging(out: Path) -> Path:
     return out.parent / f".{out.name}.next"
 
 
-def inspect_output(train: TrainConfig, plan: PlanConfig, data_fingerprint: str) -> RunFolder:
-    """Decide, reading only, what this run may do with ``output_dir`` (see the module docstring)."""
+def inspect_output(train: TrainConfig, plan: PlanConfig, data_fingerprint: str | None) -> RunFolder:
+    """Decide, reading only, what this run may do with ``output_dir`` (see the module docstring).
+
+    ``data_fingerprint`` None (a dry run, which reads only the first rows of the data) skips the check that
+    ``--resume`` continues on unchanged data; ``train`` always passes it."""
     out = Path(train.output_dir)
     marker = out / RUN_MARKER
     if not marker.exists():
@@ -101,7 +104,7 @@ def inspect_output(train: TrainConfig, plan: PlanConfig, data_fingerprint: str) 
     if last is None:
         raise UserError("resume", f"{str(out)!r} holds no complete checkpoint to resume from",
                         "run again without --resume to start it over")
-    if previous.get("data_fingerprint") != data_fingerprint:
+    if data_fingerprint is not None and previous.get("data_fingerprint") != data_fingerprint:
         raise UserError("data", f"{train.data!r} changed since the interrupted run in {str(out)!r} was started",
                         "resume with the data it was started with, or start a new run in a new --output_dir")
     return RunFolder(out, out, resume_from=last)
