@@ -16,6 +16,7 @@ STAGES = {
     "card": "hf_hybrid.cards",
     "demo": "hf_hybrid.demo",
     "experiment": "hf_hybrid.experiments",
+    "export": "hf_hybrid.export",
     "quickstart": "hf_hybrid.quickstart",
 }
 

