@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 import typing
+from pathlib import Path
 
 import pytest
 
@@ -18,6 +19,8 @@ from hf_hybrid.config import check_types
 from hf_hybrid.errors import UserError
 from hf_hybrid.quickstart import QuickstartConfig
 from hf_hybrid.sampling import PlanConfig
+
+ROOT = Path(__file__).resolve().parents[1]
 
 ROWS = [
     {"id": "g1", "lang": "en", "query": "Where is the market?", "passage": "The market is by the river."},
@@ -123,11 +126,18 @@ def test_paths_missing_or_unusable(tmp_path, capsys):
     assert (tmp_path / "a_file").read_text() == "mine"
 
 
-@pytest.mark.skipif(os.name != "posix" or os.geteuid() == 0, reason="root writes anywhere")
 def test_unwritable_output_is_refused_before_loading(tmp_path, capsys):
-    locked = tmp_path / "locked"
-    locked.mkdir(mode=0o500)
-    one_line_error(capsys, build_main(["--data", "sample", "--output", str(locked / "out")]), "not writable")
+    """A folder the user may not write to. Root writes anywhere that permissions guard, so under root (CI) the
+    folder is one the kernel refuses to everyone (/proc/sys); otherwise a folder without write permission."""
+    if os.geteuid() == 0:
+        locked = Path("/proc/sys")
+        assert not os.access(locked, os.W_OK), "this kernel lets root write /proc/sys: pick another read-only place"
+    else:
+        locked = tmp_path / "locked"
+        locked.mkdir(mode=0o500)
+    one_line_error(capsys, build_main(["--data", "sample", "--output", str(locked / "hf-hybrid-out")]),
+                   "not writable")
+    assert not (locked / "hf-hybrid-out").exists()
 
 
 def test_python_api_checks_types_as_the_yaml_loader_does():

@@ -37,6 +37,7 @@ CI_SIZE = {
     "accelerate launch -m hf_hybrid.train --config configs/quickstart.yaml --output_dir out/model":
         ["--model", MINILM, "--max_steps", "2", "--batch_size", "8", "--report_to", "none"],
     "hf-hybrid evaluate --model out/model --data sample --output out/eval": ["--no-plots"],
+    "hf-hybrid export out/model --backend onnx --quantize q8": [],
     "hf-hybrid push out/model --repo-id org/hybrid-e5-small": "hub",
     "MODEL_ID=out/model python space/app.py": "demo",
     "hf-hybrid experiment --config configs/experiments/readme.yaml": "experiment",
