@@ -145,6 +145,8 @@ def test_default_model_is_quickstart_output_then_e5_base(demo, tmp_path):
     ({"MODELS": "a,b,c,d"}, "models"),
     ({"MODEL_ID": "a", "PORT": "eighty"}, "PORT"),
     ({"MODEL_ID": "a", "DEMO_CONCURRENCY": "0"}, "concurrency_limit"),
+    ({"MODEL_ID": "a", "DEMO_TORCH_THREADS": "two"}, "DEMO_TORCH_THREADS"),
+    ({"MODEL_ID": "a", "PORT": "70000"}, "PORT"),
 ])
 def test_bad_config_is_one_line_naming_the_field(demo, env, field):
     with pytest.raises(UserError) as err:
@@ -166,6 +168,44 @@ def test_examples_put_low_resource_languages_first_from_distinct_groups(demo):
     assert corpus.examples[0] in {q for by_lang in GROUPS.values() for lang, (q, _) in by_lang.items() if lang == "sw"}
     groups = [row["id"] for q in corpus.examples for row in ROWS if row["query"] == q]
     assert len(set(groups)) == len(corpus.examples) == 5
+
+
+LATIN1_ROW = '{"id": "a", "lang": "fr", "query": "q", "passage": "caf\u00e9"}\n'.encode("latin-1")
+
+
+@pytest.mark.parametrize(("content", "says"), [
+    (b"", "is empty"),
+    (b"\n  \n", "is empty"),
+    (LATIN1_ROW, f"is not UTF-8 (byte {LATIN1_ROW.index(0xE9)})"),
+    (b'{"a": 1}\n', "column missing"),
+])
+def test_bad_corpus_file_is_one_line_naming_corpus_and_file(demo, tmp_path, content, says):
+    path = tmp_path / "corpus.jsonl"
+    path.write_bytes(content)
+    with pytest.raises(UserError) as err:
+        demo.load_corpus(str(path))
+    assert err.value.field == "CORPUS" and str(path) in err.value.problem and says in err.value.problem
+    assert err.value.fix and "\n" not in str(err.value)
+
+
+def test_a_folder_without_a_model_is_refused_before_loading(demo, tmp_path):
+    (tmp_path / "hf_hybrid_run.json").write_text("{}")  # what an interrupted training run leaves
+    with pytest.raises(UserError) as err:
+        demo.load_encoder(str(tmp_path))
+    assert err.value.field == "model" and "not a model folder" in err.value.problem and "MODEL_ID" in err.value.fix
+
+
+def test_a_busy_port_or_unknown_host_is_refused_before_loading(demo):
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        with pytest.raises(UserError) as err:
+            demo.check_address("127.0.0.1", port)
+    assert err.value.field == "PORT" and "in use" in err.value.problem
+    with pytest.raises(UserError) as err:
+        demo.check_address("no-such-host.invalid", 7860)
+    assert err.value.field == "GRADIO_SERVER_NAME"
 
 
 # ------------------------------------------------------------------------------------------ uploads
@@ -369,12 +409,15 @@ def test_cli_check_loads_models_and_corpus(tmp_path, corpus_file):
     assert "40 passages in 5 languages" in done.stdout
 
 
-def test_cli_bad_config_is_one_stderr_line(tmp_path):
-    env = _env(tmp_path, MODELS="a,a")
+@pytest.mark.parametrize(("setting", "says"), [({"MODELS": "a,a"}, "error: models:"),
+                                               ({"CORPUS": "empty.jsonl"}, "error: CORPUS: 'empty.jsonl' is empty")])
+def test_cli_bad_config_is_one_stderr_line(tmp_path, setting, says):
+    (tmp_path / "empty.jsonl").write_bytes(b"")
+    env = _env(tmp_path, MODEL_ID=minilm_path(), **setting)
     done = subprocess.run([sys.executable, "-m", "hf_hybrid.demo", "--check"], env=env, cwd=tmp_path,
-                          capture_output=True, text=True, timeout=60)
+                          capture_output=True, text=True, timeout=120)
     assert done.returncode == 2
-    assert done.stderr.strip().splitlines() == [done.stderr.strip()] and done.stderr.startswith("error: models:")
+    assert done.stderr.strip().splitlines() == [done.stderr.strip()] and done.stderr.startswith(says)
 
 
 def test_space_app_is_a_thin_launcher():

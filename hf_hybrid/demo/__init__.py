@@ -19,6 +19,7 @@ from hf_hybrid.demo.cli import config_from_args, main, parse_args, serve_with_th
 from hf_hybrid.demo.config import (
     E5_BASE,
     DemoConfig,
+    check_address,
     check_config,
     config_from_env,
     default_models,
@@ -33,11 +34,18 @@ from hf_hybrid.demo.corpus import (
     read_capped,
 )
 from hf_hybrid.demo.index import Hit, PassageIndex
-from hf_hybrid.demo.search import DemoSearch, Encoder, SearchResult, language_counts, language_name
+from hf_hybrid.demo.search import (
+    DemoSearch,
+    Encoder,
+    SearchResult,
+    language_counts,
+    language_name,
+    load_encoder,
+)
 
 __all__ = [
     "CHART_COLUMNS", "E5_BASE", "RESULT_COLUMNS", "UNDETERMINED", "Corpus", "DemoConfig", "DemoSearch", "Encoder",
-    "Hit", "PassageIndex", "SearchResult", "build_app", "check_config", "config_from_args", "config_from_env",
-    "corpus_from_rows", "default_models", "language_counts", "language_name", "load_corpus", "main", "parse_args",
+    "Hit", "PassageIndex", "SearchResult", "build_app", "check_address", "check_config", "config_from_args", "config_from_env",
+    "corpus_from_rows", "default_models", "language_counts", "language_name", "load_corpus", "load_encoder", "main", "parse_args",
     "parse_upload", "quickstart_model_dir", "read_capped", "serve_with_threads",
 ]

@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from dataclasses import replace
 
 from hf_hybrid.demo.app import build_app
-from hf_hybrid.demo.config import DemoConfig, check_config, config_from_env
+from hf_hybrid.demo.config import DemoConfig, check_address, check_config, config_from_env
 from hf_hybrid.demo.search import DemoSearch
 from hf_hybrid.errors import cli_entry
 
@@ -46,6 +46,8 @@ def main(argv: list[str] | None = None) -> int:
     """``hf-hybrid demo`` / ``python space/app.py``: embed the corpus once, then serve the page."""
     args = parse_args(argv)
     config = config_from_args(args)
+    if not args.check:
+        check_address(config.host, config.port)
     search = DemoSearch.from_config(config)
     index = next(iter(search.indexes.values()))
     print(f"demo: {len(search.corpus)} passages in {len(search.corpus.languages)} languages from "

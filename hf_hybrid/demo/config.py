@@ -86,4 +86,32 @@ def check_config(config: DemoConfig) -> DemoConfig:
     for name in ("concurrency_limit", "max_queue", "default_top_k", "max_top_k", "serve_threads"):
         if getattr(config, name) < 1:
             raise UserError(name, f"{getattr(config, name)} is below 1", f"set {name} to 1 or more")
+    if config.port is not None and not 1 <= config.port <= 65535:
+        raise UserError("PORT", f"{config.port} is not a TCP port", "set PORT (or --port) to 1-65535, e.g. 7860")
     return config
+
+
+def check_address(host: str | None, port: int | None) -> None:
+    """Fail with one line, before any model is loaded, when the page could not listen on ``host:port``.
+
+    Gradio would find out only at ``launch`` and report it as an ``OSError`` after a uvicorn log line; a bind
+    here (released at once) names the setting instead. Without a port Gradio picks a free one itself.
+    """
+    import errno
+    import socket
+
+    try:
+        family, kind, _, _, address = socket.getaddrinfo(host or "127.0.0.1", port or 0, type=socket.SOCK_STREAM)[0]
+    except socket.gaierror as err:
+        raise UserError("GRADIO_SERVER_NAME", f"{host!r} is not an address here ({err.strerror})",
+                        "set GRADIO_SERVER_NAME (or --host) to 127.0.0.1, or 0.0.0.0 for every interface") from None
+    with socket.socket(family, kind) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn binds: a closing socket is no clash
+        try:
+            sock.bind(address)
+        except OSError as err:
+            if err.errno == errno.EADDRINUSE:
+                raise UserError("PORT", f"{port} on {host or '127.0.0.1'} is in use",
+                                "set PORT (or --port) to a free port, or stop what listens there") from None
+            raise UserError("GRADIO_SERVER_NAME", f"cannot listen on {host!r} ({err.strerror})",
+                            "set GRADIO_SERVER_NAME (or --host) to 127.0.0.1, or 0.0.0.0 for every interface") from None

@@ -68,24 +68,67 @@ def corpus_from_rows(rows: Sequence[Mapping[str, str]], name: str) -> Corpus:
     return Corpus(name=name, ids=ids, langs=langs, passages=passages, examples=_pick_examples(rows))
 
 
+TEXT_SUFFIXES = {".jsonl", ".json", ".csv", ".tsv"}
+CORPUS_FIX = "point CORPUS (or --corpus) at a UTF-8 parallel-schema dataset (id, lang, query, passage)"
+
+
+def check_corpus_file(path: Path) -> None:
+    """Refuse an empty or non-UTF-8 local corpus file with one line, before ``datasets`` parses it.
+
+    ``datasets`` reports these deep inside pyarrow (an ``IndexError`` for an empty JSONL file, ``ArrowInvalid``
+    for a Latin-1 one); streaming the bytes once through an incremental UTF-8 decoder costs far less than the
+    embedding that follows and names the byte to look at.
+    """
+    import codecs
+
+    decoder, offset, blank = codecs.getincrementaldecoder("utf-8")(), 0, True
+    text = path.suffix.lower() in TEXT_SUFFIXES
+    with open(path, "rb") as handle:
+        while chunk := handle.read(1 << 20):
+            if text:
+                try:
+                    blank = not decoder.decode(chunk).strip() and blank
+                except UnicodeDecodeError as err:
+                    raise UserError("CORPUS", f"{str(path)!r} is not UTF-8 (byte {offset + err.start})",
+                                    f"save it as UTF-8, or {CORPUS_FIX}") from None
+            else:
+                blank = False
+            offset += len(chunk)
+    if blank:
+        raise UserError("CORPUS", f"{str(path)!r} is empty", CORPUS_FIX)
+
+
+def _load_dataset(source: str):
+    """The configured dataset, every split concatenated; any problem reading it is a ``CORPUS`` error."""
+    import datasets
+
+    from hf_hybrid.data import load_parallel
+
+    if Path(source).is_file():
+        check_corpus_file(Path(source))
+    try:
+        ds = load_parallel(source)
+    except UserError as err:
+        raise UserError("CORPUS", f"{source!r}: {err.field}: {err.problem}", err.fix) from None
+    if isinstance(ds, datasets.DatasetDict):
+        ds = datasets.concatenate_datasets([ds[name] for name in sorted(ds)])
+    return ds
+
+
 def load_corpus(source: str | None) -> Corpus:
     """The configured corpus (a parallel-schema dataset path or Hub id), or the bundled sample."""
     import datasets
 
-    from hf_hybrid.data import load_parallel, load_sample
+    from hf_hybrid.data import load_sample
 
     if source is None:
         splits = load_sample()
-        ds = datasets.concatenate_datasets([splits[name] for name in sorted(splits)])
-        name = "bundled sample"
+        ds, name = datasets.concatenate_datasets([splits[name] for name in sorted(splits)]), "bundled sample"
     else:
-        ds = load_parallel(source)
-        if isinstance(ds, datasets.DatasetDict):
-            ds = datasets.concatenate_datasets([ds[name] for name in sorted(ds)])
-        name = str(source)
+        ds, name = _load_dataset(source), str(source)
     rows = ds.select_columns(["id", "lang", "query", "passage"]).to_list()
     if not rows:
-        raise UserError("CORPUS", f"{source!r} has no rows", "point CORPUS at a non-empty parallel-schema dataset")
+        raise UserError("CORPUS", f"{source!r} has no rows", CORPUS_FIX)
     return corpus_from_rows(rows, name)
 
 

@@ -7,6 +7,7 @@ import threading
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
@@ -41,6 +42,23 @@ class Encoder:
         return np.asarray(out, dtype=np.float32)
 
 
+MODEL_FIX = "point MODEL_ID / MODELS (or --model) at a sentence-transformers model folder or a Hub model id"
+
+
+def load_encoder(name: str) -> Encoder:
+    """The configured model through :func:`hf_hybrid.models.load_model`, refusing a local path that holds no model.
+
+    A file, or a folder without ``modules.json`` / ``config.json`` (say an interrupted training run), would
+    otherwise fail deep inside transformers with a ``ValueError`` about ``model_type``.
+    """
+    from hf_hybrid.models import load_model
+
+    path = Path(name).expanduser()
+    if path.is_file() or (path.is_dir() and not any((path / f).is_file() for f in ("modules.json", "config.json"))):
+        raise UserError("model", f"{name!r} is not a model folder (no modules.json or config.json)", MODEL_FIX)
+    return Encoder(name, load_model(name))
+
+
 @dataclass
 class SearchResult:
     model: str
@@ -60,11 +78,9 @@ class DemoSearch:
     @classmethod
     def from_config(cls, config: DemoConfig) -> DemoSearch:
         """Load the configured models (and nothing else) and the corpus, and embed the corpus."""
-        from hf_hybrid.models import load_model
-
         check_config(config)
-        encoders = [Encoder(name, load_model(name)) for name in config.models]
-        return cls(config, encoders, load_corpus(config.corpus))
+        corpus = load_corpus(config.corpus)  # first: a bad CORPUS is reported before minutes of model loading
+        return cls(config, [load_encoder(name) for name in config.models], corpus)
 
     @property
     def model_names(self) -> list[str]:
