@@ -10,6 +10,7 @@ import concurrent.futures
 import importlib
 import json
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -392,21 +393,98 @@ def test_concurrent_clients_all_get_answers(served):
     assert len(statuses) == 100 and all(s.startswith("Top 10 of 40") for s in statuses)
 
 
+# ------------------------------------------------------------------------------------------ start-up and cache
+
+
+@pytest.fixture
+def cache_home(tmp_path, monkeypatch) -> Path:
+    """An empty local cache (``HF_HYBRID_CACHE``) for one test."""
+    monkeypatch.setenv("HF_HYBRID_CACHE", str(tmp_path / "hf_hybrid_cache"))
+    return tmp_path / "hf_hybrid_cache"
+
+
+def test_corpus_embeddings_are_cached_and_a_mismatching_file_is_never_served(demo, search, cache_home):
+    encoder, passages = search.encoders[0], search.corpus.passages
+    expected = encoder.encode(passages, query=False)
+    logs: list[list[str]] = [[], [], []]
+    cold = demo.corpus_embeddings(encoder, passages, model_name=encoder.name, log=logs[0].append)
+    warm = demo.corpus_embeddings(encoder, passages, model_name=encoder.name, log=logs[1].append)
+    assert any("embedding 40 passages" in line for line in logs[0])
+    assert logs[1] == [f"40 of 40 passage embeddings read from {next(cache_home.rglob('*.npz'))}"]
+    np.testing.assert_allclose(cold, expected, atol=1e-5)
+    np.testing.assert_array_equal(warm, cold)
+    [path] = cache_home.rglob("*.npz")
+    with np.load(path) as data:  # the right keys with another passage's vectors: as if written by another model
+        np.savez(path, keys=data["keys"], vectors=np.roll(data["vectors"], 1, axis=0))
+    again = demo.corpus_embeddings(encoder, passages, model_name=encoder.name, log=logs[2].append)
+    assert "does not match this model" in logs[2][0] and any("embedding 40 passages" in line for line in logs[2])
+    np.testing.assert_allclose(again, expected, atol=1e-5)
+
+
+def test_embeddings_shipped_in_a_model_folder_are_read_before_embedding(demo, search, tmp_path, cache_home):
+    from hf_hybrid.models import load_model
+
+    folder = tmp_path / "my-model"
+    search.encoders[0].model.save(str(folder))
+    written = demo.write_corpus_embeddings(load_model(str(folder)), search.corpus.passages,
+                                           folder / demo.CACHE_FOLDER, log=lambda line: None)
+    assert written.parent.parent == folder / "demo_embeddings" and written.suffix == ".npz"
+    shutil.rmtree(cache_home)  # nothing local: only the shipped file can answer
+    encoder, log = demo.load_encoder(str(folder)), []
+    demo.corpus_embeddings(encoder, search.corpus.passages, model_name=str(folder), log=log.append)
+    assert log == [f"40 of 40 passage embeddings read from {written}"]
+
+
+def test_models_are_labelled_by_what_they_are(demo, tmp_path):
+    trained = tmp_path / "quickstart" / "model"
+    trained.mkdir(parents=True)
+    (trained / "hf_hybrid_training.json").write_text(json.dumps({
+        "schema": "hf-hybrid/training/v1", "base_model": demo.E5_BASE, "steps": 30,
+        "strategy": {"name": "hybrid", "alpha": 0.5}}))
+    assert demo.model_labels([str(trained), demo.E5_BASE, str(tmp_path)]) == [
+        f"Trained: quickstart (hybrid batches, α = 0.5, 30 steps, from {demo.E5_BASE})",
+        f"Base: {demo.E5_BASE}", tmp_path.name]
+
+
+def test_page_answers_with_progress_until_the_models_are_ready(demo, search, corpus_file, cache_home):
+    from gradio_client import Client
+
+    startup = demo.Startup(demo.DemoConfig(models=[minilm_path()]), search.corpus)
+    port = free_port()
+    app = demo.build_app(startup)
+    app.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True, ssr_mode=False)
+    try:
+        client = Client(f"http://127.0.0.1:{port}/", verbose=False, download_files=False)
+        status, *_ = client.predict("Soko liko wapi?", [], 5, api_name="/search")
+        assert status.startswith("⏳ Starting: starting.")
+        startup.run()
+        status, *_ = client.predict("Soko liko wapi?", [], 5, api_name="/search")
+        assert status.startswith("Top 5 of 40 passages")
+    finally:
+        app.close()
+
+
 # ------------------------------------------------------------------------------------------ CLI
 
 
 def _env(tmp_path: Path, **extra: str) -> dict[str, str]:
     inherited = {k: v for k, v in os.environ.items() if k not in ("MODELS", "MODEL_ID", "BASE_MODEL_ID", "CORPUS")}
     return {**inherited, "HF_HUB_OFFLINE": "1", "GRADIO_ANALYTICS_ENABLED": "False",
+            "HF_HYBRID_CACHE": str(tmp_path / "hf_hybrid_cache"),  # the corpus embedding cache, per test
             "PYTHONPATH": os.pathsep.join([str(tmp_path), str(ROOT)]), **extra}
 
 
-def test_cli_check_loads_models_and_corpus(tmp_path, corpus_file):
+def test_cli_check_embeds_once_then_reads_the_cache(tmp_path, corpus_file):
     env = _env(tmp_path, MODEL_ID=minilm_path(), CORPUS=str(corpus_file))
-    done = subprocess.run([sys.executable, "-m", "hf_hybrid.demo", "--check"], env=env, cwd=tmp_path,
-                          capture_output=True, text=True, timeout=120)
-    assert done.returncode == 0, done.stderr[-2000:]
-    assert "40 passages in 5 languages" in done.stdout
+    outputs = []
+    for _ in range(2):
+        done = subprocess.run([sys.executable, "-m", "hf_hybrid.demo", "--check"], env=env, cwd=tmp_path,
+                              capture_output=True, text=True, timeout=120)
+        assert done.returncode == 0, done.stderr[-2000:]
+        outputs.append(done.stdout)
+    cold, warm = outputs
+    assert "40 passages in 5 languages" in cold and "embedded 40/40 passages" in cold and "read from" not in cold
+    assert "40 of 40 passage embeddings read from" in warm and "embedded" not in warm
 
 
 @pytest.mark.parametrize(("setting", "says"), [({"MODELS": "a,a"}, "error: models:"),

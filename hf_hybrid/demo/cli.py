@@ -9,7 +9,9 @@ from dataclasses import replace
 
 from hf_hybrid.demo.app import build_app
 from hf_hybrid.demo.config import DemoConfig, check_address, check_config, config_from_env
-from hf_hybrid.demo.search import DemoSearch
+from hf_hybrid.demo.corpus import load_corpus
+from hf_hybrid.demo.search import check_model
+from hf_hybrid.demo.startup import Startup
 from hf_hybrid.errors import cli_entry
 
 DESCRIPTION = "Cross-lingual search demo: ask in any language, see which passages and languages each model ranks first."
@@ -35,7 +37,7 @@ def config_from_args(args: argparse.Namespace, env: Mapping[str, str] = os.envir
 
 
 def serve_with_threads(threads: int) -> None:
-    """Set torch's intra-op threads for serving, after the corpus was embedded with all cores."""
+    """Set torch's intra-op threads for serving, once the corpus was read or embedded with all cores."""
     import torch
 
     torch.set_num_threads(threads)
@@ -43,19 +45,28 @@ def serve_with_threads(threads: int) -> None:
 
 @cli_entry
 def main(argv: list[str] | None = None) -> int:
-    """``hf-hybrid demo`` / ``python space/app.py``: embed the corpus once, then serve the page."""
+    """``hf-hybrid demo`` / ``python space/app.py``: check the settings, put the page up, load in the background.
+
+    Every setting a user can get wrong (models, corpus, host, port) is checked here, before the page starts, so it
+    fails with one line and exit code 2; the slow part (loading weights, reading or embedding the corpus) then runs
+    while the page already answers with its progress.
+    """
     args = parse_args(argv)
     config = config_from_args(args)
     if not args.check:
         check_address(config.host, config.port)
-    search = DemoSearch.from_config(config)
-    index = next(iter(search.indexes.values()))
-    print(f"demo: {len(search.corpus)} passages in {len(search.corpus.languages)} languages from "
-          f"{search.corpus.name}; models {search.model_names}; {'faiss' if index.uses_faiss else 'exact numpy'} search",
-          flush=True)
+    corpus = load_corpus(config.corpus)  # first: a bad CORPUS is reported before any model is touched
+    for name in config.models:
+        check_model(name)
+    startup = Startup(config, corpus)
+    print(f"demo: {len(corpus)} passages in {len(corpus.languages)} languages from {corpus.name}; "
+          f"models: {'; '.join(startup.labels)}", flush=True)
     if args.check:
+        search = startup.run()
+        index = next(iter(search.indexes.values()))
+        print(f"demo: {'faiss' if index.uses_faiss else 'exact numpy'} search", flush=True)
         return 0
-    serve_with_threads(config.serve_threads)
-    build_app(search).launch(server_name=config.host, server_port=config.port, ssr_mode=False,
-                             max_file_size=config.max_upload_bytes, show_error=False)
+    startup.start(then=lambda: serve_with_threads(config.serve_threads))
+    build_app(startup).launch(server_name=config.host, server_port=config.port, ssr_mode=False,
+                              max_file_size=config.max_upload_bytes, show_error=False)
     return 0

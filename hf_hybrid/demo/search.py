@@ -11,8 +11,8 @@ from pathlib import Path
 
 import numpy as np
 
-from hf_hybrid.demo.config import DemoConfig, check_config
-from hf_hybrid.demo.corpus import UNDETERMINED, Corpus, load_corpus
+from hf_hybrid.demo.config import DemoConfig
+from hf_hybrid.demo.corpus import UNDETERMINED, Corpus
 from hf_hybrid.demo.index import Hit, PassageIndex
 from hf_hybrid.errors import UserError
 from hf_hybrid.prompts import document_prompt_name, query_prompt_name
@@ -45,18 +45,26 @@ class Encoder:
 MODEL_FIX = "point MODEL_ID / MODELS (or --model) at a sentence-transformers model folder or a Hub model id"
 
 
-def load_encoder(name: str) -> Encoder:
-    """The configured model through :func:`hf_hybrid.models.load_model`, refusing a local path that holds no model.
+def check_model(name: str) -> str:
+    """The configured model resolved by :func:`hf_hybrid.models.resolve_model`, refusing a local path without a model.
 
     A file, or a folder without ``modules.json`` / ``config.json`` (say an interrupted training run), would
-    otherwise fail deep inside transformers with a ``ValueError`` about ``model_type``.
+    otherwise fail deep inside transformers with a ``ValueError`` about ``model_type``. Cheap, so it runs before
+    the page starts and a bad setting is one line and exit code 2.
     """
-    from hf_hybrid.models import load_model
+    from hf_hybrid.models import resolve_model
 
     path = Path(name).expanduser()
     if path.is_file() or (path.is_dir() and not any((path / f).is_file() for f in ("modules.json", "config.json"))):
         raise UserError("model", f"{name!r} is not a model folder (no modules.json or config.json)", MODEL_FIX)
-    return Encoder(name, load_model(name))
+    return resolve_model(name)
+
+
+def load_encoder(name: str) -> Encoder:
+    """The configured model, loaded through :func:`hf_hybrid.models.load_model` (the one model loader)."""
+    from hf_hybrid.models import load_model
+
+    return Encoder(name, load_model(check_model(name)))
 
 
 @dataclass
@@ -69,18 +77,16 @@ class SearchResult:
 
 
 class DemoSearch:
-    """Models and corpus loaded once; corpus embeddings computed at start and kept for every request."""
+    """Models and corpus loaded once; corpus embeddings computed (or read from the cache) once and kept.
 
-    def __init__(self, config: DemoConfig, encoders: Sequence[Encoder], corpus: Corpus):
+    ``indexes`` given (one per model name, built by :class:`~hf_hybrid.demo.startup.Startup` from cached
+    embeddings) are used as they are; otherwise the corpus is embedded here.
+    """
+
+    def __init__(self, config: DemoConfig, encoders: Sequence[Encoder], corpus: Corpus,
+                 indexes: Mapping[str, PassageIndex] | None = None):
         self.config, self.encoders, self.corpus = config, list(encoders), corpus
-        self.indexes = self.index_corpus(corpus)
-
-    @classmethod
-    def from_config(cls, config: DemoConfig) -> DemoSearch:
-        """Load the configured models (and nothing else) and the corpus, and embed the corpus."""
-        check_config(config)
-        corpus = load_corpus(config.corpus)  # first: a bad CORPUS is reported before minutes of model loading
-        return cls(config, [load_encoder(name) for name in config.models], corpus)
+        self.indexes = dict(indexes) if indexes is not None else self.index_corpus(corpus)
 
     @property
     def model_names(self) -> list[str]:
