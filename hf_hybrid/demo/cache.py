@@ -29,7 +29,9 @@ from pathlib import Path
 import numpy as np
 
 from hf_hybrid.demo.search import Encoder
-from hf_hybrid.evaluation.embeddings import EmbeddingCache, _text_key, model_fingerprint
+
+# torch and sentence-transformers come with the evaluation's cache: imported where used, so that importing the
+# demo (and putting its page up) does not wait for them
 
 CACHE_FOLDER = "demo_embeddings"
 SPOT_CHECK_COSINE = 0.999  # a float32 model re-embedding the same text on CPU agrees to ~1e-6
@@ -51,9 +53,7 @@ def _hub_file(name: str, relative: str) -> Path | None:
 
     from hf_hybrid.models import hub_reachable
 
-    if Path(name).expanduser().exists() or name.count("/") != 1:
-        return None
-    if huggingface_hub.constants.HF_HUB_OFFLINE or not hub_reachable():
+    if name.count("/") != 1 or huggingface_hub.constants.HF_HUB_OFFLINE or not hub_reachable():
         return None
     try:
         return Path(huggingface_hub.hf_hub_download(name, relative))
@@ -63,6 +63,7 @@ def _hub_file(name: str, relative: str) -> Path | None:
 
 def _cache_files(name: str | None, fingerprint: str, prompt: str | None) -> list[Path]:
     """The cache files to try for model ``name``, in order: shipped in its folder, in its Hub repo, then local."""
+    from hf_hybrid.evaluation.embeddings import EmbeddingCache
     from hf_hybrid.models import resolve_model
 
     relative = Path(CACHE_FOLDER) / fingerprint / f"{prompt or 'none'}.npz"
@@ -106,6 +107,8 @@ def corpus_embeddings(encoder: Encoder, passages: Sequence[str], *, model_name: 
     alone when None) that pass the checks; what is missing is embedded ``CHUNK`` passages at a time
     (``progress(done, total)`` after each chunk, a console line every tenth) and merged into the local cache.
     """
+    from hf_hybrid.evaluation.embeddings import _text_key, model_fingerprint
+
     fingerprint = model_fingerprint(encoder.model)
     wanted = {_text_key(text): text for text in passages}
     table: dict[str, np.ndarray] = {}
@@ -127,6 +130,8 @@ def corpus_embeddings(encoder: Encoder, passages: Sequence[str], *, model_name: 
 def _embed_missing(encoder: Encoder, texts: list[str], fingerprint: str, log: Log,
                    progress: Progress | None) -> dict[str, np.ndarray]:
     """Embed ``texts`` in chunks, reporting progress, and merge them into the local cache file."""
+    from hf_hybrid.evaluation.embeddings import EmbeddingCache, _text_key
+
     log(f"embedding {len(texts)} passages (not cached for model fingerprint {fingerprint}, "
         f"prompt {encoder.passage_prompt!r})")
     start, vectors, step = time.perf_counter(), [], max(len(texts) // 10, 1)
@@ -158,6 +163,8 @@ def write_corpus_embeddings(model, passages: Sequence[str] | None, folder: str |
     writes ``<model_dir>/demo_embeddings/<fingerprint>/<prompt>.npz``, which the demo reads from that folder, or
     from the Hub repo the folder is pushed to, before it would embed. Vectors already in the local cache are reused.
     """
+    from hf_hybrid.evaluation.embeddings import EmbeddingCache, _text_key, model_fingerprint
+
     if passages is None:
         from hf_hybrid.demo.corpus import load_corpus
 

@@ -78,7 +78,6 @@ class Startup:
         self.labels = model_labels(config.models)
         self.status = "ready" if search else "starting"
         self.error: str | None = None
-        self._start = time.perf_counter()
 
     @classmethod
     def ready(cls, search: DemoSearch) -> Startup:
@@ -93,7 +92,7 @@ class Startup:
         """Load every model, read or embed the corpus with each, build the indexes; raises :class:`UserError`."""
         from hf_hybrid.demo.cache import corpus_embeddings
 
-        encoders, indexes = [], {}
+        encoders, indexes, start = [], {}, time.perf_counter()
         count = len(self.config.models)
         for i, (name, label) in enumerate(zip(self.config.models, self.labels, strict=True), start=1):
             where = f"model {i}/{count} ({label})"
@@ -108,7 +107,7 @@ class Startup:
             encoders.append(encoder)
             indexes[name] = PassageIndex(embeddings, self.corpus.langs, self.config.faiss_min_passages)
         self.search = DemoSearch(self.config, encoders, self.corpus, indexes=indexes)
-        self._say(f"ready in {time.perf_counter() - self._start:.1f} s: {len(self.corpus)} passages in "
+        self._say(f"ready, models loaded in {time.perf_counter() - start:.1f} s: {len(self.corpus)} passages in "
                   f"{len(self.corpus.languages)} languages from {self.corpus.name}, {count} model(s)")
         return self.search
 
