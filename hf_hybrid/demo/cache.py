@@ -112,24 +112,29 @@ def corpus_embeddings(encoder: Encoder, passages: Sequence[str], *, model_name: 
     fingerprint = model_fingerprint(encoder.model)
     wanted = {_text_key(text): text for text in passages}
     table: dict[str, np.ndarray] = {}
+    rejected: set[Path] = set()
     for path in _cache_files(model_name, fingerprint, encoder.passage_prompt):
         if not path.is_file() or len(table) == len(wanted):
             continue
         found, problem = _read_checked(path, encoder, wanted)
         if problem:
             log(f"{problem}: not used")
+            rejected.add(path)
         elif found:
             log(f"{len(found)} of {len(wanted)} passage embeddings read from {path}")
         table = {**found, **table}
     missing = [key for key in wanted if key not in table]
     if missing:
-        table.update(_embed_missing(encoder, [wanted[k] for k in missing], fingerprint, log, progress))
+        table.update(_embed_missing(encoder, [wanted[k] for k in missing], fingerprint, log, progress, rejected))
     return np.stack([table[_text_key(text)] for text in passages]).astype(np.float32)
 
 
-def _embed_missing(encoder: Encoder, texts: list[str], fingerprint: str, log: Log,
-                   progress: Progress | None) -> dict[str, np.ndarray]:
-    """Embed ``texts`` in chunks, reporting progress, and merge them into the local cache file."""
+def _embed_missing(encoder: Encoder, texts: list[str], fingerprint: str, log: Log, progress: Progress | None,
+                   rejected: set[Path]) -> dict[str, np.ndarray]:
+    """Embed ``texts`` in chunks, reporting progress, and merge them into the local cache file.
+
+    A local file that failed its checks is replaced, not merged into: its other vectors are as suspect.
+    """
     from hf_hybrid.evaluation.embeddings import EmbeddingCache, _text_key
 
     log(f"embedding {len(texts)} passages (not cached for model fingerprint {fingerprint}, "
@@ -145,7 +150,7 @@ def _embed_missing(encoder: Encoder, texts: list[str], fingerprint: str, log: Lo
     new = dict(zip((_text_key(t) for t in texts), np.concatenate(vectors), strict=True))
     cache = EmbeddingCache(local_cache_root(), fingerprint, encoder.passage_prompt)
     try:
-        cache.save({**cache.load(), **new})
+        cache.save(new if cache.path in rejected else {**cache.load(), **new})
     except (OSError, ValueError, KeyError, zipfile.BadZipFile):  # an unreadable old file is replaced whole
         cache.save(new)
     log(f"cached them in {cache.path}")
