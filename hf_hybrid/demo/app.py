@@ -144,7 +144,7 @@ def _wire(app, handlers: _Handlers, progress, upload, button, inputs: list, outp
     config, (query, languages, _, uploaded), status = handlers.startup.config, inputs, outputs[0]
     timer = gr.Timer(1.0, active=handlers.startup.search is None)
     for event in (timer.tick, app.load):
-        event(handlers.progress, None, [progress, timer], api_visibility="private", queue=False)
+        event(handlers.progress, None, [progress, timer], api_visibility="private", queue=False, show_progress="hidden")
     upload.change(handlers.run_upload, [upload], [uploaded, status, languages], api_name="upload",
                   concurrency_limit=1, concurrency_id="upload")
     button.click(handlers.run_search, inputs, outputs, api_name="search",
