@@ -35,7 +35,7 @@ from hf_hybrid.demo.search import Encoder
 
 CACHE_FOLDER = "demo_embeddings"
 SPOT_CHECK_COSINE = 0.999  # a float32 model re-embedding the same text on CPU agrees to ~1e-6
-CHUNK = 64  # passages embedded between two progress reports
+CHUNK = 128  # passages embedded between two progress reports (4 batches of 32)
 Log = Callable[[str], None]
 Progress = Callable[[int, int], None]
 
@@ -139,6 +139,8 @@ def _embed_missing(encoder: Encoder, texts: list[str], fingerprint: str, log: Lo
 
     log(f"embedding {len(texts)} passages (not cached for model fingerprint {fingerprint}, "
         f"prompt {encoder.passage_prompt!r})")
+    # longest first, as sentence-transformers orders one encode call: chunks of similar length pad least
+    texts = sorted(texts, key=len, reverse=True)
     start, vectors, step = time.perf_counter(), [], max(len(texts) // 10, 1)
     for i in range(0, len(texts), CHUNK):
         vectors.append(encoder.encode(texts[i:i + CHUNK], query=False))

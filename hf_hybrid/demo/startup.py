@@ -95,11 +95,11 @@ class Startup:
         encoders, indexes, start = [], {}, time.perf_counter()
         count = len(self.config.models)
         for i, (name, label) in enumerate(zip(self.config.models, self.labels, strict=True), start=1):
-            where = f"model {i}/{count} ({label})"
-            self._say(f"loading {where}")
+            where = f"model {i}/{count}"
+            self._say(f"loading {where}: {label}")
             encoder = load_encoder(name)
 
-            def progress(done: int, total: int, where: str = where) -> None:
+            def progress(done: int, total: int, where: str = f"{where} ({label})") -> None:
                 self.status = f"embedding {done}/{total} passages of {self.corpus.name} with {where}"
 
             embeddings = corpus_embeddings(encoder, self.corpus.passages, model_name=name, progress=progress,
