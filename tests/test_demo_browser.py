@@ -43,6 +43,9 @@ def page(app_url):
         page = browser.new_page(viewport={"width": 1400, "height": 1100})
         page.set_default_timeout(30_000)
         page.goto(app_url)
+        # the page is up before the models: its progress line says so until they are ready, then clears
+        page.wait_for_function("() => { const line = document.querySelector('#progress');"
+                               " return line && !line.innerText.includes('Starting'); }", timeout=120_000)
         yield page
         browser.close()
 

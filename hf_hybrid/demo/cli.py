@@ -1,0 +1,72 @@
+"""``hf-hybrid demo`` / ``python -m hf_hybrid.demo`` / ``python space/app.py``: load, embed, serve."""
+
+from __future__ import annotations
+
+import argparse
+import os
+from collections.abc import Mapping
+from dataclasses import replace
+
+from hf_hybrid.demo.app import build_app
+from hf_hybrid.demo.config import DemoConfig, check_address, check_config, config_from_env
+from hf_hybrid.demo.corpus import load_corpus
+from hf_hybrid.demo.search import check_model
+from hf_hybrid.demo.startup import Startup
+from hf_hybrid.errors import cli_entry
+
+DESCRIPTION = "Cross-lingual search demo: ask in any language, see which passages and languages each model ranks first."
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="hf-hybrid demo", description=DESCRIPTION)
+    parser.add_argument("--model", action="append", help="model id or path, repeatable (default: $MODELS / $MODEL_ID, "
+                        "else the quickstart model and the offline multilingual-e5-small base)")
+    parser.add_argument("--corpus", help="parallel-schema dataset path (default: $CORPUS, else the bundled sample)")
+    parser.add_argument("--host", help="address to listen on (default: $GRADIO_SERVER_NAME or 127.0.0.1)")
+    parser.add_argument("--port", type=int, help="port (default: $PORT / $GRADIO_SERVER_PORT or 7860)")
+    parser.add_argument("--concurrency", type=int, help="searches run at once (default 4)")
+    parser.add_argument("--check", action="store_true", help="load models and corpus, print a summary, do not serve")
+    return parser.parse_args(argv)
+
+
+def config_from_args(args: argparse.Namespace, env: Mapping[str, str] = os.environ) -> DemoConfig:
+    config = config_from_env(env)
+    overrides = {"models": args.model, "corpus": args.corpus, "host": args.host, "port": args.port,
+                 "concurrency_limit": args.concurrency}
+    return check_config(replace(config, **{k: v for k, v in overrides.items() if v is not None}))
+
+
+def serve_with_threads(threads: int) -> None:
+    """Set torch's intra-op threads for serving, once the corpus was read or embedded with all cores."""
+    import torch
+
+    torch.set_num_threads(threads)
+
+
+@cli_entry
+def main(argv: list[str] | None = None) -> int:
+    """``hf-hybrid demo`` / ``python space/app.py``: check the settings, put the page up, load in the background.
+
+    Every setting a user can get wrong (models, corpus, host, port) is checked here, before the page starts, so it
+    fails with one line and exit code 2; the slow part (loading weights, reading or embedding the corpus) then runs
+    while the page already answers with its progress.
+    """
+    args = parse_args(argv)
+    config = config_from_args(args)
+    if not args.check:
+        check_address(config.host, config.port)
+    corpus = load_corpus(config.corpus)  # first: a bad CORPUS is reported before any model is touched
+    for name in config.models:
+        check_model(name)
+    startup = Startup(config, corpus)
+    print(f"demo: {len(corpus)} passages in {len(corpus.languages)} languages from {corpus.name}; "
+          f"models: {'; '.join(startup.labels)}", flush=True)
+    if args.check:
+        search = startup.run()
+        index = next(iter(search.indexes.values()))
+        print(f"demo: {'faiss' if index.uses_faiss else 'exact numpy'} search", flush=True)
+        return 0
+    startup.start(then=lambda: serve_with_threads(config.serve_threads))
+    build_app(startup).launch(server_name=config.host, server_port=config.port, ssr_mode=False,
+                              max_file_size=config.max_upload_bytes, show_error=False)
+    return 0

@@ -1,0 +1,117 @@
+"""What the demo serves and the limits that keep a public page safe, read from the environment (a Space's
+variables) or the command line."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from hf_hybrid.errors import UserError
+
+E5_BASE = "intfloat/multilingual-e5-small"
+
+
+@dataclass
+class DemoConfig:
+    """What the demo serves and the limits that keep a public page safe."""
+
+    models: list[str] = field(default_factory=list)  # the only models the page can use; first is primary
+    corpus: str | None = None  # parallel-schema dataset path; None = the bundled sample
+    max_models: int = 3  # each model holds its weights and a corpus embedding matrix in memory
+    max_query_chars: int = 500  # longer text is not a search query; it only costs encoder time
+    default_top_k: int = 10
+    max_top_k: int = 50
+    max_upload_bytes: int = 256_000
+    max_upload_passages: int = 500  # an upload is embedded on the request path: bound its cost
+    max_passage_chars: int = 2_000
+    faiss_min_passages: int = 20_000  # below this a numpy matrix product is as fast and simpler
+    concurrency_limit: int = 4  # searches running at once; the rest wait in the queue
+    # torch threads once serving: one query is too small to split across cores, and concurrent requests
+    # already keep them busy; on 2 busy cores 2 threads took 500 ms per query encode, 1 thread 14 ms
+    serve_threads: int = 1
+    max_queue: int = 256  # requests waiting beyond this are refused instead of piling up in memory
+    host: str | None = None  # None lets Gradio read GRADIO_SERVER_NAME (Spaces set 0.0.0.0)
+    port: int | None = None
+
+
+def quickstart_model_dir(env: Mapping[str, str] = os.environ) -> Path:
+    """Where ``hf-hybrid quickstart`` saves its trained model: ``$HF_HYBRID_HOME/quickstart/model``."""
+    return Path(env.get("HF_HYBRID_HOME", "hf_hybrid_out")) / "quickstart" / "model"
+
+
+def default_models(env: Mapping[str, str] = os.environ) -> list[str]:
+    """The quickstart's trained model beside its base when it exists, else the offline E5 base alone."""
+    trained = quickstart_model_dir(env)
+    return [str(trained), E5_BASE] if trained.is_dir() else [E5_BASE]
+
+
+def _env_int(env: Mapping[str, str], name: str) -> int | None:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return None
+    try:
+        return int(raw)
+    except ValueError:
+        raise UserError(name, f"{raw!r} is not an integer", f"set {name} to a whole number") from None
+
+
+def config_from_env(env: Mapping[str, str] = os.environ) -> DemoConfig:
+    """Read the Space's settings: ``MODELS`` (comma list) or ``MODEL_ID`` [+ ``BASE_MODEL_ID``], ``CORPUS``, ``PORT``."""
+    if env.get("MODELS"):
+        models = [m.strip() for m in env["MODELS"].split(",") if m.strip()]
+    elif env.get("MODEL_ID"):
+        models = [env["MODEL_ID"]] + ([env["BASE_MODEL_ID"]] if env.get("BASE_MODEL_ID") else [])
+    else:
+        models = default_models(env)
+    config = DemoConfig(models=models, corpus=env.get("CORPUS") or None, host=env.get("GRADIO_SERVER_NAME"))
+    config.port = _env_int(env, "PORT") or _env_int(env, "GRADIO_SERVER_PORT")
+    for name, attr in [("DEMO_CONCURRENCY", "concurrency_limit"), ("DEMO_MAX_QUEUE", "max_queue"),
+                       ("DEMO_TORCH_THREADS", "serve_threads")]:
+        value = _env_int(env, name)
+        if value is not None:
+            setattr(config, attr, value)
+    return check_config(config)
+
+
+def check_config(config: DemoConfig) -> DemoConfig:
+    """Refuse configurations that would break the page or exhaust memory, with the fix in the message."""
+    if not config.models:
+        raise UserError("models", "none configured", "set MODEL_ID (or MODELS=a,b) or pass --model")
+    if len(set(config.models)) != len(config.models):
+        raise UserError("models", f"{config.models} lists a model twice", "list each model once")
+    if len(config.models) > config.max_models:
+        raise UserError("models", f"{len(config.models)} configured", f"configure at most {config.max_models}")
+    for name in ("concurrency_limit", "max_queue", "default_top_k", "max_top_k", "serve_threads"):
+        if getattr(config, name) < 1:
+            raise UserError(name, f"{getattr(config, name)} is below 1", f"set {name} to 1 or more")
+    if config.port is not None and not 1 <= config.port <= 65535:
+        raise UserError("PORT", f"{config.port} is not a TCP port", "set PORT (or --port) to 1-65535, e.g. 7860")
+    return config
+
+
+def check_address(host: str | None, port: int | None) -> None:
+    """Fail with one line, before any model is loaded, when the page could not listen on ``host:port``.
+
+    Gradio would find out only at ``launch`` and report it as an ``OSError`` after a uvicorn log line; a bind
+    here (released at once) names the setting instead. Without a port Gradio picks a free one itself.
+    """
+    import errno
+    import socket
+
+    try:
+        family, kind, _, _, address = socket.getaddrinfo(host or "127.0.0.1", port or 0, type=socket.SOCK_STREAM)[0]
+    except socket.gaierror as err:
+        raise UserError("GRADIO_SERVER_NAME", f"{host!r} is not an address here ({err.strerror})",
+                        "set GRADIO_SERVER_NAME (or --host) to 127.0.0.1, or 0.0.0.0 for every interface") from None
+    with socket.socket(family, kind) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn binds: a closing socket is no clash
+        try:
+            sock.bind(address)
+        except OSError as err:
+            if err.errno == errno.EADDRINUSE:
+                raise UserError("PORT", f"{port} on {host or '127.0.0.1'} is in use",
+                                "set PORT (or --port) to a free port, or stop what listens there") from None
+            raise UserError("GRADIO_SERVER_NAME", f"cannot listen on {host!r} ({err.strerror})",
+                            "set GRADIO_SERVER_NAME (or --host) to 127.0.0.1, or 0.0.0.0 for every interface") from None
