@@ -31,7 +31,7 @@ from typing import TypeVar
 import httpx2
 import huggingface_hub
 from huggingface_hub import CommitOperationAdd, DatasetCard, HfApi
-from huggingface_hub.errors import HfHubHTTPError
+from huggingface_hub.errors import HfHubHTTPError, OfflineModeIsEnabled
 
 from hf_hybrid.cards import RESULTS_FILE, TRAINING_RECORD, render_dataset_card, render_model_card
 from hf_hybrid.errors import UserError, cli_entry
@@ -87,6 +87,9 @@ def with_retries(fn: Callable[[], T], *, what: str = "Hub request", attempts: in
 
 def as_user_error(err: Exception, repo_id: str) -> UserError:
     """A permanent Hub failure as one line that says what to do. Never includes the token."""
+    if isinstance(err, OfflineModeIsEnabled):
+        return UserError("HF_HUB_OFFLINE", "offline mode is on, so nothing can be pushed",
+                         "unset HF_HUB_OFFLINE (and check the network), then push again")
     status = _status(err)
     if status == 401:
         return UserError("token", "the Hub rejected the token (HTTP 401)",
@@ -176,7 +179,7 @@ def push_model(model_dir: str | Path, repo_id: str, *, private: bool = False, re
                                                       commit_message=commit_message, revision=revision),
                             what="commit")
         _verify_commit(api, repo_id, "model", info.oid, files)
-    except (HfHubHTTPError, *TRANSIENT_EXCEPTIONS) as err:
+    except (HfHubHTTPError, OfflineModeIsEnabled, *TRANSIENT_EXCEPTIONS) as err:
         raise as_user_error(err, repo_id) from err
     return info.commit_url
 
@@ -250,7 +253,7 @@ def push_dataset(dataset_dict_or_path, repo_id: str, *, config_name: str = "para
         card_commit = with_retries(lambda: api.upload_file(
             path_or_fileobj=str(ours).encode(), path_in_repo="README.md", repo_id=repo_id, repo_type="dataset",
             revision=revision, commit_message=f"hf-hybrid: dataset card for config {config_name!r}"), what="card")
-    except (HfHubHTTPError, *TRANSIENT_EXCEPTIONS) as err:
+    except (HfHubHTTPError, OfflineModeIsEnabled, *TRANSIENT_EXCEPTIONS) as err:
         raise as_user_error(err, repo_id) from err
     return card_commit.commit_url
 

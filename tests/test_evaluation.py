@@ -219,3 +219,29 @@ def test_cli_bad_input_is_one_line_exit_2_and_no_results(tmp_path, capsys, argv,
     assert len(err.splitlines()) == 1 and err.startswith("error: ")
     assert field in err
     assert not out.exists()
+
+
+def test_cli_refuses_a_model_folder_without_tokenizer(tmp_path, capsys):
+    """A folder without tokenizer files would get a tokenizer of special tokens only and score near chance."""
+    import shutil
+
+    folder = tmp_path / "no-tokenizer"
+    shutil.copytree(MODEL_PATH, folder)
+    (folder / "tokenizer.json").unlink()
+    (folder / "vocab.txt").unlink()
+    out = tmp_path / "out"
+    code = main(["--model", str(folder), "--data", str(FIXTURES / "parallel_test.jsonl"), "--split", "train",
+                 "--output", str(out)])
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and len(err.splitlines()) == 1 and "tokenizer" in err
+    assert not out.exists()
+
+
+def test_cli_output_that_is_a_file_is_one_line(tmp_path, capsys):
+    taken = tmp_path / "results.txt"
+    taken.write_text("keep me")
+    code = main(["--model", MODEL_PATH, "--data", str(FIXTURES / "parallel_test.jsonl"), "--split", "train",
+                 "--output", str(taken / "out")])
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and len(err.splitlines()) == 1 and "--output" in err and "is a file" in err
+    assert taken.read_text() == "keep me"

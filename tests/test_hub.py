@@ -142,6 +142,16 @@ def test_missing_namespace_and_bad_token(local_hub, model_dir: Path) -> None:  #
     assert err.value.field == "token" and "401" in str(err.value)
 
 
+def test_push_while_offline_is_one_line(local_hub, model_dir: Path, monkeypatch) -> None:  # noqa: F811
+    import huggingface_hub.constants
+
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_OFFLINE", True)
+    with pytest.raises(UserError) as err:
+        hub.push_model(model_dir, "org/offline")
+    assert err.value.field == "HF_HUB_OFFLINE" and "\n" not in str(err.value)
+    assert not [p for m, p, s in local_hub.requests if "offline" in p]  # nothing reached the Hub
+
+
 def test_private_repo_is_private(local_hub, model_dir: Path) -> None:  # noqa: F811
     hub.push_model(model_dir, "org/secret", private=True)
     assert HfApi().model_info("org/secret").private is True

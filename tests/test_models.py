@@ -208,6 +208,19 @@ def test_minilm_resolves_offline_to_the_packaged_folder(offline):
     assert models.load_model(models.MINILM_ID, device="cpu").encode(["hello"]).shape == (1, 384)
 
 
+def test_evaluate_cli_loads_the_offline_e5_as_train_does(offline, tmp_path, capsys):
+    """`hf-hybrid evaluate --model intfloat/multilingual-e5-small` works where `hf-hybrid models` lists it."""
+    from hf_hybrid.evaluation.cli import main
+
+    out = tmp_path / "x"
+    code = main(["--model", models.E5_ID, "--data", "sample", "--languages", "en", "sw", "--no-plots",
+                 "--output", str(out)])
+    assert code == 0, capsys.readouterr().err
+    suite = json.loads((out / "results.json").read_text())["suites"][0]
+    assert suite["languages"] == ["en", "sw"]
+    assert suite["metrics"]["cross.map"] > 0.5  # the real multilingual encoder, not a stand-in
+
+
 def test_local_path_is_returned_unchanged(e5_folder):
     assert models.resolve_model(str(e5_folder)) == str(e5_folder)
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -16,7 +17,8 @@ from hf_hybrid.errors import UserError, cli_entry
 
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="hf-hybrid evaluate", description=__doc__.splitlines()[0])
-    p.add_argument("--model", required=True, help="SentenceTransformer folder or Hub id")
+    p.add_argument("--model", required=True,
+                   help="SentenceTransformer folder or Hub id, resolved as `train` does (see `hf-hybrid models`)")
     p.add_argument("--data", nargs="*", default=[], help="parallel-schema data: 'sample', a local path, or a Hub id")
     p.add_argument("--split", default="test", help="split of --data (default: test)")
     p.add_argument("--languages", nargs="*", help="restrict multilingual suites to these languages")
@@ -45,14 +47,16 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-def load_model(name: str):
-    from sentence_transformers import SentenceTransformer
-
-    try:
-        return SentenceTransformer(str(name))
-    except (OSError, ValueError) as err:
-        raise UserError("--model", f"cannot load {name!r} ({err.__class__.__name__})",
-                        "give a SentenceTransformer folder or a Hub id that is available offline") from None
+def check_output(value: str) -> Path:
+    """``--output`` must be a folder we can write, checked before any work is done."""
+    out = Path(value).expanduser()
+    existing = next(p for p in (out, *out.parents) if p.exists())
+    if not existing.is_dir():
+        raise UserError("--output", f"{str(existing)!r} is a file, not a folder",
+                        "give a folder path (created if missing) for results.json, results.md and plots/")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise UserError("--output", f"{str(existing)!r} is not writable", "give a folder you may write to")
+    return out
 
 
 def zero_shot_languages(model_path: str, given: list[str] | None) -> list[str]:
@@ -134,9 +138,11 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     from hf_hybrid.evaluation import evaluate_pool, evaluate_retrieval, run_mteb, write_report
     from hf_hybrid.evaluation.mteb_runner import resolve_tasks
+    from hf_hybrid.models import load_model
 
     if not (args.data or args.suite or args.mteb or args.beir or args.ciral or args.africlirmatrix):
         raise UserError("evaluate", "nothing to evaluate", "add --data, --suite, --mteb, --beir, --ciral or --africlirmatrix")
+    check_output(args.output)
     mteb_tasks = resolve_tasks(args.mteb) if args.mteb else []
     levels = parse_levels(args.resource_levels)
     pools, collections = load_inputs(args)
