@@ -245,3 +245,27 @@ def test_cli_output_that_is_a_file_is_one_line(tmp_path, capsys):
     err = capsys.readouterr().err.strip()
     assert code == 2 and len(err.splitlines()) == 1 and "--output" in err and "is a file" in err
     assert taken.read_text() == "keep me"
+
+
+def test_suites_follow_the_one_schema_and_are_found_by_name(suite):
+    from hf_hybrid.evaluation.results import SuiteResult, find_suite
+
+    assert set(SuiteResult.__required_keys__) <= set(suite) <= set(SuiteResult.__annotations__)
+    assert list(suite)[:3] == ["name", "type", "dataset"]  # the results file's key order
+    assert find_suite([suite], "parallel") is suite
+    with pytest.raises(KeyError, match="no suite 'xquad_r'"):
+        find_suite([suite], "xquad_r")
+
+
+def test_a_document_only_prompt_is_used_for_passages(model):
+    """Evaluation encodes passages as encode_document does: with the model's ``document`` prompt when it has one."""
+    from hf_hybrid.evaluation.embeddings import encode_unique
+
+    texts = ["The market is next to the old church.", "Cats eat fish and meat."]
+    prompted = SentenceTransformer(MODEL_PATH, prompts={"document": "passage: "})
+    ours = encode_unique(prompted, texts, role="passage", show_progress_bar=False).cpu().numpy()
+    np.testing.assert_allclose(ours, prompted.encode_document(texts, normalize_embeddings=True), atol=1e-5)
+    plain = model.encode(texts, normalize_embeddings=True)
+    assert not np.allclose(ours, plain, atol=1e-3)  # the prompt really changed the input
+    queries = encode_unique(prompted, texts, role="query", show_progress_bar=False).cpu().numpy()
+    np.testing.assert_allclose(queries, plain, atol=1e-5)  # no query prompt: queries are encoded plainly

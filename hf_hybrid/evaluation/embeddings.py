@@ -17,6 +17,8 @@ import numpy as np
 import torch
 from sentence_transformers import SentenceTransformer
 
+from hf_hybrid.prompts import prompt_name_for
+
 
 def model_fingerprint(model: SentenceTransformer) -> str:
     """A short, stable id of a model's weights and encoding settings (cache key and results provenance).
@@ -32,12 +34,6 @@ def model_fingerprint(model: SentenceTransformer) -> str:
     digest.update(json.dumps(getattr(model, "prompts", {}) or {}, sort_keys=True).encode())
     digest.update(str(model.max_seq_length).encode())
     return digest.hexdigest()[:16]
-
-
-def prompt_name(model: SentenceTransformer, role: str) -> str | None:
-    """The model's named prompt for ``role`` ("query" or "passage") when it defines one (E5-style models do)."""
-    prompts = getattr(model, "prompts", None) or {}
-    return role if role in prompts else None
 
 
 def _text_key(text: str) -> str:
@@ -85,11 +81,12 @@ def encode_unique(
 ) -> torch.Tensor:
     """L2-normalised embeddings of ``texts`` (row i for ``texts[i]``), each distinct text encoded once.
 
-    ``role`` picks the model's "query" or "passage" prompt when it has one. With ``cache_dir``, texts already
+    ``role`` ("query" or "document"; "passage" means "document") picks the prompt that sentence-transformers'
+    ``encode_query`` / ``encode_document`` would use (:mod:`hf_hybrid.prompts`), when the model has one. With ``cache_dir``, texts already
     embedded by the same model and prompt are read from disk instead.
     """
     distinct = list(dict.fromkeys(texts))
-    prompt = prompt_name(model, role)
+    prompt = prompt_name_for(model, role)
     cache = None
     table: dict[str, np.ndarray] = {}
     if cache_dir is not None:

@@ -4,10 +4,7 @@ Results schema (the card generator reads exactly these keys)::
 
     {"schema": "hf-hybrid/eval-results/v1", "model": str, "model_fingerprint": str, "created_at": ISO-8601 UTC,
      "versions": {package: version}, "settings": {...},
-     "suites": [{"name", "type": "multilingual"|"mteb"|"beir", "dataset", "split", "fingerprint", "languages",
-                 "resource_levels": {lang: "high"|"low"|"zero-shot"}, "metrics": {name: float}, "main_score",
-                 "by_resource": {level: {name: float}}, "pairs": {query_lang: {passage_lang: {metric: float}}},
-                 ...optional extras: "per_language", "sizes", "subsets"}]}
+     "suites": [SuiteResult, ...]}   # the suite schema: hf_hybrid.evaluation.results.SuiteResult
 
 Every file is written to a temporary path in the same folder and moved into place, so an error never leaves a
 half-written results file.
@@ -23,10 +20,10 @@ import os
 import tempfile
 from pathlib import Path
 
+from hf_hybrid.evaluation.results import PLOT_ONLY, SuiteResult
+
 SCHEMA = "hf-hybrid/eval-results/v1"
 _PACKAGES = ("hf-hybrid", "torch", "sentence-transformers", "transformers", "datasets", "mteb", "pytrec-eval-terrier")
-# Per-query data used for plots only; kept out of the JSON to keep it small and stable.
-_PLOT_ONLY = ("rank_distances",)
 
 
 def versions() -> dict[str, str]:
@@ -63,16 +60,16 @@ def atomic_write_text(path: str | Path, text: str) -> None:
             os.remove(tmp)
 
 
-def build_results(model: str, suites: list[dict], settings: dict, model_fingerprint: str = "") -> dict:
+def build_results(model: str, suites: list[SuiteResult], settings: dict, model_fingerprint: str = "") -> dict:
     return {
         "schema": SCHEMA, "model": str(model), "model_fingerprint": model_fingerprint,
         "created_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
         "versions": versions(), "settings": settings,
-        "suites": [_clean({k: v for k, v in s.items() if k not in _PLOT_ONLY}) for s in suites],
+        "suites": [_clean({k: v for k, v in s.items() if k not in PLOT_ONLY}) for s in suites],
     }
 
 
-def write_results(path: str | Path, model, suites: list[dict], settings: dict, model_fingerprint: str = "") -> dict:
+def write_results(path: str | Path, model, suites: list[SuiteResult], settings: dict, model_fingerprint: str = "") -> dict:
     """Write the results JSON atomically and return it. ``model`` is a name or a SentenceTransformer."""
     if not isinstance(model, str):
         from hf_hybrid.evaluation.embeddings import model_fingerprint as fingerprint_of
@@ -124,7 +121,7 @@ def save_figure(fig, path: Path) -> Path:
     return path
 
 
-def write_plots(folder: str | Path, suites: list[dict]) -> list[Path]:
+def write_plots(folder: str | Path, suites: list[SuiteResult]) -> list[Path]:
     """PNG plots per multilingual suite: x→y heatmap, bars per setting, rank-distance histogram, own-language
     share of the top 10 per query language. Written to temp names, then moved into place."""
     import matplotlib
@@ -183,7 +180,7 @@ def write_plots(folder: str | Path, suites: list[dict]) -> list[Path]:
     return written
 
 
-def write_report(folder: str | Path, model, suites: list[dict], settings: dict) -> dict:
+def write_report(folder: str | Path, model, suites: list[SuiteResult], settings: dict) -> dict:
     """Everything a run leaves behind, in ``folder``: plots and table first, ``results.json`` last."""
     folder = Path(folder)
     write_plots(folder / "plots", suites)

@@ -30,6 +30,7 @@ MINIATURE = "mlm"  # the model name that means "the miniature encoder pre-traine
 # The base model evaluated as it is, without fine-tuning: the point every strategy starts from. Its runs are
 # identical across seeds (kept per seed so the paired bootstrap pairs it like any other row).
 BASE = "base"
+PARALLEL_SUITE = "parallel"  # the name of the suite of the grid's own evaluation data (every run has it)
 OWN_DATA_TASK = "parallel"  # in mteb_tasks: the grid's evaluation data as an MTEB retrieval task
 STRATEGIES = ("base", "mono", "cross", "hybrid-0.25", "hybrid-0.5", "hybrid-0.75", "seq-mono-cross",
               "seq-cross-mono", "mixed")
@@ -249,23 +250,18 @@ def train_run(ctx: Context, tag: str, strategy: str, seed: int, out: Path) -> Pa
 def evaluate_run(ctx: Context, model_dir: Path | str) -> tuple[list[dict], dict[str, np.ndarray]]:
     """Every configured suite for one fine-tuned model, plus the per-query units of the parallel suite."""
     from hf_hybrid.evaluation.embeddings import encode_unique
-    from hf_hybrid.evaluation.multilingual import pool_from_parallel, score_pool
+    from hf_hybrid.evaluation.multilingual import pool_from_parallel, pool_suite
     from hf_hybrid.experiments.stats import per_query_units
     from hf_hybrid.models import load_model
 
     cfg = ctx.config
     model = load_model(str(model_dir))
-    pool = pool_from_parallel(ctx.eval_data, name="parallel", split=cfg.eval_split)
+    pool = pool_from_parallel(ctx.eval_data, name=PARALLEL_SUITE, split=cfg.eval_split)
     # Encoded once here (not through evaluate_parallel) so the same embeddings feed the suite and the
     # per-query units of the bootstrap.
     q_emb = encode_unique(model, pool.query_texts, role="query", show_progress_bar=False)
     c_emb = encode_unique(model, pool.cand_texts, role="passage", show_progress_bar=False)
-    scored = score_pool(pool, q_emb, c_emb, ctx.levels)
-    suite = {"name": "parallel", "type": "multilingual", "dataset": cfg.eval_data or cfg.data, "split": cfg.eval_split,
-             "fingerprint": pool.fingerprint(), "languages": pool.languages, "resource_levels": ctx.levels,
-             "metrics": scored["metrics"], "main_score": "multi.map", "by_resource": scored["by_resource"],
-             "pairs": scored["pairs"], "per_language": scored["per_language"],
-             "sizes": {"queries": len(pool.query_texts), "candidates": len(pool.cand_texts)}}
+    suite = pool_suite(pool, q_emb, c_emb, ctx.levels, dataset=cfg.eval_data or cfg.data)
     suites = [suite] + _named_suites(ctx, model)
     if cfg.mteb_tasks:
         from hf_hybrid.evaluation import run_mteb
