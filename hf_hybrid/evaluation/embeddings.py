@@ -9,14 +9,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
 import torch
 from sentence_transformers import SentenceTransformer
 
+from hf_hybrid.atomic import atomic_path
 from hf_hybrid.prompts import prompt_name_for
 
 
@@ -43,7 +42,7 @@ def _text_key(text: str) -> str:
 class EmbeddingCache:
     """Embeddings on disk, one ``.npz`` per (model fingerprint, prompt), keyed by a hash of each text.
 
-    Written atomically (temp file + ``os.replace``) so an interrupted run never leaves a corrupt cache.
+    Written atomically (:mod:`hf_hybrid.atomic`) so an interrupted run never leaves a corrupt cache.
     """
 
     def __init__(self, root: str | Path, fingerprint: str, prompt: str | None):
@@ -56,17 +55,10 @@ class EmbeddingCache:
             return dict(zip(data["keys"].tolist(), data["vectors"], strict=True))
 
     def save(self, table: dict[str, np.ndarray]) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
         keys = np.array(list(table), dtype="U32")
         vectors = np.stack(list(table.values())).astype(np.float32)
-        fd, tmp = tempfile.mkstemp(dir=self.path.parent, suffix=".npz")
-        os.close(fd)
-        try:
+        with atomic_path(self.path, suffix=".npz") as tmp:  # np.savez keeps a name that ends in .npz as it is
             np.savez(tmp, keys=keys, vectors=vectors)
-            os.replace(tmp, self.path)
-        finally:
-            if os.path.exists(tmp):
-                os.remove(tmp)
 
 
 def encode_unique(

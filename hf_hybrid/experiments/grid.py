@@ -24,7 +24,9 @@ from pathlib import Path
 
 import numpy as np
 
+from hf_hybrid.atomic import atomic_path, write_text
 from hf_hybrid.errors import UserError
+from hf_hybrid.training.files import RUN_MARKER, TRAINING_RECORD
 
 MINIATURE = "mlm"  # the model name that means "the miniature encoder pre-trained on this config's world"
 # The base model evaluated as it is, without fine-tuning: the point every strategy starts from. Its runs are
@@ -180,7 +182,7 @@ def prepare(cfg: ExperimentConfig) -> Context:
     languages = sorted(set(eval_data["lang"]))
     world_levels: dict[str, str] = {}
     if cfg.data.startswith("synthetic"):
-        from hf_hybrid.pretrain import world_from_source
+        from hf_hybrid.data.local import world_from_source
 
         world = world_from_source(cfg.data)
         world_levels = world.resource_levels()
@@ -317,7 +319,7 @@ def run_one(ctx: Context, tag: str, strategy: str, seed: int) -> Path:
         model_dir, training = ctx.base_models[tag], {"steps_per_kind": {}}
     else:
         model_dir = train_run(ctx, tag, strategy, seed, out)
-        training = json.loads((model_dir / "hf_hybrid_training.json").read_text())
+        training = json.loads((model_dir / TRAINING_RECORD).read_text())
     trained = time.perf_counter() - start
     evaluated = _base_evaluated(cfg, tag, seed) if strategy == BASE else None
     if evaluated:
@@ -325,9 +327,8 @@ def run_one(ctx: Context, tag: str, strategy: str, seed: int) -> Path:
         suites = result["suites"]
     else:
         suites, units = evaluate_run(ctx, model_dir)
-    tmp = out / ".units.tmp.npz"
-    np.savez_compressed(tmp, **units)
-    tmp.replace(out / "units.npz")
+    with atomic_path(out / "units.npz", suffix=".npz") as tmp:
+        np.savez_compressed(tmp, **units)
     settings = {"run_fingerprint": cfg.run_fingerprint(), "model": tag, "base_model": ctx.base_models[tag],
                 "strategy": strategy, "seed": seed, "train_languages": ctx.train_languages,
                 "train_wall_s": round(trained, 2), "eval_wall_s": round(time.perf_counter() - start - trained, 2),
@@ -357,7 +358,7 @@ def read_run(folder: Path) -> tuple[dict, dict[str, np.ndarray]]:
 def _drop_weights(model_dir: Path) -> None:
     """Delete the fine-tuned weights but keep the records (the grid's checkpoint is ``eval.json``)."""
     for item in model_dir.iterdir():
-        if item.name not in ("hf_hybrid_training.json", "hf_hybrid_run.json"):
+        if item.name not in (TRAINING_RECORD, RUN_MARKER):
             shutil.rmtree(item) if item.is_dir() else item.unlink()
 
 
@@ -365,14 +366,12 @@ def run_grid(cfg: ExperimentConfig, log=print) -> dict[str, int]:
     """Run every unfinished cell of the grid; returns how many runs were trained and skipped."""
     import yaml
 
-    from hf_hybrid.evaluation.report import atomic_write_text
-
     cfg.validate()
     ctx = prepare(cfg)
     cfg.folder.mkdir(parents=True, exist_ok=True)
-    atomic_write_text(cfg.folder / "config.yaml", yaml.safe_dump(asdict(cfg), sort_keys=False, allow_unicode=True))
+    write_text(cfg.folder / "config.yaml", yaml.safe_dump(asdict(cfg), sort_keys=False, allow_unicode=True))
     if ctx.pretrain_record:
-        atomic_write_text(cfg.folder / "pretraining.json", json.dumps(ctx.pretrain_record, indent=2))
+        write_text(cfg.folder / "pretraining.json", json.dumps(ctx.pretrain_record, indent=2))
     fingerprint = cfg.run_fingerprint()
     counts = {"trained": 0, "skipped": 0}
     cells = [(tag, s, seed) for tag in ctx.base_models for s in cfg.strategies for seed in cfg.seeds]
