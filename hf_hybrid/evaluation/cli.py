@@ -52,7 +52,8 @@ def add_suite_flags(p: argparse.ArgumentParser) -> None:
     for suite in SUITES.values():
         stem = _stem(suite)
         p.add_argument(f"--{stem}-dir", help=f"local copy of {suite.name} ({suite.source})")
-        p.add_argument(f"--{stem}-split", help=f"split of {suite.name} (default: the suite's own)")
+        if suite.splits:
+            p.add_argument(f"--{stem}-split", choices=suite.splits, help=f"split of {suite.name} (default: {suite.splits[0]})")
         if suite.has_corpus:
             p.add_argument(f"--{stem}-corpus-dir", help=f"local copy of {suite.name}'s passages")
         if suite.kind == "crosslingual":
@@ -65,7 +66,7 @@ def suite_options(args, suite) -> SuiteOptions:
     attr = suite.name
     languages = getattr(args, attr, None) if suite.kind == "crosslingual" else None
     return SuiteOptions(root=getattr(args, f"{attr}_dir"), corpus_root=getattr(args, f"{attr}_corpus_dir", None),
-                        split=getattr(args, f"{attr}_split"), languages=tuple(languages) if languages else None,
+                        split=getattr(args, f"{attr}_split", None), languages=tuple(languages) if languages else None,
                         with_context=args.with_context)
 
 

@@ -38,6 +38,8 @@ def resolve_tasks(names: Iterable[str]) -> list:
 
 def _mteb_language(code: str) -> str:
     """ISO 639-1/3 → MTEB's ``xxx-Scrp``; private-use codes (``qaa``…) map to ``mis`` (uncoded languages)."""
+    # The one private mteb helper used: mteb 2.26 has no public ISO 639-1/3 → "xxx-Scrp" conversion (its public
+    # ISO_TO_SCRIPT maps script codes to names), and a hand-made table would drift from mteb's own.
     from mteb.languages.iso_mappings import _hf_lang_to_iso_lang_script
 
     return _hf_lang_to_iso_lang_script(code) or "mis-Zyyy"

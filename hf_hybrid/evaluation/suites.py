@@ -217,6 +217,7 @@ class Suite:
     loader: Callable[[SuiteOptions], list]
     needs_root: bool = False  # no download path: a local copy of the release is required
     has_corpus: bool = False  # the passages live apart from the topics (``corpus_root``)
+    splits: tuple[str, ...] = ()  # the splits a user may pick, first = default (none: the release has one)
 
 
 def _xquad_r(o: SuiteOptions) -> list[MultilingualPool]:
@@ -242,9 +243,10 @@ SUITES = {suite.name: suite for suite in (
     Suite("xquad_r", "multilingual", "hub:xquad_r (split validation) | lareqa xquad-r/<lang>.json",
           XQUAD_R_LANGUAGES, ("map",), "https://arxiv.org/abs/2004.05484", _xquad_r),
     Suite("mlqa_r", "multilingual", "hub:facebook/mlqa mlqa.x.x | MLQA_V1/<split>/",
-          MLQA_R_LANGUAGES, ("map",), "https://arxiv.org/abs/2004.05484", _mlqa_r),
+          MLQA_R_LANGUAGES, ("map",), "https://arxiv.org/abs/2004.05484", _mlqa_r, splits=("test", "dev")),
     Suite("ciral", "crosslingual", "hub:CIRAL/ciral + hub:CIRAL/ciral-corpus", tuple(CIRAL_LANGUAGES),
-          ("ndcg@20", "recall@100"), "https://github.com/ciralproject/ciral", _ciral, has_corpus=True),
+          ("ndcg@20", "recall@100"), "https://github.com/ciralproject/ciral", _ciral, has_corpus=True,
+          splits=("test-a", "test-b", "dev")),
     Suite("africlirmatrix", "crosslingual", "github:castorini/africlirmatrix test/ + hub:castorini/africlirmatrix",
           AFRICLIRMATRIX_LANGUAGES, ("ndcg@10", "recall@100"), "https://aclanthology.org/2022.emnlp-main.597/",
           _africlirmatrix, needs_root=True, has_corpus=True),
