@@ -84,6 +84,42 @@ def alpha_rows(table: dict) -> list[tuple[float, str]]:
     return sorted(points)
 
 
+def _significance_lines(summary: dict, sig: list[dict], h: str) -> list[str]:
+    """The paired-bootstrap table: reference − baseline per subset and setting."""
+    if not sig:
+        return []
+    lines = [f"{h}## Significance: `{summary['reference']}` against each baseline", "",
+             f"Paired bootstrap over query groups ({summary['bootstrap']} resamples, the same resample "
+             "for every seed, seeds paired): Δ = reference − baseline in per-query AP, its 95 % "
+             "interval and two-sided p; bold where p < 0.05.", "",
+             "| baseline | subset | Δ mono | Δ cross | Δ multi |", "| --- | --- | --- | --- | --- |"]
+    keyed = {(r["baseline"], r["subset"], r["setting"]): r for r in sig}
+    for baseline in dict.fromkeys(r["baseline"] for r in sig):
+        for subset in SUBSETS:
+            cells = [keyed.get((baseline, subset, s)) for s in SETTINGS]
+            if any(cells):
+                lines.append(f"| {baseline} | {subset} | " +
+                             " | ".join(_sig_cell(c) if c else "–" for c in cells) + " |")
+    return lines + [""]
+
+
+def _alpha_lines(table: dict, h: str) -> list[str]:
+    """The α ablation table, when the grid has more than the two ends (cross and mono)."""
+    alpha = alpha_rows(table)
+    if len(alpha) <= 2:
+        return []
+    lines = [f"{h}## α ablation (share of monolingual batches; cross = 0, mono = 1)", "",
+             "| α | strategy | mono.map | cross.map | cross.map (low) | cross.map (zero-shot) | multi.map |",
+             "| ---: | --- | ---: | ---: | ---: | ---: | ---: |"]
+    for a, s in alpha:
+        t = table[s]
+        lines.append(f"| {a:.2f} | {s} | {_fmt(t['all']['mono.map'])} | {_fmt(t['all']['cross.map'])} | "
+                     f"{_fmt(t['low']['cross.map']) if 'low' in t else '–'} | "
+                     f"{_fmt(t['zero-shot']['cross.map']) if 'zero-shot' in t else '–'} | "
+                     f"{_fmt(t['all']['multi.map'])} |")
+    return lines + [""]
+
+
 def render(summary: dict, figures_prefix: str = "figures", heading: int = 1) -> str:
     """The Markdown report of one experiment (``heading`` = level of its title)."""
     h = "#" * heading
@@ -111,34 +147,8 @@ def render(summary: dict, figures_prefix: str = "figures", heading: int = 1) -> 
                           "grouped by their lower-resource side." if suite["type"] == "multilingual" else
                           f"Mean ± 95 % interval over seeds of `{suite['main_score']}`.", ""]
                 lines += _table(suite["table"], subset, metrics) + [""]
-        sig = model["significance"]
-        if sig:
-            lines += [f"{h}## Significance: `{summary['reference']}` against each baseline", "",
-                      f"Paired bootstrap over query groups ({summary['bootstrap']} resamples, the same resample "
-                      "for every seed, seeds paired): Δ = reference − baseline in per-query AP, its 95 % "
-                      "interval and two-sided p; bold where p < 0.05.", "",
-                      "| baseline | subset | Δ mono | Δ cross | Δ multi |", "| --- | --- | --- | --- | --- |"]
-            keyed = {(r["baseline"], r["subset"], r["setting"]): r for r in sig}
-            for baseline in dict.fromkeys(r["baseline"] for r in sig):
-                for subset in SUBSETS:
-                    cells = [keyed.get((baseline, subset, s)) for s in SETTINGS]
-                    if any(cells):
-                        lines.append(f"| {baseline} | {subset} | " +
-                                     " | ".join(_sig_cell(c) if c else "–" for c in cells) + " |")
-            lines.append("")
-        table = model["suites"].get(PARALLEL_SUITE, {}).get("table", {})
-        alpha = alpha_rows(table)
-        if len(alpha) > 2:
-            lines += [f"{h}## α ablation (share of monolingual batches; cross = 0, mono = 1)", "",
-                      "| α | strategy | mono.map | cross.map | cross.map (low) | cross.map (zero-shot) | multi.map |",
-                      "| ---: | --- | ---: | ---: | ---: | ---: | ---: |"]
-            for a, s in alpha:
-                t = table[s]
-                lines.append(f"| {a:.2f} | {s} | {_fmt(t['all']['mono.map'])} | {_fmt(t['all']['cross.map'])} | "
-                             f"{_fmt(t['low']['cross.map']) if 'low' in t else '–'} | "
-                             f"{_fmt(t['zero-shot']['cross.map']) if 'zero-shot' in t else '–'} | "
-                             f"{_fmt(t['all']['multi.map'])} |")
-            lines.append("")
+        lines += _significance_lines(summary, model["significance"], h)
+        lines += _alpha_lines(model["suites"].get(PARALLEL_SUITE, {}).get("table", {}), h)
         lines += [f"{h}## Figures", ""]
         for kind, caption in (("bars", "mAP per setting and strategy"), ("alpha", "the α curve"),
                               ("heatmaps", "x→y mAP per strategy")):
