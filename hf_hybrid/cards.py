@@ -254,6 +254,26 @@ def _prompts(model_dir: Path) -> dict:
         return {}
 
 
+def _extend_metadata(metadata: dict, record: dict, license: str | None) -> None:
+    """sentence-transformers' card metadata, extended with ours (tags, base model, languages, licence, datasets)."""
+    metadata.pop("model-index", None)  # rebuilt from the results file, the only source of numbers
+    metadata.pop("model_name", None)
+    metadata["tags"] = list(dict.fromkeys([*(metadata.get("tags") or []), *CARD_TAGS]))
+    metadata.setdefault("pipeline_tag", "sentence-similarity")
+    metadata.setdefault("library_name", "sentence-transformers")
+    base_model = record.get("base_model")
+    if base_model and _is_hub_id(base_model) and not Path(base_model).exists():
+        metadata["base_model"] = base_model
+    if record.get("languages"):
+        metadata["language"] = list(record["languages"])
+    if license:
+        metadata["license"] = license
+    sources = (record.get("data") or {}).get("sources") or []
+    hub_sources = [s for s in sources if _is_hub_id(s) and not Path(s).exists()]
+    if hub_sources:
+        metadata["datasets"] = list(dict.fromkeys([*(metadata.get("datasets") or []), *hub_sources]))
+
+
 def render_model_card(model_dir: str | Path, results_path: str | Path | None = None, *,
                       repo_id: str | None = None, license: str | None = None) -> ModelCard:
     """The model card of a trained model folder, from its training record and evaluation results.
@@ -270,22 +290,9 @@ def render_model_card(model_dir: str | Path, results_path: str | Path | None = N
     metadata, st_body = _existing_cards(model_dir)
     model_name = repo_id or model_dir.name
 
-    metadata.pop("model-index", None)  # rebuilt below from the results file, the only source of numbers
-    metadata.pop("model_name", None)
-    metadata["tags"] = list(dict.fromkeys([*(metadata.get("tags") or []), *CARD_TAGS]))
-    metadata.setdefault("pipeline_tag", "sentence-similarity")
-    metadata.setdefault("library_name", "sentence-transformers")
+    _extend_metadata(metadata, record, license)
     base_model = record.get("base_model")
-    if base_model and _is_hub_id(base_model) and not Path(base_model).exists():
-        metadata["base_model"] = base_model
-    if record.get("languages"):
-        metadata["language"] = list(record["languages"])
-    if license:
-        metadata["license"] = license
     sources = (record.get("data") or {}).get("sources") or []
-    hub_sources = [s for s in sources if _is_hub_id(s) and not Path(s).exists()]
-    if hub_sources:
-        metadata["datasets"] = list(dict.fromkeys([*(metadata.get("datasets") or []), *hub_sources]))
     results_list = eval_results(results)
     card_data = ModelCardData(model_name=model_name, eval_results=results_list or None, **metadata)
 
