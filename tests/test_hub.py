@@ -142,6 +142,16 @@ def test_missing_namespace_and_bad_token(local_hub, model_dir: Path) -> None:  #
     assert err.value.field == "token" and "401" in str(err.value)
 
 
+def test_push_while_offline_is_one_line(local_hub, model_dir: Path, monkeypatch) -> None:  # noqa: F811
+    import huggingface_hub.constants
+
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_OFFLINE", True)
+    with pytest.raises(UserError) as err:
+        hub.push_model(model_dir, "org/offline")
+    assert err.value.field == "HF_HUB_OFFLINE" and "\n" not in str(err.value)
+    assert not [p for m, p, s in local_hub.requests if "offline" in p]  # nothing reached the Hub
+
+
 def test_private_repo_is_private(local_hub, model_dir: Path) -> None:  # noqa: F811
     hub.push_model(model_dir, "org/secret", private=True)
     assert HfApi().model_info("org/secret").private is True
@@ -178,3 +188,17 @@ def test_token_never_appears_in_output_or_files(local_hub, model_dir: Path, tmp_
                 assert token.encode() not in path.read_bytes(), path
     for key in local_hub.objects.values():
         assert token.encode() not in key
+
+
+def test_staged_copy_and_push_leave_out_the_same_files(tmp_path: Path) -> None:
+    """One rule (hub.left_out) for what a push uploads and what the quickstart stages as "the repo"."""
+    model = tmp_path / "model"
+    for name in ("model.safetensors", "1_Pooling/config.json", "hf_hybrid_training.json", "hf_hybrid_run.json",
+                 ".lock", "checkpoints/checkpoint-2/model.safetensors", "checkpoint-4/x", "runs/events", "trace/t.json"):
+        (model / name).parent.mkdir(parents=True, exist_ok=True)
+        (model / name).write_text("x")
+    pushed = {p.relative_to(model).as_posix() for p in hub.model_files(model)}
+    assert pushed == {"model.safetensors", "1_Pooling/config.json", "hf_hybrid_training.json"}
+    shutil.copytree(model, tmp_path / "staged", ignore=hub.left_out)
+    staged = {p.relative_to(tmp_path / "staged").as_posix() for p in (tmp_path / "staged").rglob("*") if p.is_file()}
+    assert staged == pushed

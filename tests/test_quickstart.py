@@ -9,6 +9,7 @@ import pytest
 from huggingface_hub import ModelCard
 from sentence_transformers import SentenceTransformer
 
+from hf_hybrid.evaluation.results import find_suite
 from hf_hybrid.quickstart import MARKER, main
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -41,7 +42,11 @@ def test_quickstart_runs_end_to_end_offline(tmp_path, local_hub):
     card = ModelCard.load(str(repo / "README.md"))
     value = card.data.to_dict()["model-index"][0]["results"]
     assert value, card.data
-    assert results["suites"][0]["metrics"]["multi.map"] >= 0
+    # What a user looks for first: the trained model finds the answer's translations in the pooled set well above
+    # chance. A random ranking of L relevant among N candidates scores about L/N (8 / 640 here); this run: 0.114.
+    suite = find_suite(results["suites"], "quickstart")
+    chance = len(suite["languages"]) / suite["sizes"]["candidates"]
+    assert suite["metrics"]["multi.map"] > 3 * chance
     SentenceTransformer(str(repo)).encode(["horila"])
 
     # With --repo_id and a token the quickstart pushes instead of staging: the same function, on the local Hub.

@@ -7,6 +7,8 @@ Public API::
     run_beir(model, folder_or_name, ...)         # BEIR folder or name; evaluate_retrieval for CIRAL etc.
     run_mteb(model, task_names, ...)             # MTEB tasks/benchmarks by name, or task objects
     write_results(path, model, suites, settings) # atomic results JSON (schema hf-hybrid/eval-results/v1)
+    SuiteResult, find_suite(suites, name)        # one suite's result (the schema) and the lookup by name
+    SUITES, load_suite(name, SuiteOptions(...))  # the named suites (XQuAD-R, MLQA-R, CIRAL, ...), each with its loader
     MultilingualRetrievalEvaluator(dataset, name=...)  # SentenceEvaluator, primary metric multi.map
 """
 
@@ -20,11 +22,20 @@ from hf_hybrid.evaluation.multilingual import (
     pool_from_parallel,
 )
 from hf_hybrid.evaluation.report import markdown_table, write_plots, write_report, write_results
-from hf_hybrid.evaluation.suites import SUITES, load_africlirmatrix, load_ciral, load_mlqa_r, load_xquad_r
+from hf_hybrid.evaluation.results import SuiteResult, find_suite
+from hf_hybrid.evaluation.suites import (
+    SUITES,
+    SuiteOptions,
+    load_africlirmatrix,
+    load_ciral,
+    load_mlqa_r,
+    load_suite,
+    load_xquad_r,
+)
 
 __all__ = [
-    "SUITES", "MultilingualPool", "MultilingualRetrievalEvaluator", "RetrievalData", "evaluate_parallel",
-    "evaluate_pool", "evaluate_retrieval", "load_africlirmatrix", "load_beir_folder", "load_ciral", "load_mlqa_r",
-    "load_xquad_r", "markdown_table", "mteb_task_from_pool", "pool_from_parallel", "run_beir", "run_mteb",
+    "SUITES", "MultilingualPool", "MultilingualRetrievalEvaluator", "RetrievalData", "SuiteOptions", "SuiteResult",
+    "evaluate_parallel", "evaluate_pool", "evaluate_retrieval", "find_suite", "load_africlirmatrix", "load_beir_folder",
+    "load_ciral", "load_mlqa_r", "load_suite", "load_xquad_r", "markdown_table", "mteb_task_from_pool", "pool_from_parallel", "run_beir", "run_mteb",
     "write_plots", "write_report", "write_results",
 ]

@@ -23,6 +23,7 @@ from sentence_transformers import SentenceTransformer
 
 from hf_hybrid.errors import UserError
 from hf_hybrid.evaluation.embeddings import encode_unique, model_fingerprint
+from hf_hybrid.evaluation.results import SuiteResult, suite_result
 
 BEIR_URL = "https://public.ukp.informatik.tu-darmstadt.de/thakur/BEIR/datasets/{name}.zip"
 
@@ -163,7 +164,7 @@ def score_run(data: RetrievalData, run: dict[str, dict[str, float]]) -> dict[str
 def evaluate_retrieval(
     model: SentenceTransformer, data: RetrievalData, *, batch_size: int = 64, cache_dir: str | None = None,
     show_progress_bar: bool = True, suite_type: str = "beir",
-) -> dict:
+) -> SuiteResult:
     """Encode queries and corpus once, retrieve the exact top 1000, and score with pytrec_eval."""
     qids = [q for q in data.queries if q in data.qrels]
     dids = list(data.corpus)
@@ -174,18 +175,17 @@ def evaluate_retrieval(
     scores, indices = exact_top_k(q_emb, d_emb, 1000)
     run = {q: {dids[j]: float(s) for j, s in zip(indices[i], scores[i], strict=True)} for i, q in enumerate(qids)}
     langs = [lang for lang in (data.query_lang, data.corpus_lang) if lang]
-    return {
-        "name": data.name, "type": suite_type, "dataset": data.dataset or data.name, "split": data.split,
-        "fingerprint": data.fingerprint(), "languages": list(dict.fromkeys(langs)), "resource_levels": {},
-        "metrics": score_run(data, run), "main_score": data.metrics[0], "by_resource": {}, "pairs": {},
-        "sizes": {"queries": len(qids), "corpus": len(dids)},
-    }
+    return suite_result(
+        name=data.name, type=suite_type, dataset=data.dataset or data.name, split=data.split,
+        fingerprint=data.fingerprint(), languages=list(dict.fromkeys(langs)), metrics=score_run(data, run),
+        main_score=data.metrics[0], sizes={"queries": len(qids), "corpus": len(dids)},
+    )
 
 
 def run_beir(
     model: SentenceTransformer, folder_or_name: str | Path, *, split: str = "test",
     queries_file: str | Path | None = None, download_dir: str | Path | None = None, **kwargs,
-) -> dict:
+) -> SuiteResult:
     """One BEIR suite: a local folder, or a BEIR dataset name fetched by BEIR's own download path."""
     path = Path(folder_or_name)
     if not path.exists() and "/" not in str(folder_or_name):

@@ -8,32 +8,29 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 
 from hf_hybrid.errors import UserError, cli_entry
+from hf_hybrid.evaluation.suites import SUITES, SuiteOptions, load_suite
+from hf_hybrid.training.files import TRAINING_RECORD
 
 
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="hf-hybrid evaluate", description=__doc__.splitlines()[0])
-    p.add_argument("--model", required=True, help="SentenceTransformer folder or Hub id")
+    p.add_argument("--model", required=True,
+                   help="SentenceTransformer folder or Hub id, resolved as `train` does (see `hf-hybrid models`)")
     p.add_argument("--data", nargs="*", default=[], help="parallel-schema data: 'sample', a local path, or a Hub id")
     p.add_argument("--split", default="test", help="split of --data (default: test)")
     p.add_argument("--languages", nargs="*", help="restrict multilingual suites to these languages")
     p.add_argument("--zero-shot", nargs="*", default=None,
                    help="zero-shot languages (default: held_out_languages of the model's hf_hybrid_training.json)")
     p.add_argument("--resource-levels", help="JSON file or string mapping language → high|low (synthetic codes)")
-    p.add_argument("--suite", nargs="*", default=[], choices=["xquad_r", "mlqa_r"], help="LAReQA suites by name")
-    p.add_argument("--xquad-r-dir", help="LAReQA xquad-r/ folder (default: the Hub dataset xquad_r)")
-    p.add_argument("--mlqa-dir", help="MLQA_V1/ folder (default: the Hub dataset facebook/mlqa)")
+    p.add_argument("--suite", nargs="*", default=[], choices=sorted(SUITES),
+                   help="named suites (hf_hybrid.evaluation.suites.SUITES), each from the real release by default")
     p.add_argument("--with-context", action="store_true", help="append the paragraph to XQuAD-R/MLQA-R sentences")
-    p.add_argument("--ciral", nargs="*", default=[], help="CIRAL languages (ha so sw yo)")
-    p.add_argument("--ciral-split", default="test-a")
-    p.add_argument("--ciral-dir", help="local copy of CIRAL/ciral")
-    p.add_argument("--ciral-corpus-dir", help="local copy of CIRAL/ciral-corpus")
-    p.add_argument("--africlirmatrix", nargs="*", default=[], help="AfriCLIRMatrix languages (hau swa yor …)")
-    p.add_argument("--africlirmatrix-dir", help="the release's folder holding test/queries and test/qrels")
-    p.add_argument("--africlirmatrix-corpus-dir", help="local copy of castorini/africlirmatrix")
+    add_suite_flags(p)
     p.add_argument("--mteb", nargs="*", default=[], help="MTEB task or benchmark names")
     p.add_argument("--beir", nargs="*", default=[], help="BEIR folders or dataset names")
     p.add_argument("--beir-split", default="test")
@@ -45,21 +42,57 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-def load_model(name: str):
-    from sentence_transformers import SentenceTransformer
+def _stem(suite) -> str:
+    return suite.name.replace("_", "-")
 
-    try:
-        return SentenceTransformer(str(name))
-    except (OSError, ValueError) as err:
-        raise UserError("--model", f"cannot load {name!r} ({err.__class__.__name__})",
-                        "give a SentenceTransformer folder or a Hub id that is available offline") from None
+
+def add_suite_flags(p: argparse.ArgumentParser) -> None:
+    """Per suite of the registry: ``--<name>-dir`` / ``-split`` (and ``-corpus-dir``); a cross-lingual suite also
+    takes ``--<name> LANG ...`` to pick languages. Adding a suite to SUITES adds its flags; nothing here changes."""
+    for suite in SUITES.values():
+        stem = _stem(suite)
+        p.add_argument(f"--{stem}-dir", help=f"local copy of {suite.name} ({suite.source})")
+        if suite.splits:
+            p.add_argument(f"--{stem}-split", choices=suite.splits, help=f"split of {suite.name} (default: {suite.splits[0]})")
+        if suite.has_corpus:
+            p.add_argument(f"--{stem}-corpus-dir", help=f"local copy of {suite.name}'s passages")
+        if suite.kind == "crosslingual":
+            p.add_argument(f"--{stem}", nargs="*", default=[],
+                           help=f"{suite.name} languages ({' '.join(suite.languages)}); implies --suite {suite.name}")
+
+
+def suite_options(args, suite) -> SuiteOptions:
+    """This run's options for one suite, read from its generated flags."""
+    attr = suite.name
+    languages = getattr(args, attr, None) if suite.kind == "crosslingual" else None
+    return SuiteOptions(root=getattr(args, f"{attr}_dir"), corpus_root=getattr(args, f"{attr}_corpus_dir", None),
+                        split=getattr(args, f"{attr}_split", None), languages=tuple(languages) if languages else None,
+                        with_context=args.with_context)
+
+
+def selected_suites(args) -> list[str]:
+    """``--suite`` names plus the cross-lingual suites given languages, in registry order."""
+    return [name for name, suite in SUITES.items()
+            if name in args.suite or (suite.kind == "crosslingual" and getattr(args, name, None))]
+
+
+def check_output(value: str) -> Path:
+    """``--output`` must be a folder we can write, checked before any work is done."""
+    out = Path(value).expanduser()
+    existing = next(p for p in (out, *out.parents) if p.exists())
+    if not existing.is_dir():
+        raise UserError("--output", f"{str(existing)!r} is a file, not a folder",
+                        "give a folder path (created if missing) for results.json, results.md and plots/")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise UserError("--output", f"{str(existing)!r} is not writable", "give a folder you may write to")
+    return out
 
 
 def zero_shot_languages(model_path: str, given: list[str] | None) -> list[str]:
     """``--zero-shot`` if given, else ``held_out_languages`` from the model folder's hf_hybrid_training.json."""
     if given is not None:
         return given
-    info = Path(model_path) / "hf_hybrid_training.json"
+    info = Path(model_path) / TRAINING_RECORD
     if info.is_file():
         return list(json.loads(info.read_text(encoding="utf-8")).get("held_out_languages", []))
     return []
@@ -98,29 +131,18 @@ def load_inputs(args) -> tuple[list, list]:
 
     Returns (multilingual pools, retrieval collections).
     """
-    from hf_hybrid.evaluation import (
-        load_africlirmatrix,
-        load_beir_folder,
-        load_ciral,
-        load_mlqa_r,
-        load_xquad_r,
-        pool_from_parallel,
-    )
+    from hf_hybrid.evaluation import load_beir_folder, pool_from_parallel
     from hf_hybrid.evaluation.beir import download_beir
+    from hf_hybrid.evaluation.multilingual import MultilingualPool
 
     pools = [pool_from_parallel(load_parallel(spec, args.split), split=args.split,
                                 name=Path(spec).name if Path(spec).exists() else spec) for spec in args.data]
-    for name in args.suite:
-        pools.append(load_xquad_r(args.xquad_r_dir, with_context=args.with_context) if name == "xquad_r"
-                     else load_mlqa_r(args.mlqa_dir, with_context=args.with_context))
+    collections = []
+    for name in selected_suites(args):
+        for data in load_suite(name, suite_options(args, SUITES[name])):
+            (pools if isinstance(data, MultilingualPool) else collections).append(data)
     if args.languages:
         pools = [pool.select_languages(list(args.languages)) for pool in pools]
-    collections = [load_ciral(lang, split=args.ciral_split, root=args.ciral_dir, corpus_root=args.ciral_corpus_dir)
-                   for lang in args.ciral]
-    if args.africlirmatrix and not args.africlirmatrix_dir:
-        raise UserError("--africlirmatrix-dir", "missing", "give the release folder holding test/queries and test/qrels")
-    collections += [load_africlirmatrix(lang, root=args.africlirmatrix_dir, corpus_root=args.africlirmatrix_corpus_dir)
-                    for lang in args.africlirmatrix]
     for target in args.beir:
         path = Path(target)
         if not path.exists() and "/" not in target:
@@ -132,28 +154,33 @@ def load_inputs(args) -> tuple[list, list]:
 @cli_entry
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    from hf_hybrid.evaluation import evaluate_pool, evaluate_retrieval, run_mteb, write_report
+    from hf_hybrid.evaluation import run_mteb, write_report
     from hf_hybrid.evaluation.mteb_runner import resolve_tasks
+    from hf_hybrid.evaluation.suites import evaluate_data
+    from hf_hybrid.models import load_model
 
-    if not (args.data or args.suite or args.mteb or args.beir or args.ciral or args.africlirmatrix):
-        raise UserError("evaluate", "nothing to evaluate", "add --data, --suite, --mteb, --beir, --ciral or --africlirmatrix")
+    if not (args.data or selected_suites(args) or args.mteb or args.beir):
+        raise UserError("evaluate", "nothing to evaluate", "add --data, --suite, --mteb or --beir")
+    check_output(args.output)
     mteb_tasks = resolve_tasks(args.mteb) if args.mteb else []
     levels = parse_levels(args.resource_levels)
     pools, collections = load_inputs(args)
     model = load_model(args.model)
     zero_shot = zero_shot_languages(args.model, args.zero_shot)
     common = {"batch_size": args.batch_size, "cache_dir": args.cache_dir}
-    suites = [evaluate_pool(model, pool, resource_levels=levels, zero_shot=zero_shot, **common) for pool in pools]
-    suites += [evaluate_retrieval(model, data, **common) for data in collections]
+    suites = [evaluate_data(model, data, resource_levels=levels, zero_shot=zero_shot, **common)
+              for data in pools + collections]
     if mteb_tasks:
         suites += run_mteb(model, mteb_tasks, batch_size=args.batch_size)
     settings = {k: v for k, v in vars(args).items() if k != "output"}
     settings["zero_shot"] = zero_shot
     if args.no_plots:
-        from hf_hybrid.evaluation.report import atomic_write_text, markdown_table, write_results
+        from hf_hybrid.atomic import write_text
+        from hf_hybrid.evaluation.report import markdown_table, results_for, results_json
 
-        results = write_results(Path(args.output) / "results.json", model, suites, settings)
-        atomic_write_text(Path(args.output) / "results.md", markdown_table(results))
+        results = results_for(model, suites, settings)
+        write_text(Path(args.output) / "results.md", markdown_table(results))
+        write_text(Path(args.output) / "results.json", results_json(results))  # last: its presence means done
     else:
         write_report(args.output, model, suites, settings)
     print(f"wrote {Path(args.output) / 'results.json'}")

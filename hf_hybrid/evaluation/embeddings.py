@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
 import torch
 from sentence_transformers import SentenceTransformer
+
+from hf_hybrid.atomic import atomic_path
+from hf_hybrid.prompts import prompt_name_for
 
 
 def model_fingerprint(model: SentenceTransformer) -> str:
@@ -34,12 +35,6 @@ def model_fingerprint(model: SentenceTransformer) -> str:
     return digest.hexdigest()[:16]
 
 
-def prompt_name(model: SentenceTransformer, role: str) -> str | None:
-    """The model's named prompt for ``role`` ("query" or "passage") when it defines one (E5-style models do)."""
-    prompts = getattr(model, "prompts", None) or {}
-    return role if role in prompts else None
-
-
 def _text_key(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:32]
 
@@ -47,7 +42,7 @@ def _text_key(text: str) -> str:
 class EmbeddingCache:
     """Embeddings on disk, one ``.npz`` per (model fingerprint, prompt), keyed by a hash of each text.
 
-    Written atomically (temp file + ``os.replace``) so an interrupted run never leaves a corrupt cache.
+    Written atomically (:mod:`hf_hybrid.atomic`) so an interrupted run never leaves a corrupt cache.
     """
 
     def __init__(self, root: str | Path, fingerprint: str, prompt: str | None):
@@ -60,17 +55,10 @@ class EmbeddingCache:
             return dict(zip(data["keys"].tolist(), data["vectors"], strict=True))
 
     def save(self, table: dict[str, np.ndarray]) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
         keys = np.array(list(table), dtype="U32")
         vectors = np.stack(list(table.values())).astype(np.float32)
-        fd, tmp = tempfile.mkstemp(dir=self.path.parent, suffix=".npz")
-        os.close(fd)
-        try:
+        with atomic_path(self.path, suffix=".npz") as tmp:  # np.savez keeps a name that ends in .npz as it is
             np.savez(tmp, keys=keys, vectors=vectors)
-            os.replace(tmp, self.path)
-        finally:
-            if os.path.exists(tmp):
-                os.remove(tmp)
 
 
 def encode_unique(
@@ -85,11 +73,12 @@ def encode_unique(
 ) -> torch.Tensor:
     """L2-normalised embeddings of ``texts`` (row i for ``texts[i]``), each distinct text encoded once.
 
-    ``role`` picks the model's "query" or "passage" prompt when it has one. With ``cache_dir``, texts already
+    ``role`` ("query" or "document"; "passage" means "document") picks the prompt that sentence-transformers'
+    ``encode_query`` / ``encode_document`` would use (:mod:`hf_hybrid.prompts`), when the model has one. With ``cache_dir``, texts already
     embedded by the same model and prompt are read from disk instead.
     """
     distinct = list(dict.fromkeys(texts))
-    prompt = prompt_name(model, role)
+    prompt = prompt_name_for(model, role)
     cache = None
     table: dict[str, np.ndarray] = {}
     if cache_dir is not None:

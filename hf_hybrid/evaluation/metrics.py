@@ -64,6 +64,11 @@ def ranks_from_scores(scores: torch.Tensor, relevant: torch.Tensor) -> torch.Ten
     return ranks.sort(dim=1).values
 
 
+def query_chunk(width: int, n_cand: int, budget: int | None = None) -> int:
+    """Queries scored at once so that the ``(chunk, width, n_cand)`` comparison stays within ``budget`` bytes."""
+    return max(1, min(4096, (budget or _COMPARE_BUDGET) // max(1, width * n_cand)))
+
+
 def relevant_ranks(
     queries: torch.Tensor,
     candidates: torch.Tensor,
@@ -79,7 +84,7 @@ def relevant_ranks(
     """
     n, n_cand = queries.shape[0], candidates.shape[0]
     width = relevant.shape[1]
-    chunk = max(1, min(4096, _COMPARE_BUDGET // max(1, width * n_cand)))
+    chunk = query_chunk(width, n_cand)
     rel = torch.from_numpy(relevant).to(queries.device)
     out = np.empty((n, width), dtype=np.float64)
     tops = np.empty((n, min(top_k, n_cand)), dtype=np.int64) if top_k else None

@@ -14,6 +14,7 @@ from sentence_transformers import SentenceTransformer
 
 from hf_hybrid.errors import UserError
 from hf_hybrid.evaluation.multilingual import MultilingualPool
+from hf_hybrid.evaluation.results import SuiteResult, suite_result
 
 
 def resolve_tasks(names: Iterable[str]) -> list:
@@ -37,6 +38,8 @@ def resolve_tasks(names: Iterable[str]) -> list:
 
 def _mteb_language(code: str) -> str:
     """ISO 639-1/3 → MTEB's ``xxx-Scrp``; private-use codes (``qaa``…) map to ``mis`` (uncoded languages)."""
+    # The one private mteb helper used: mteb 2.26 has no public ISO 639-1/3 → "xxx-Scrp" conversion (its public
+    # ISO_TO_SCRIPT maps script codes to names), and a hand-made table would drift from mteb's own.
     from mteb.languages.iso_mappings import _hf_lang_to_iso_lang_script
 
     return _hf_lang_to_iso_lang_script(code) or "mis-Zyyy"
@@ -91,7 +94,7 @@ def mteb_task_from_pool(pool: MultilingualPool, name: str | None = None):
 def run_mteb(
     model: SentenceTransformer, tasks: Iterable, *, batch_size: int = 64, output_folder: str | None = None,
     show_progress_bar: bool = False,
-) -> list[dict]:
+) -> list[SuiteResult]:
     """Run MTEB tasks (names, benchmark names or task objects) and return one ``"mteb"`` suite per task.
 
     ``metrics`` holds the task's scores (MTEB names, averaged over its subsets), ``subsets`` each subset's
@@ -107,7 +110,7 @@ def run_mteb(
     return [_suite_from_task_result(tr, task) for tr, task in zip(result.task_results, objects, strict=True)]
 
 
-def _suite_from_task_result(task_result, task) -> dict:
+def _suite_from_task_result(task_result, task) -> SuiteResult:
     per_subset: dict[str, dict[str, float]] = {}
     split_names = []
     for split, entries in task_result.scores.items():
@@ -118,9 +121,8 @@ def _suite_from_task_result(task_result, task) -> dict:
     keys = set.intersection(*(set(v) for v in per_subset.values())) if per_subset else set()
     metrics = {k: sum(v[k] for v in per_subset.values()) / len(per_subset) for k in sorted(keys)}
     metadata = task.metadata
-    return {
-        "name": metadata.name, "type": "mteb", "dataset": metadata.dataset.get("path", metadata.name),
-        "split": ",".join(split_names), "fingerprint": str(metadata.dataset.get("revision", "")),
-        "languages": sorted(task.languages), "resource_levels": {}, "metrics": metrics,
-        "main_score": metadata.main_score, "by_resource": {}, "pairs": {}, "subsets": per_subset,
-    }
+    return suite_result(
+        name=metadata.name, type="mteb", dataset=metadata.dataset.get("path", metadata.name),
+        split=",".join(split_names), fingerprint=str(metadata.dataset.get("revision", "")),
+        languages=sorted(task.languages), metrics=metrics, main_score=metadata.main_score, subsets=per_subset,
+    )

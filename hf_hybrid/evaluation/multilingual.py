@@ -36,6 +36,7 @@ from hf_hybrid.evaluation.metrics import (
     rank_distance,
     relevant_ranks,
 )
+from hf_hybrid.evaluation.results import SuiteResult, suite_result
 
 _LEVEL_ORDER = {"zero-shot": 0, "low": 1, "high": 2, "unknown": 3}
 
@@ -249,7 +250,7 @@ def evaluate_pool(
     batch_size: int = 64,
     cache_dir: str | None = None,
     show_progress_bar: bool = True,
-) -> dict:
+) -> SuiteResult:
     """Encode the pool once and return one ``"multilingual"`` suite of the results schema."""
     if languages:
         pool = pool.select_languages(list(languages))
@@ -261,15 +262,21 @@ def evaluate_pool(
     q_emb = encode_unique(model, pool.query_texts, role="query", **kwargs)
     c_emb = encode_unique(model, pool.cand_texts, role="passage", **kwargs)
     levels = resolve_levels(pool.languages, resource_levels, zero_shot)
+    return pool_suite(pool, q_emb, c_emb, levels)
+
+
+def pool_suite(pool: MultilingualPool, q_emb: torch.Tensor, c_emb: torch.Tensor, levels: dict[str, str], *,
+               dataset: str | None = None) -> SuiteResult:
+    """The ``"multilingual"`` suite of a pool from its embeddings (callers that need the embeddings for more,
+    such as the grid's bootstrap, encode once and call this)."""
     scored = score_pool(pool, q_emb, c_emb, levels)
-    return {
-        "name": pool.name, "type": "multilingual", "dataset": pool.metadata.get("dataset", pool.name),
-        "split": pool.split, "fingerprint": pool.fingerprint(), "languages": pool.languages,
-        "resource_levels": levels, "metrics": scored["metrics"], "main_score": "multi.map",
-        "by_resource": scored["by_resource"], "pairs": scored["pairs"],
-        "per_language": scored["per_language"], "rank_distances": scored["rank_distances"],
-        "sizes": {"queries": len(pool.query_texts), "candidates": len(pool.cand_texts)},
-    }
+    return suite_result(
+        name=pool.name, type="multilingual", dataset=dataset or pool.metadata.get("dataset", pool.name),
+        split=pool.split, fingerprint=pool.fingerprint(), languages=pool.languages, resource_levels=levels,
+        metrics=scored["metrics"], main_score="multi.map", by_resource=scored["by_resource"], pairs=scored["pairs"],
+        per_language=scored["per_language"], rank_distances=scored["rank_distances"],
+        sizes={"queries": len(pool.query_texts), "candidates": len(pool.cand_texts)},
+    )
 
 
 def evaluate_parallel(
@@ -284,7 +291,7 @@ def evaluate_parallel(
     name: str = "parallel",
     split: str = "test",
     show_progress_bar: bool = True,
-) -> dict:
+) -> SuiteResult:
     """Evaluate ``model`` on a parallel-schema dataset in all three settings; returns one results suite.
 
     Example::
@@ -298,4 +305,4 @@ def evaluate_parallel(
 
 
 __all__ = ["METRIC_NAMES", "MultilingualPool", "evaluate_parallel", "evaluate_pool", "pool_from_parallel",
-           "resolve_levels", "score_pool"]
+           "pool_suite", "resolve_levels", "score_pool"]

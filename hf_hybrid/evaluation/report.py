@@ -4,10 +4,7 @@ Results schema (the card generator reads exactly these keys)::
 
     {"schema": "hf-hybrid/eval-results/v1", "model": str, "model_fingerprint": str, "created_at": ISO-8601 UTC,
      "versions": {package: version}, "settings": {...},
-     "suites": [{"name", "type": "multilingual"|"mteb"|"beir", "dataset", "split", "fingerprint", "languages",
-                 "resource_levels": {lang: "high"|"low"|"zero-shot"}, "metrics": {name: float}, "main_score",
-                 "by_resource": {level: {name: float}}, "pairs": {query_lang: {passage_lang: {metric: float}}},
-                 ...optional extras: "per_language", "sizes", "subsets"}]}
+     "suites": [SuiteResult, ...]}   # the suite schema: hf_hybrid.evaluation.results.SuiteResult
 
 Every file is written to a temporary path in the same folder and moved into place, so an error never leaves a
 half-written results file.
@@ -19,14 +16,13 @@ import datetime as dt
 import importlib.metadata
 import json
 import math
-import os
-import tempfile
 from pathlib import Path
+
+from hf_hybrid.atomic import atomic_path, write_text
+from hf_hybrid.evaluation.results import PLOT_ONLY, SuiteResult
 
 SCHEMA = "hf-hybrid/eval-results/v1"
 _PACKAGES = ("hf-hybrid", "torch", "sentence-transformers", "transformers", "datasets", "mteb", "pytrec-eval-terrier")
-# Per-query data used for plots only; kept out of the JSON to keep it small and stable.
-_PLOT_ONLY = ("rank_distances",)
 
 
 def versions() -> dict[str, str]:
@@ -50,37 +46,33 @@ def _clean(value):
     return value
 
 
-def atomic_write_text(path: str | Path, text: str) -> None:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-
-
-def build_results(model: str, suites: list[dict], settings: dict, model_fingerprint: str = "") -> dict:
+def build_results(model: str, suites: list[SuiteResult], settings: dict, model_fingerprint: str = "") -> dict:
     return {
         "schema": SCHEMA, "model": str(model), "model_fingerprint": model_fingerprint,
         "created_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
         "versions": versions(), "settings": settings,
-        "suites": [_clean({k: v for k, v in s.items() if k not in _PLOT_ONLY}) for s in suites],
+        "suites": [_clean({k: v for k, v in s.items() if k not in PLOT_ONLY}) for s in suites],
     }
 
 
-def write_results(path: str | Path, model, suites: list[dict], settings: dict, model_fingerprint: str = "") -> dict:
-    """Write the results JSON atomically and return it. ``model`` is a name or a SentenceTransformer."""
+def results_for(model, suites: list[SuiteResult], settings: dict, model_fingerprint: str = "") -> dict:
+    """The results document; ``model`` is a name or a SentenceTransformer (then its fingerprint is computed)."""
     if not isinstance(model, str):
         from hf_hybrid.evaluation.embeddings import model_fingerprint as fingerprint_of
 
         model_fingerprint = model_fingerprint or fingerprint_of(model)
         model = getattr(model, "name_or_path", None) or model.model_card_data.base_model or "model"
-    results = build_results(model, suites, settings, model_fingerprint)
-    atomic_write_text(path, json.dumps(results, indent=2, ensure_ascii=False, allow_nan=False) + "\n")
+    return build_results(model, suites, settings, model_fingerprint)
+
+
+def results_json(results: dict) -> str:
+    return json.dumps(results, indent=2, ensure_ascii=False, allow_nan=False) + "\n"
+
+
+def write_results(path: str | Path, model, suites: list[SuiteResult], settings: dict, model_fingerprint: str = "") -> dict:
+    """Write the results JSON atomically and return it. ``model`` is a name or a SentenceTransformer."""
+    results = results_for(model, suites, settings, model_fingerprint)
+    write_text(path, results_json(results))
     return results
 
 
@@ -116,15 +108,15 @@ def save_figure(fig, path: Path) -> Path:
     """Write a matplotlib figure atomically (temp file in the same folder, then rename) and close it."""
     import matplotlib.pyplot as plt
 
-    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".png")
-    os.close(fd)
-    fig.savefig(tmp, dpi=100, bbox_inches="tight")
-    plt.close(fig)
-    os.replace(tmp, path)
+    try:
+        with atomic_path(path, suffix=".png") as tmp:
+            fig.savefig(tmp, dpi=100, bbox_inches="tight")
+    finally:
+        plt.close(fig)
     return path
 
 
-def write_plots(folder: str | Path, suites: list[dict]) -> list[Path]:
+def write_plots(folder: str | Path, suites: list[SuiteResult]) -> list[Path]:
     """PNG plots per multilingual suite: x→y heatmap, bars per setting, rank-distance histogram, own-language
     share of the top 10 per query language. Written to temp names, then moved into place."""
     import matplotlib
@@ -183,11 +175,11 @@ def write_plots(folder: str | Path, suites: list[dict]) -> list[Path]:
     return written
 
 
-def write_report(folder: str | Path, model, suites: list[dict], settings: dict) -> dict:
+def write_report(folder: str | Path, model, suites: list[SuiteResult], settings: dict) -> dict:
     """Everything a run leaves behind, in ``folder``: plots and table first, ``results.json`` last."""
     folder = Path(folder)
     write_plots(folder / "plots", suites)
-    results = write_results(folder / ".results.partial.json", model, suites, settings)
-    atomic_write_text(folder / "results.md", markdown_table(results))
-    os.replace(folder / ".results.partial.json", folder / "results.json")
+    results = results_for(model, suites, settings)
+    write_text(folder / "results.md", markdown_table(results))
+    write_text(folder / "results.json", results_json(results))
     return results

@@ -26,64 +26,21 @@ from __future__ import annotations
 
 import gzip
 import json
-import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from hf_hybrid.errors import UserError
-from hf_hybrid.evaluation.beir import RetrievalData, read_trec_qrels
-from hf_hybrid.evaluation.multilingual import MultilingualPool
+from hf_hybrid.evaluation.beir import RetrievalData, evaluate_retrieval, read_trec_qrels
+from hf_hybrid.evaluation.multilingual import MultilingualPool, evaluate_pool
+from hf_hybrid.evaluation.results import SuiteResult
+from hf_hybrid.text import split_sentences
 
 XQUAD_R_LANGUAGES = ("ar", "de", "el", "en", "es", "hi", "ru", "th", "tr", "vi", "zh")
 MLQA_R_LANGUAGES = ("ar", "de", "en", "es", "hi", "vi", "zh")
 CIRAL_LANGUAGES = {"ha": "hausa", "so": "somali", "sw": "swahili", "yo": "yoruba"}
 AFRICLIRMATRIX_LANGUAGES = ("afr", "amh", "ary", "arz", "hau", "ibo", "nso", "sna", "som", "swa", "tir", "twi",
                             "wol", "yor", "zul")
-
-
-@dataclass(frozen=True)
-class Suite:
-    """A named evaluation suite: its kind, the real data's location, languages and metrics."""
-
-    name: str
-    kind: str  # "multilingual" or "crosslingual"
-    source: str
-    languages: tuple[str, ...]
-    metrics: tuple[str, ...]
-    reference: str
-
-
-SUITES = {
-    "xquad_r": Suite("xquad_r", "multilingual", "hub:xquad_r (split validation) | lareqa xquad-r/<lang>.json",
-                     XQUAD_R_LANGUAGES, ("map",), "https://arxiv.org/abs/2004.05484"),
-    "mlqa_r": Suite("mlqa_r", "multilingual", "hub:facebook/mlqa mlqa.x.x | MLQA_V1/<split>/",
-                    MLQA_R_LANGUAGES, ("map",), "https://arxiv.org/abs/2004.05484"),
-    "ciral": Suite("ciral", "crosslingual", "hub:CIRAL/ciral + hub:CIRAL/ciral-corpus", tuple(CIRAL_LANGUAGES),
-                   ("ndcg@20", "recall@100"), "https://github.com/ciralproject/ciral"),
-    "africlirmatrix": Suite("africlirmatrix", "crosslingual",
-                            "github:castorini/africlirmatrix test/ + hub:castorini/africlirmatrix",
-                            AFRICLIRMATRIX_LANGUAGES, ("ndcg@10", "recall@100"),
-                            "https://aclanthology.org/2022.emnlp-main.597/"),
-}
-
-# Sentence ends: Latin/Cyrillic/Greek/Arabic/Devanagari terminators before whitespace, CJK ones anywhere.
-_SENTENCE_END = re.compile(r"(?<=[.!?;؟।])\s+|(?<=[。！？])\s*")
-
-
-def split_sentences(text: str) -> list[tuple[int, int]]:
-    """Character spans of sentences, used when a release gives no ``sentence_breaks`` (the Hub copies).
-
-    Scripts without sentence punctuation (Thai) stay one span per paragraph: a documented approximation of
-    LAReQA's candidates, which came with sentence breaks.
-    """
-    spans, start = [], 0
-    for match in _SENTENCE_END.finditer(text):
-        if match.start() > start:
-            spans.append((start, match.start()))
-        start = match.end()
-    if start < len(text):
-        spans.append((start, len(text)))
-    return spans or [(0, len(text))]
 
 
 def pool_from_squad(
@@ -230,3 +187,89 @@ def load_africlirmatrix(language: str, *, root: str | Path, corpus_root: str | P
                         "download castorini/africlirmatrix")
     return RetrievalData(f"africlirmatrix.{language}", queries, _read_passages(passages), qrels, "test", "en",
                          language, metrics=("ndcg@10", "recall@100"), dataset="castorini/africlirmatrix").validate()
+
+
+# ---------------------------------------------------------------------------------------------- the registry
+
+
+@dataclass(frozen=True)
+class SuiteOptions:
+    """Where and what to load; every field optional (the default is the real release, every language)."""
+
+    root: str | None = None  # local copy of the release (the LAReQA / MLQA / CIRAL / AfriCLIRMatrix folder)
+    corpus_root: str | None = None  # local copy of the passages, for suites whose corpus is a separate repo
+    split: str | None = None
+    languages: tuple[str, ...] | None = None
+    with_context: bool = False  # multilingual suites: append the paragraph to each candidate sentence
+
+
+@dataclass(frozen=True)
+class Suite:
+    """A named evaluation suite, declared as data (as mteb declares a task): the real data's location, its
+    languages and metrics, and the loader that turns :class:`SuiteOptions` into what the suite scores."""
+
+    name: str
+    kind: str  # "multilingual" (MultilingualPool → evaluate_pool) or "crosslingual" (RetrievalData, BEIR-style)
+    source: str
+    languages: tuple[str, ...]
+    metrics: tuple[str, ...]
+    reference: str
+    loader: Callable[[SuiteOptions], list]
+    needs_root: bool = False  # no download path: a local copy of the release is required
+    has_corpus: bool = False  # the passages live apart from the topics (``corpus_root``)
+    splits: tuple[str, ...] = ()  # the splits a user may pick, first = default (none: the release has one)
+
+
+def _xquad_r(o: SuiteOptions) -> list[MultilingualPool]:
+    return [load_xquad_r(o.root, languages=o.languages or XQUAD_R_LANGUAGES, with_context=o.with_context)]
+
+
+def _mlqa_r(o: SuiteOptions) -> list[MultilingualPool]:
+    return [load_mlqa_r(o.root, split=o.split or "test", languages=o.languages or MLQA_R_LANGUAGES,
+                        with_context=o.with_context)]
+
+
+def _ciral(o: SuiteOptions) -> list[RetrievalData]:
+    return [load_ciral(lang, split=o.split or "test-a", root=o.root, corpus_root=o.corpus_root)
+            for lang in o.languages or CIRAL_LANGUAGES]
+
+
+def _africlirmatrix(o: SuiteOptions) -> list[RetrievalData]:
+    return [load_africlirmatrix(lang, root=o.root, corpus_root=o.corpus_root)
+            for lang in o.languages or AFRICLIRMATRIX_LANGUAGES]
+
+
+SUITES = {suite.name: suite for suite in (
+    Suite("xquad_r", "multilingual", "hub:xquad_r (split validation) | lareqa xquad-r/<lang>.json",
+          XQUAD_R_LANGUAGES, ("map",), "https://arxiv.org/abs/2004.05484", _xquad_r),
+    Suite("mlqa_r", "multilingual", "hub:facebook/mlqa mlqa.x.x | MLQA_V1/<split>/",
+          MLQA_R_LANGUAGES, ("map",), "https://arxiv.org/abs/2004.05484", _mlqa_r, splits=("test", "dev")),
+    Suite("ciral", "crosslingual", "hub:CIRAL/ciral + hub:CIRAL/ciral-corpus", tuple(CIRAL_LANGUAGES),
+          ("ndcg@20", "recall@100"), "https://github.com/ciralproject/ciral", _ciral, has_corpus=True,
+          splits=("test-a", "test-b", "dev")),
+    Suite("africlirmatrix", "crosslingual", "github:castorini/africlirmatrix test/ + hub:castorini/africlirmatrix",
+          AFRICLIRMATRIX_LANGUAGES, ("ndcg@10", "recall@100"), "https://aclanthology.org/2022.emnlp-main.597/",
+          _africlirmatrix, needs_root=True, has_corpus=True),
+)}
+
+
+def get_suite(name: str) -> Suite:
+    if name not in SUITES:
+        raise UserError("suite", f"unknown suite {name!r}", f"use one of {', '.join(SUITES)}")
+    return SUITES[name]
+
+
+def load_suite(name: str, options: SuiteOptions | None = None) -> list:
+    """The data of suite ``name``: one :class:`MultilingualPool`, or one :class:`RetrievalData` per language."""
+    suite, options = get_suite(name), options or SuiteOptions()
+    if suite.needs_root and not options.root:
+        raise UserError(f"{name} folder", "missing", f"give a local copy of the release ({suite.source})")
+    return suite.loader(options)
+
+
+def evaluate_data(model, data, *, zero_shot: list[str] | None = None, resource_levels: dict[str, str] | None = None,
+                  **common) -> SuiteResult:
+    """Score one loaded suite: a pool by the LAReQA settings, a retrieval collection BEIR-style."""
+    if isinstance(data, MultilingualPool):
+        return evaluate_pool(model, data, zero_shot=zero_shot, resource_levels=resource_levels, **common)
+    return evaluate_retrieval(model, data, **common)

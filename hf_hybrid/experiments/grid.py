@@ -24,12 +24,15 @@ from pathlib import Path
 
 import numpy as np
 
+from hf_hybrid.atomic import atomic_path, write_text
 from hf_hybrid.errors import UserError
+from hf_hybrid.training.files import RUN_MARKER, TRAINING_RECORD
 
 MINIATURE = "mlm"  # the model name that means "the miniature encoder pre-trained on this config's world"
 # The base model evaluated as it is, without fine-tuning: the point every strategy starts from. Its runs are
 # identical across seeds (kept per seed so the paired bootstrap pairs it like any other row).
 BASE = "base"
+PARALLEL_SUITE = "parallel"  # the name of the suite of the grid's own evaluation data (every run has it)
 OWN_DATA_TASK = "parallel"  # in mteb_tasks: the grid's evaluation data as an MTEB retrieval task
 STRATEGIES = ("base", "mono", "cross", "hybrid-0.25", "hybrid-0.5", "hybrid-0.75", "seq-mono-cross",
               "seq-cross-mono", "mixed")
@@ -106,8 +109,8 @@ class ExperimentConfig:
         for name in self.suites:
             if name not in SUITES:
                 raise UserError("suites", f"unknown suite {name!r}", f"use one of {', '.join(SUITES)}")
-        if "africlirmatrix" in self.suites and not self.africlirmatrix_dir:
-            raise UserError("africlirmatrix_dir", "missing", "give the AfriCLIRMatrix release folder (test/...)")
+            if SUITES[name].needs_root and not getattr(self, f"{name}_dir", None):
+                raise UserError(f"{name}_dir", "missing", f"give a local copy of the release ({SUITES[name].source})")
         if self.bootstrap < 100:
             raise UserError("bootstrap", f"{self.bootstrap}", "use at least 100 resamples (1000 recommended)")
 
@@ -179,7 +182,7 @@ def prepare(cfg: ExperimentConfig) -> Context:
     languages = sorted(set(eval_data["lang"]))
     world_levels: dict[str, str] = {}
     if cfg.data.startswith("synthetic"):
-        from hf_hybrid.pretrain import world_from_source
+        from hf_hybrid.data.local import world_from_source
 
         world = world_from_source(cfg.data)
         world_levels = world.resource_levels()
@@ -249,23 +252,18 @@ def train_run(ctx: Context, tag: str, strategy: str, seed: int, out: Path) -> Pa
 def evaluate_run(ctx: Context, model_dir: Path | str) -> tuple[list[dict], dict[str, np.ndarray]]:
     """Every configured suite for one fine-tuned model, plus the per-query units of the parallel suite."""
     from hf_hybrid.evaluation.embeddings import encode_unique
-    from hf_hybrid.evaluation.multilingual import pool_from_parallel, score_pool
+    from hf_hybrid.evaluation.multilingual import pool_from_parallel, pool_suite
     from hf_hybrid.experiments.stats import per_query_units
     from hf_hybrid.models import load_model
 
     cfg = ctx.config
     model = load_model(str(model_dir))
-    pool = pool_from_parallel(ctx.eval_data, name="parallel", split=cfg.eval_split)
+    pool = pool_from_parallel(ctx.eval_data, name=PARALLEL_SUITE, split=cfg.eval_split)
     # Encoded once here (not through evaluate_parallel) so the same embeddings feed the suite and the
     # per-query units of the bootstrap.
     q_emb = encode_unique(model, pool.query_texts, role="query", show_progress_bar=False)
     c_emb = encode_unique(model, pool.cand_texts, role="passage", show_progress_bar=False)
-    scored = score_pool(pool, q_emb, c_emb, ctx.levels)
-    suite = {"name": "parallel", "type": "multilingual", "dataset": cfg.eval_data or cfg.data, "split": cfg.eval_split,
-             "fingerprint": pool.fingerprint(), "languages": pool.languages, "resource_levels": ctx.levels,
-             "metrics": scored["metrics"], "main_score": "multi.map", "by_resource": scored["by_resource"],
-             "pairs": scored["pairs"], "per_language": scored["per_language"],
-             "sizes": {"queries": len(pool.query_texts), "candidates": len(pool.cand_texts)}}
+    suite = pool_suite(pool, q_emb, c_emb, ctx.levels, dataset=cfg.eval_data or cfg.data)
     suites = [suite] + _named_suites(ctx, model)
     if cfg.mteb_tasks:
         from hf_hybrid.evaluation import run_mteb
@@ -283,30 +281,15 @@ def evaluate_run(ctx: Context, model_dir: Path | str) -> tuple[list[dict], dict[
 
 
 def _named_suites(ctx: Context, model) -> list[dict]:
-    """XQuAD-R / MLQA-R (LAReQA pools) and CIRAL / AfriCLIRMatrix (cross-lingual retrieval), by name."""
-    from hf_hybrid.evaluation import (
-        evaluate_pool,
-        evaluate_retrieval,
-        load_africlirmatrix,
-        load_ciral,
-        load_mlqa_r,
-        load_xquad_r,
-    )
-    from hf_hybrid.evaluation.suites import AFRICLIRMATRIX_LANGUAGES, CIRAL_LANGUAGES
+    """The configured suites of the registry (XQuAD-R, MLQA-R, CIRAL, AfriCLIRMatrix, ...), each by its own loader;
+    a suite's local folder comes from the config's ``<name>_dir`` when it has one."""
+    from hf_hybrid.evaluation.suites import SuiteOptions, evaluate_data, load_suite
 
     cfg = ctx.config
     zero_shot = [lang for lang, level in ctx.levels.items() if level == "zero-shot"]
-    out = []
-    for name in cfg.suites:
-        if name in ("xquad_r", "mlqa_r"):
-            pool = load_xquad_r() if name == "xquad_r" else load_mlqa_r()
-            out.append(evaluate_pool(model, pool, zero_shot=zero_shot, show_progress_bar=False))
-        elif name == "ciral":
-            out += [evaluate_retrieval(model, load_ciral(lang)) for lang in CIRAL_LANGUAGES]
-        else:
-            out += [evaluate_retrieval(model, load_africlirmatrix(lang, root=cfg.africlirmatrix_dir))
-                    for lang in AFRICLIRMATRIX_LANGUAGES]
-    return out
+    return [evaluate_data(model, data, zero_shot=zero_shot, show_progress_bar=False)
+            for name in cfg.suites
+            for data in load_suite(name, SuiteOptions(root=getattr(cfg, f"{name}_dir", None)))]
 
 
 def run_one(ctx: Context, tag: str, strategy: str, seed: int) -> Path:
@@ -321,7 +304,7 @@ def run_one(ctx: Context, tag: str, strategy: str, seed: int) -> Path:
         model_dir, training = ctx.base_models[tag], {"steps_per_kind": {}}
     else:
         model_dir = train_run(ctx, tag, strategy, seed, out)
-        training = json.loads((model_dir / "hf_hybrid_training.json").read_text())
+        training = json.loads((model_dir / TRAINING_RECORD).read_text())
     trained = time.perf_counter() - start
     evaluated = _base_evaluated(cfg, tag, seed) if strategy == BASE else None
     if evaluated:
@@ -329,9 +312,8 @@ def run_one(ctx: Context, tag: str, strategy: str, seed: int) -> Path:
         suites = result["suites"]
     else:
         suites, units = evaluate_run(ctx, model_dir)
-    tmp = out / ".units.tmp.npz"
-    np.savez_compressed(tmp, **units)
-    tmp.replace(out / "units.npz")
+    with atomic_path(out / "units.npz", suffix=".npz") as tmp:
+        np.savez_compressed(tmp, **units)
     settings = {"run_fingerprint": cfg.run_fingerprint(), "model": tag, "base_model": ctx.base_models[tag],
                 "strategy": strategy, "seed": seed, "train_languages": ctx.train_languages,
                 "train_wall_s": round(trained, 2), "eval_wall_s": round(time.perf_counter() - start - trained, 2),
@@ -361,7 +343,7 @@ def read_run(folder: Path) -> tuple[dict, dict[str, np.ndarray]]:
 def _drop_weights(model_dir: Path) -> None:
     """Delete the fine-tuned weights but keep the records (the grid's checkpoint is ``eval.json``)."""
     for item in model_dir.iterdir():
-        if item.name not in ("hf_hybrid_training.json", "hf_hybrid_run.json"):
+        if item.name not in (TRAINING_RECORD, RUN_MARKER):
             shutil.rmtree(item) if item.is_dir() else item.unlink()
 
 
@@ -369,14 +351,12 @@ def run_grid(cfg: ExperimentConfig, log=print) -> dict[str, int]:
     """Run every unfinished cell of the grid; returns how many runs were trained and skipped."""
     import yaml
 
-    from hf_hybrid.evaluation.report import atomic_write_text
-
     cfg.validate()
     ctx = prepare(cfg)
     cfg.folder.mkdir(parents=True, exist_ok=True)
-    atomic_write_text(cfg.folder / "config.yaml", yaml.safe_dump(asdict(cfg), sort_keys=False, allow_unicode=True))
+    write_text(cfg.folder / "config.yaml", yaml.safe_dump(asdict(cfg), sort_keys=False, allow_unicode=True))
     if ctx.pretrain_record:
-        atomic_write_text(cfg.folder / "pretraining.json", json.dumps(ctx.pretrain_record, indent=2))
+        write_text(cfg.folder / "pretraining.json", json.dumps(ctx.pretrain_record, indent=2))
     fingerprint = cfg.run_fingerprint()
     counts = {"trained": 0, "skipped": 0}
     cells = [(tag, s, seed) for tag in ctx.base_models for s in cfg.strategies for seed in cfg.seeds]
