@@ -273,16 +273,20 @@ def check_tokenizer(folder: Path) -> None:
                                 "save the model with its tokenizer (model.save(folder) or tokenizer.save_pretrained)")
 
 
-def load_model(name_or_path: str, **kwargs):
+def load_model(name_or_path: str, backend: str = "torch", **kwargs):
     """``SentenceTransformer`` for a name resolved by :func:`resolve_model` (never runs remote code).
 
     Every stage (train, evaluate, demo, experiment, push, cards) loads a model through here, so a name that works
-    for one works for all. A model that cannot be loaded is a one-line :class:`UserError`.
+    for one works for all. A model that cannot be loaded is a one-line :class:`UserError`. ``backend`` (``onnx``,
+    ``onnx-q8``, ``openvino-int8``, …; see :func:`hf_hybrid.backends.parse_backend`) runs the files that
+    ``hf-hybrid export`` wrote into the model folder or its Hub repo.
     """
     from sentence_transformers import SentenceTransformer
 
     kwargs["trust_remote_code"] = False
     resolved = resolve_model(name_or_path)
+    if backend != "torch":
+        return _load_exported(resolved, backend)
     if Path(resolved).is_dir():
         check_tokenizer(Path(resolved))
     try:
@@ -291,6 +295,22 @@ def load_model(name_or_path: str, **kwargs):
         first = (str(err).splitlines() or [""])[0][:200]
         raise UserError("model", f"cannot load {str(name_or_path)!r} ({err.__class__.__name__}: {first})",
                         "give a SentenceTransformer folder, a Hub id, or an offline model (`hf-hybrid models`)") from None
+
+
+def _load_exported(resolved: str, backend: str):
+    from hf_hybrid.backends import backend_file, parse_backend
+    from hf_hybrid.backends.runtime import load_exported
+
+    kind, quantize = parse_backend(backend)
+    folder = Path(resolved)
+    if not folder.is_dir():  # a Hub id: the repo's sentence-transformers files and the one exported file
+        from huggingface_hub import snapshot_download
+
+        wanted = backend_file(kind, quantize)
+        folder = Path(snapshot_download(resolved, allow_patterns=[
+            "*.json", "*.txt", "*.model", "1_*/*", "2_*/*", "3_*/*", "*.safetensors", wanted,
+            wanted.replace(".xml", ".bin")]))
+    return load_exported(folder, kind, quantize=quantize)
 
 
 # ---------------------------------------------------------------------------- CLI

@@ -53,6 +53,16 @@ def test_train_dry_run_flag_is_the_same_check(mirror, monkeypatch, capsys, tmp_p
     assert len(problems) == 1 and "zz" in problems[0], problems
 
 
+def test_experiment_and_evaluate_dry_run_flags(mirror, monkeypatch, capsys, tmp_path):
+    monkeypatch.setenv("HF_HYBRID_MIRROR", str(mirror))
+    assert cli(["experiment", "--config", str(CONFIGS / "experiments" / "xlmr.yaml"), "--dry_run"]) == 0
+    assert "ok: nothing found" in capsys.readouterr().out
+    assert cli(["evaluate", "--model", "sentence-transformers/all-MiniLM-L6-v2", "--data", "sample", "--output",
+                str(tmp_path / "eval"), "--dry_run"]) == 0
+    assert "ok: nothing found" in capsys.readouterr().out
+    assert list(tmp_path.iterdir()) == []
+
+
 @pytest.mark.parametrize("path", ACCELERATE, ids=lambda p: p.name)
 def test_accelerate_configs_parse_as_accelerate_configs(path):
     report = check_config(str(path))

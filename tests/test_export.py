@@ -80,3 +80,25 @@ def test_e5_quantized_parity_and_retrieval(e5_folder, e5_model, tmp_path):
         if quantize == "q8":
             for setting in ("mono.map", "cross.map", "multi.map"):
                 assert abs(scores[setting] - fp32[setting]) <= 0.005, (setting, fp32[setting], scores[setting])
+
+
+def test_evaluate_and_the_demo_take_the_exported_backend(tiny_trained_model, tmp_path):
+    """``--backend`` on evaluate scores the exported files as the PyTorch model scores; a bad value is one line."""
+    import json
+
+    from hf_hybrid.demo.config import config_from_env
+    from hf_hybrid.evaluation.cli import main as evaluate
+
+    folder = tmp_path / "model"
+    shutil.copytree(tiny_trained_model, folder)
+    assert main([str(folder), "--backend", "onnx"]) == 0
+    scores = {}
+    for backend in ("torch", "onnx"):
+        out = tmp_path / f"eval-{backend}"
+        assert evaluate(["--model", str(folder), "--data", "sample", "--languages", "en", "de", "--output", str(out),
+                         "--backend", backend, "--no-plots"]) == 0
+        scores[backend] = json.loads((out / "results.json").read_text())["suites"][0]["metrics"]["multi.map"]
+    assert abs(scores["onnx"] - scores["torch"]) < 1e-3, scores
+    assert config_from_env({"MODEL_ID": str(folder), "BACKEND": "onnx-q8"}).backend == "onnx-q8"
+    with pytest.raises(UserError, match="backend"):
+        config_from_env({"MODEL_ID": str(folder), "BACKEND": "tensorrt"})

@@ -39,3 +39,20 @@ def backend_file(backend: str, quantize: str | None = None) -> str:
         raise UserError("quantize", f"{quantize!r} is not available for {backend}",
                         f"use one of {choices} (or no --quantize)")
     return BACKEND_FILES[(backend, quantize)]
+
+
+def parse_backend(spec: str) -> tuple[str, str | None]:
+    """``"onnx-q8"`` → ``("onnx", "q8")``; ``"torch"`` → ``("torch", None)``: the one string every stage's
+    ``--backend`` takes. A combination without a file is a one-line error."""
+    from hf_hybrid.errors import UserError
+
+    backend, _, quantize = str(spec).strip().partition("-")
+    if backend not in BACKENDS:
+        raise UserError("backend", repr(spec), "use torch, onnx, onnx-int8, onnx-q8, onnx-q4, openvino or "
+                                               "openvino-int8")
+    if backend == "torch":
+        if quantize:
+            raise UserError("backend", repr(spec), "torch has no quantized form here: use onnx-int8 or onnx-q8")
+        return backend, None
+    backend_file(backend, quantize or None)
+    return backend, quantize or None

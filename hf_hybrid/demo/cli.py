@@ -25,6 +25,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--host", help="address to listen on (default: $GRADIO_SERVER_NAME or 127.0.0.1)")
     parser.add_argument("--port", type=int, help="port (default: $PORT / $GRADIO_SERVER_PORT or 7860)")
     parser.add_argument("--concurrency", type=int, help="searches run at once (default 4)")
+    parser.add_argument("--backend", help="torch | onnx | onnx-q8 | onnx-int8 | openvino…: run the files `hf-hybrid "
+                                          "export` wrote into each model (default: $BACKEND, else torch)")
     parser.add_argument("--check", action="store_true", help="load models and corpus, print a summary, do not serve")
     return parser.parse_args(argv)
 
@@ -32,7 +34,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 def config_from_args(args: argparse.Namespace, env: Mapping[str, str] = os.environ) -> DemoConfig:
     config = config_from_env(env)
     overrides = {"models": args.model, "corpus": args.corpus, "host": args.host, "port": args.port,
-                 "concurrency_limit": args.concurrency}
+                 "concurrency_limit": args.concurrency, "backend": args.backend}
     return check_config(replace(config, **{k: v for k, v in overrides.items() if v is not None}))
 
 

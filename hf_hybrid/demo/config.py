@@ -32,6 +32,7 @@ class DemoConfig:
     # already keep them busy; on 2 busy cores 2 threads took 500 ms per query encode, 1 thread 14 ms
     serve_threads: int = 1
     max_queue: int = 256  # requests waiting beyond this are refused instead of piling up in memory
+    backend: str = "torch"  # torch | onnx | onnx-q8 | onnx-int8 | openvino…: files written by `hf-hybrid export`
     host: str | None = None  # None lets Gradio read GRADIO_SERVER_NAME (Spaces set 0.0.0.0)
     port: int | None = None
 
@@ -65,7 +66,8 @@ def config_from_env(env: Mapping[str, str] = os.environ) -> DemoConfig:
         models = [env["MODEL_ID"]] + ([env["BASE_MODEL_ID"]] if env.get("BASE_MODEL_ID") else [])
     else:
         models = default_models(env)
-    config = DemoConfig(models=models, corpus=env.get("CORPUS") or None, host=env.get("GRADIO_SERVER_NAME"))
+    config = DemoConfig(models=models, corpus=env.get("CORPUS") or None, host=env.get("GRADIO_SERVER_NAME"),
+                        backend=env.get("BACKEND") or "torch")
     config.port = _env_int(env, "PORT") or _env_int(env, "GRADIO_SERVER_PORT")
     for name, attr in [("DEMO_CONCURRENCY", "concurrency_limit"), ("DEMO_MAX_QUEUE", "max_queue"),
                        ("DEMO_TORCH_THREADS", "serve_threads")]:
@@ -83,6 +85,9 @@ def check_config(config: DemoConfig) -> DemoConfig:
         raise UserError("models", f"{config.models} lists a model twice", "list each model once")
     if len(config.models) > config.max_models:
         raise UserError("models", f"{len(config.models)} configured", f"configure at most {config.max_models}")
+    from hf_hybrid.backends import parse_backend
+
+    parse_backend(config.backend)
     for name in ("concurrency_limit", "max_queue", "default_top_k", "max_top_k", "serve_threads"):
         if getattr(config, name) < 1:
             raise UserError(name, f"{getattr(config, name)} is below 1", f"set {name} to 1 or more")

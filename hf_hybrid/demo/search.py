@@ -60,11 +60,12 @@ def check_model(name: str) -> str:
     return resolve_model(name)
 
 
-def load_encoder(name: str) -> Encoder:
-    """The configured model, loaded through :func:`hf_hybrid.models.load_model` (the one model loader)."""
+def load_encoder(name: str, backend: str = "torch") -> Encoder:
+    """The configured model, loaded through :func:`hf_hybrid.models.load_model` (the one model loader), on
+    ``backend`` (the files ``hf-hybrid export`` wrote; ``torch`` by default)."""
     from hf_hybrid.models import load_model
 
-    return Encoder(name, load_model(check_model(name)))
+    return Encoder(name, load_model(check_model(name), backend=backend))
 
 
 @dataclass

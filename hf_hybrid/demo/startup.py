@@ -97,7 +97,7 @@ class Startup:
         for i, (name, label) in enumerate(zip(self.config.models, self.labels, strict=True), start=1):
             where = f"model {i}/{count}"
             self._say(f"loading {where}: {label}")
-            encoder = load_encoder(name)
+            encoder = load_encoder(name, self.config.backend)
 
             def progress(done: int, total: int, where: str = f"{where} ({label})") -> None:
                 self.status = f"embedding {done}/{total} passages of {self.corpus.name} with {where}"

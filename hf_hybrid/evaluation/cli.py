@@ -21,6 +21,11 @@ def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="hf-hybrid evaluate", description=__doc__.splitlines()[0])
     p.add_argument("--model", required=True,
                    help="SentenceTransformer folder or Hub id, resolved as `train` does (see `hf-hybrid models`)")
+    p.add_argument("--backend", default="torch",
+                   help="torch | onnx | onnx-int8 | onnx-q8 | onnx-q4 | openvino | openvino-int8: run the files "
+                        "`hf-hybrid export` wrote into the model (faster on CPU)")
+    p.add_argument("--dry_run", action="store_true",
+                   help="check the model, data, suites and MTEB/BEIR names and the output folder; evaluate nothing")
     p.add_argument("--data", nargs="*", default=[], help="parallel-schema data: 'sample', a local path, or a Hub id")
     p.add_argument("--split", default="test", help="split of --data (default: test)")
     p.add_argument("--languages", nargs="*", help="restrict multilingual suites to these languages")
@@ -159,13 +164,19 @@ def main(argv: list[str] | None = None) -> int:
     from hf_hybrid.evaluation.suites import evaluate_data
     from hf_hybrid.models import load_model
 
+    if args.dry_run:
+        from hf_hybrid.check import check_evaluate
+
+        report = check_evaluate(args)
+        print(report.render())
+        return report.exit_code
     if not (args.data or selected_suites(args) or args.mteb or args.beir):
         raise UserError("evaluate", "nothing to evaluate", "add --data, --suite, --mteb or --beir")
     check_output(args.output)
     mteb_tasks = resolve_tasks(args.mteb) if args.mteb else []
     levels = parse_levels(args.resource_levels)
     pools, collections = load_inputs(args)
-    model = load_model(args.model)
+    model = load_model(args.model, backend=args.backend)
     zero_shot = zero_shot_languages(args.model, args.zero_shot)
     common = {"batch_size": args.batch_size, "cache_dir": args.cache_dir}
     suites = [evaluate_data(model, data, resource_levels=levels, zero_shot=zero_shot, **common)

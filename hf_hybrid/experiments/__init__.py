@@ -37,7 +37,17 @@ def main(argv: list[str] | None = None) -> int:
     from hf_hybrid.config import parse
 
     args = list(sys.argv[1:] if argv is None else argv)
+    # --dry_run is an action, not a setting of the grid: kept out of ExperimentConfig so that the config recorded
+    # in every run and report (and the run fingerprints) stay what they were
+    dry_run = "--dry_run" in args
+    args = [a for a in args if a != "--dry_run"]
     (cfg,) = parse(args, ExperimentConfig, description=__doc__)
+    if dry_run:
+        from hf_hybrid.check import check_experiment
+
+        report = check_experiment(cfg)
+        print(report.render())
+        return report.exit_code
     command = "python -m hf_hybrid.experiments " + shlex.join(args)
     if cfg.combine:
         path = combine(cfg.combine, cfg.report or "docs/results.md", cfg.figures_dir, command)
