@@ -327,7 +327,21 @@ def render_model_card(model_dir: str | Path, results_path: str | Path | None = N
         passage_prompt=document_prompt_name(prompts),
         license=license,
         st_card=st_body,
+        exported=exported_files(model_dir),
     )
+
+
+_EXPORT_KINDS = {None: "float32", "int8": "dynamic int8 (fastest)", "q8": "int8 weights in blocks of 32",
+                 "q4": "4-bit weights in blocks of 32"}
+
+
+def exported_files(model_dir: Path) -> list[dict]:
+    """The files ``hf-hybrid export`` wrote into the folder, as rows for the card (what is there, never assumed)."""
+    from hf_hybrid.backends import BACKEND_FILES
+
+    return [{"spec": backend + (f"-{quantize}" if quantize else ""), "backend": backend, "file": file,
+             "what": f"{'ONNX Runtime' if backend == 'onnx' else 'OpenVINO'}, {_EXPORT_KINDS[quantize]}"}
+            for (backend, quantize), file in BACKEND_FILES.items() if (Path(model_dir) / file).is_file()]
 
 
 def _is_hub_id(name: str) -> bool:

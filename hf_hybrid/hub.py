@@ -200,6 +200,14 @@ def push_model(model_dir: str | Path, repo_id: str, *, private: bool = False, re
     return info.commit_url
 
 
+def write_demo_embeddings(model_dir: Path) -> Path:
+    """The demo's corpus embedded by this model, where the demo reads it first (``demo_embeddings/``)."""
+    from hf_hybrid.demo.cache import write_corpus_embeddings
+    from hf_hybrid.models import load_model
+
+    return write_corpus_embeddings(load_model(str(model_dir)), None, Path(model_dir) / "demo_embeddings")
+
+
 # -- datasets -------------------------------------------------------------------------------------------
 def _load_dataset_dict(source, config_name: str):
     """A ``DatasetDict`` from an object or a folder (``save_to_disk`` output, or a build folder with ``parallel/``)."""
@@ -292,6 +300,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--results", help="evaluation results JSON to publish with a model")
     parser.add_argument("--license", help="licence identifier for the model card, e.g. apache-2.0")
     parser.add_argument("--message", help="commit message (default: says what was pushed)")
+    parser.add_argument("--demo-embeddings", action="store_true",
+                        help="embed the demo's bundled corpus with the model first and ship the vectors in "
+                             "demo_embeddings/, so the Space answers without re-embedding at start")
     args = parser.parse_args(argv)
     path = Path(args.path)
     if not path.is_dir():
@@ -301,6 +312,9 @@ def main(argv: list[str] | None = None) -> int:
                            revision=args.revision, commit_message=args.message)
         print(f"pushed dataset config {args.config_name!r} to {url}")
     else:
+        if args.demo_embeddings:
+            _require_token(None)  # before minutes of embedding, not after
+            write_demo_embeddings(path)
         url = push_model(path, args.repo_id, private=args.private, revision=args.revision,
                          results_path=args.results, commit_message=args.message, license=args.license)
         print(f"pushed model to {url}")

@@ -102,3 +102,23 @@ def test_evaluate_and_the_demo_take_the_exported_backend(tiny_trained_model, tmp
     assert config_from_env({"MODEL_ID": str(folder), "BACKEND": "onnx-q8"}).backend == "onnx-q8"
     with pytest.raises(UserError, match="backend"):
         config_from_env({"MODEL_ID": str(folder), "BACKEND": "tensorrt"})
+
+
+def test_push_ships_exported_files_demo_embeddings_and_says_how_to_load_them(local_hub, tiny_trained_model,
+                                                                            tmp_path):
+    """`hf-hybrid push MODEL --demo-embeddings` uploads onnx/ and the demo's corpus vectors; the card names the
+    backend and the file (the demo reading such vectors is tested in tests/test_demo.py)."""
+    from huggingface_hub import HfApi, ModelCard
+
+    from hf_hybrid.hub import main as push
+
+    folder = tmp_path / "model"
+    shutil.copytree(tiny_trained_model, folder)
+    assert main([str(folder), "--quantize", "int8"]) == 0
+    assert push([str(folder), "--repo-id", "org/exported", "--demo-embeddings"]) == 0
+    files = set(HfApi().list_repo_files("org/exported"))
+    assert {"onnx/model.onnx", "onnx/model_qint8_quantized.onnx"} <= files
+    assert any(f.startswith("demo_embeddings/") and f.endswith(".npz") for f in files), files
+    card = ModelCard.load("org/exported").text
+    assert "### Fast CPU inference" in card and "`onnx-int8`" in card
+    assert 'model_kwargs={"file_name": "onnx/model.onnx"}' in card
