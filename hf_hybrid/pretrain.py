@@ -75,15 +75,10 @@ class PretrainConfig:
         return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:16]
 
 
-def world_from_source(source: str):
-    """The :class:`~hf_hybrid.data.SyntheticWorld` a ``synthetic:key=value,...`` source string describes."""
-    from hf_hybrid.data.local import world_from_source as build_world
-
-    return build_world(source)
-
-
 def corpus(cfg: PretrainConfig) -> list[str]:
     """Monolingual sentences of every language, low-resource ones with ``low_text_fraction`` of the text."""
+    from hf_hybrid.data.local import world_from_source
+
     world = world_from_source(cfg.world)
     text: list[str] = []
     for lang in world.languages:

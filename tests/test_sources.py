@@ -17,7 +17,6 @@ import pytest
 from hf_hybrid.data import load_parallel
 from hf_hybrid.data.sources import (
     SOURCES,
-    answer_sentence,
     describe_sources,
     get_source,
     is_parallel,
@@ -116,6 +115,8 @@ def test_xquad_is_parallel_by_question_id_with_context_or_answer_sentence():
 
 
 def test_answer_sentence_handles_several_scripts():
+    from hf_hybrid.text import sentence_at as answer_sentence
+
     assert answer_sentence("One. Two three. Four.", 6) == "Two three."
     assert answer_sentence("बारिश होती है। बादल बनते हैं।", 16) == "बादल बनते हैं।"
     assert answer_sentence("雨が降る。雲ができる。", 6) == "雲ができる。"

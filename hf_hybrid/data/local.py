@@ -159,7 +159,7 @@ def load_parallel(source: str, *, split: str | None = None, languages: list[str]
         except Exception as err:  # datasets raises many types for unreadable files; one line for the user
             raise UserError("data", f"cannot read {source!r}: {type(err).__name__}: {_first_line(err)}",
                             "check the file is valid JSONL/CSV/Parquet in the parallel or wide layout") from None
-    elif _looks_like_path(source):
+    elif _looks_like_path(source) and source.split(":", 1)[0] not in _registered():
         raise UserError("data", f"file or folder {source!r} not found", "check the path (relative paths start "
                         f"from {os.getcwd()})")
     elif source.split(":", 1)[0] in _registered():

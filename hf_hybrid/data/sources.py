@@ -44,6 +44,7 @@ from datasets import Dataset, IterableDataset
 from hf_hybrid.data import mmarco
 from hf_hybrid.data.schema import validate_parallel
 from hf_hybrid.errors import UserError
+from hf_hybrid.text import sentence_at
 
 # HfFileSystem wants a ref with slashes URL-quoted inside a path.
 PARQUET_CONVERSION = "refs%2Fconvert%2Fparquet"
@@ -273,19 +274,6 @@ def _cap_groups(per_lang: dict[str, list[dict]], max_groups: int | None) -> list
 # --- XQuAD and MLQA (SQuAD format) ------------------------------------------------------------------------
 # Sentence ends in the scripts of XQuAD/MLQA (Thai has none, so a Thai context stays one sentence). Written by
 # hand because all we need is the span around one offset; a segmenter dependency would outweigh the problem.
-_SENTENCE_END = re.compile(r"(?<=[.!?؟।])\s+|(?<=[。！？])")
-
-
-def answer_sentence(context: str, answer_start: int) -> str:
-    """The sentence of ``context`` that contains character ``answer_start`` (XQuAD-R's passage unit)."""
-    start = 0
-    for match in _SENTENCE_END.finditer(context):
-        if match.start() > answer_start:
-            return context[start:match.start()].strip()
-        start = match.end()
-    return context[start:].strip()
-
-
 def _qa_rows(spec: SourceSpec, tables: dict, lang: str, options: dict) -> Iterator[dict]:
     """SQuAD-format rows → (question id, question, context or answer sentence)."""
     mode = options.get("passage", "context")
@@ -295,7 +283,7 @@ def _qa_rows(spec: SourceSpec, tables: dict, lang: str, options: dict) -> Iterat
         passage = row["context"]
         starts = row["answers"]["answer_start"]
         if mode == "sentence" and starts:
-            passage = answer_sentence(row["context"], int(starts[0]))
+            passage = sentence_at(row["context"], int(starts[0]))  # the one splitter (hf_hybrid.text)
         yield {"id": str(row["id"]), "query": row["question"], "passage": passage}
 
 
