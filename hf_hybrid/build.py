@@ -117,7 +117,7 @@ def save(output: str, parallel: DatasetDict, plan_rows: DatasetDict | None, summ
 
 
 def _write_card(folder: Path, summary: dict, plan: PlanConfig) -> None:
-    from hf_hybrid.cards import render_dataset_card
+    from hf_hybrid.dataset_card import render_dataset_card
 
     card = render_dataset_card({**summary, "plan_config": asdict(plan)})
     (folder / "README.md").write_text(str(card))
@@ -143,7 +143,7 @@ def main(argv: list[str] | None = None) -> int:
         path = save(config.output, parallel, plan_rows, summary, plan)
         print(f"saved to {path}")
     if config.push_to_hub:
-        from hf_hybrid.cards import render_dataset_card
+        from hf_hybrid.dataset_card import render_dataset_card
         from hf_hybrid.hub import push_dataset
 
         card = render_dataset_card({**summary, "plan_config": asdict(plan), "repo_id": config.push_to_hub})

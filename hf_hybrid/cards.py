@@ -1,4 +1,4 @@
-"""Model and dataset cards, rendered from ``model_cards/`` through ``huggingface_hub``'s ``ModelCard``/``DatasetCard``.
+"""Model cards, rendered from ``model_cards/`` through ``huggingface_hub``'s ``ModelCard`` (dataset cards: :mod:`hf_hybrid.dataset_card`).
 
 Every value on a card comes from a file: the training record ``<model_dir>/hf_hybrid_training.json`` (schema
 ``hf-hybrid/training/v1``), the evaluation results JSON (``hf-hybrid/eval-results/v1``) and what
@@ -17,9 +17,10 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from huggingface_hub import DatasetCard, DatasetCardData, EvalResult, ModelCard, ModelCardData
+from huggingface_hub import EvalResult, ModelCard, ModelCardData
 
 from hf_hybrid.atomic import write_text
+from hf_hybrid.backends import exported_files
 from hf_hybrid.errors import UserError, cli_entry
 from hf_hybrid.prompts import document_prompt_name, query_prompt_name
 from hf_hybrid.training.files import TRAINING_RECORD
@@ -327,21 +328,8 @@ def render_model_card(model_dir: str | Path, results_path: str | Path | None = N
         passage_prompt=document_prompt_name(prompts),
         license=license,
         st_card=st_body,
-        exported=exported_files(model_dir),
+        exported=exported_files(model_dir),  # what `hf-hybrid export` wrote, if anything
     )
-
-
-_EXPORT_KINDS = {None: "float32", "int8": "dynamic int8 (fastest)", "q8": "int8 weights in blocks of 32",
-                 "q4": "4-bit weights in blocks of 32"}
-
-
-def exported_files(model_dir: Path) -> list[dict]:
-    """The files ``hf-hybrid export`` wrote into the folder, as rows for the card (what is there, never assumed)."""
-    from hf_hybrid.backends import BACKEND_FILES
-
-    return [{"spec": backend + (f"-{quantize}" if quantize else ""), "backend": backend, "file": file,
-             "what": f"{'ONNX Runtime' if backend == 'onnx' else 'OpenVINO'}, {_EXPORT_KINDS[quantize]}"}
-            for (backend, quantize), file in BACKEND_FILES.items() if (Path(model_dir) / file).is_file()]
 
 
 def _is_hub_id(name: str) -> bool:
@@ -357,48 +345,6 @@ def write_model_card(model_dir: str | Path, results_path: str | Path | None = No
     path = Path(model_dir) / "README.md"
     write_text(path, str(card))
     return path
-
-
-# -- dataset card ---------------------------------------------------------------------------------------
-def render_dataset_card(info: dict) -> DatasetCard:
-    """The card of a hybrid-batch dataset from a build summary.
-
-    ``info`` keys (all optional): ``repo_id``, ``pretty_name``, ``license``, ``source`` or ``sources`` (names, Hub
-    ids or URLs), ``splits`` (``{split: {"rows": int, "groups_per_language": {lang: int}}}``), ``plan`` (the
-    batch plan summary of ``hf_hybrid.sampling.BatchPlan.summary`` plus ``name``) and ``plan_config``.
-    """
-    sources = list(info.get("sources") or ([info["source"]] if info.get("source") else []))
-    splits = info.get("splits") or {}
-    languages = sorted({lang for split in splits.values() for lang in (split.get("groups_per_language") or {})})
-    rows = [[split, values.get("rows", "–"), lang, count] for split, values in splits.items()
-            for lang, count in sorted((values.get("groups_per_language") or {}).items())]
-    plan = info.get("plan") or {}
-    plan_config = info.get("plan_config") or plan.get("config") or {}
-    plan_rows = [[key, value] for key, value in plan_config.items() if value not in (None, [], {})]
-    plan_rows += [[key, plan[key]] for key in ("steps", "switch_step") if plan.get(key) is not None]
-    plan_rows += [[f"steps ({kind})", n] for kind, n in (plan.get("steps_per_kind") or {}).items()]
-    total = sum(v.get("rows", 0) for v in splits.values())
-    size_category = next((c for limit, c in ((1e3, "n<1K"), (1e4, "1K<n<10K"), (1e5, "10K<n<100K"),
-                                              (1e6, "100K<n<1M")) if total < limit), "1M<n<10M")
-    card_data = DatasetCardData(
-        language=languages or None, license=info.get("license"), pretty_name=info.get("pretty_name"),
-        task_categories=["sentence-similarity"], tags=CARD_TAGS + ["parallel"],
-        size_categories=[size_category] if splits else None,
-        source_datasets=[s for s in sources if _is_hub_id(s)] or None,
-    )
-    repo_id = info.get("repo_id") or "<namespace>/<dataset>"
-    return DatasetCard.from_template(
-        card_data,
-        template_path=str(TEMPLATES / "dataset_card.md"),
-        pretty_name=info.get("pretty_name") or repo_id.split("/")[-1],
-        repo_id=repo_id,
-        sources_text="\n".join(f"- {source_link(s)}" for s in sources),
-        license=info.get("license"),
-        sizes_table=md_table(["split", "rows", "language", "groups"], rows) if rows else "",
-        plan_name=plan.get("name"),
-        plan_batch_size=plan_config.get("batch_size"),
-        plan_table=md_table(["parameter", "value"], plan_rows, plain) if plan_rows else "",
-    )
 
 
 # -- CLI ------------------------------------------------------------------------------------------------

@@ -33,7 +33,8 @@ import huggingface_hub
 from huggingface_hub import CommitOperationAdd, DatasetCard, HfApi
 from huggingface_hub.errors import HfHubHTTPError, OfflineModeIsEnabled
 
-from hf_hybrid.cards import RESULTS_FILE, render_dataset_card, render_model_card
+from hf_hybrid.cards import RESULTS_FILE, render_model_card
+from hf_hybrid.dataset_card import render_dataset_card
 from hf_hybrid.errors import UserError, cli_entry
 from hf_hybrid.training.files import RUN_MARKER, TRAINING_RECORD
 

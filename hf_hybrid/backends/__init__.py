@@ -56,3 +56,17 @@ def parse_backend(spec: str) -> tuple[str, str | None]:
         return backend, None
     backend_file(backend, quantize or None)
     return backend, quantize or None
+
+
+_EXPORT_KINDS = {None: "float32", "int8": "dynamic int8 (fastest)", "q8": "int8 weights in blocks of 32",
+                 "q4": "4-bit weights in blocks of 32"}
+
+
+def exported_files(model_dir) -> list[dict]:
+    """The files ``hf-hybrid export`` wrote into the folder, as rows for the model card (what is there, never
+    assumed)."""
+    from pathlib import Path
+
+    return [{"spec": backend + (f"-{quantize}" if quantize else ""), "backend": backend, "file": file,
+             "what": f"{'ONNX Runtime' if backend == 'onnx' else 'OpenVINO'}, {_EXPORT_KINDS[quantize]}"}
+            for (backend, quantize), file in BACKEND_FILES.items() if (Path(model_dir) / file).is_file()]
