@@ -91,6 +91,34 @@ def _first(table: pa.Table, mask: pa.ChunkedArray) -> dict:
     return {name: table[name][index].as_py() for name in ("id", "lang") if name in table.column_names}
 
 
+def _check_texts(table: pa.Table, source: str) -> None:
+    """No empty query or passage; a query without its passage is named as such."""
+    for name in ("query", "passage"):
+        texts = table[name]
+        empty = pc.fill_null(pc.equal(pc.utf8_length(pc.utf8_trim_whitespace(texts.cast(pa.string()))), 0), True)
+        if pc.any(empty).as_py():
+            row = _first(table, empty)
+            other = "query" if name == "passage" else "passage"
+            other_present = pc.and_(empty, pc.greater(pc.utf8_length(pc.fill_null(table[other], "")), 0))
+            if name == "passage" and pc.any(other_present).as_py():
+                row = _first(table, other_present)
+                raise UserError(name, f"id {row['id']!r} has a query but no passage in language {row['lang']!r} "
+                                f"({source!r})", "add the missing passage or drop that (id, lang) row")
+            raise UserError(name, f"empty text for id {row['id']!r}, lang {row['lang']!r} in {source!r}",
+                            f"fill in the {name} or drop the row")
+
+
+def _check_unique(ids: pa.ChunkedArray, langs: pa.ChunkedArray, source: str) -> None:
+    """One row per (id, lang): a duplicate would sit in one batch as its own false negative."""
+    keys = pa.table({"id": ids, "lang": langs})
+    counts = keys.group_by(["id", "lang"]).aggregate([("id", "count")])
+    duplicated = counts.filter(pc.greater(counts["id_count"], 1))
+    if duplicated.num_rows:
+        raise UserError("id", f"duplicate (id, lang) row ({duplicated['id'][0].as_py()!r}, "
+                        f"{duplicated['lang'][0].as_py()!r}) in {source!r}",
+                        "keep one query-passage pair per id and language (deduplicate the source)")
+
+
 def validate_parallel(dataset: Dataset, *, source: str = "dataset") -> Dataset:
     """Check ``dataset`` against the parallel schema; return it with ``id``/``lang`` as strings.
 
@@ -125,30 +153,11 @@ def validate_parallel(dataset: Dataset, *, source: str = "dataset") -> Dataset:
         raise UserError("lang", f"unknown language code {unknown[0].as_py()!r} in {source!r}",
                         "use an ISO 639-1/639-3 code such as 'en', 'sw', 'yo' (or qaa-qtz for synthetic languages)")
 
-    for name in ("query", "passage"):
-        texts = table[name]
-        empty = pc.fill_null(pc.equal(pc.utf8_length(pc.utf8_trim_whitespace(texts.cast(pa.string()))), 0), True)
-        if pc.any(empty).as_py():
-            row = _first(table, empty)
-            other = "query" if name == "passage" else "passage"
-            other_present = pc.and_(empty, pc.greater(pc.utf8_length(pc.fill_null(table[other], "")), 0))
-            if name == "passage" and pc.any(other_present).as_py():
-                row = _first(table, other_present)
-                raise UserError(name, f"id {row['id']!r} has a query but no passage in language {row['lang']!r} "
-                                f"({source!r})", "add the missing passage or drop that (id, lang) row")
-            raise UserError(name, f"empty text for id {row['id']!r}, lang {row['lang']!r} in {source!r}",
-                            f"fill in the {name} or drop the row")
-
+    _check_texts(table, source)
     if "negatives" in table.column_names:
         _check_negatives(table, source)
 
-    keys = pa.table({"id": ids, "lang": langs})
-    counts = keys.group_by(["id", "lang"]).aggregate([("id", "count")])
-    duplicated = counts.filter(pc.greater(counts["id_count"], 1))
-    if duplicated.num_rows:
-        raise UserError("id", f"duplicate (id, lang) row ({duplicated['id'][0].as_py()!r}, "
-                        f"{duplicated['lang'][0].as_py()!r}) in {source!r}",
-                        "keep one query-passage pair per id and language (deduplicate the source)")
+    _check_unique(ids, langs, source)
     if ids.type != table["id"].type or langs.type != table["lang"].type:
         dataset = dataset.cast_column("id", _string_feature()).cast_column("lang", _string_feature())
     return dataset
