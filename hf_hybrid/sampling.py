@@ -281,12 +281,24 @@ def batch_rows(dataset_table: pa.Table, batches: list[Batch]) -> pa.Table:
         "kind": pa.array(np.concatenate([[b.kind] * n for b, n in zip(batches, sizes, strict=True)]), pa.string()),
         "query_lang": pa.array(np.concatenate([b.query_lang for b in batches]), pa.string()),
         "passage_lang": pa.array(np.concatenate([b.passage_lang for b in batches]), pa.string()),
-        "anchor": dataset_table["query"].take(pa.array(q)),
-        "positive": dataset_table["passage"].take(pa.array(p)),
+        "anchor": _take_texts(dataset_table["query"], q),
+        "positive": _take_texts(dataset_table["passage"], p),
     }
     if "negatives" in dataset_table.column_names:
-        cols["negative"] = pc.list_element(dataset_table["negatives"].take(pa.array(p)), 0)
+        cols["negative"] = _take_texts(pc.list_element(dataset_table["negatives"], 0), p)
     return pa.table(cols)
+
+
+_STRING_BYTES = 2**31 - 1  # Arrow's ``string`` holds at most this many bytes per array (32-bit offsets)
+
+
+def _take_texts(column: pa.ChunkedArray, rows: np.ndarray) -> pa.ChunkedArray:
+    """``column.take(rows)``; as ``large_string`` when the result would pass Arrow's 2 GiB ``string`` limit (a
+    very long text repeated over many plan rows: 50 MB × 43 rows is enough), which ``take`` cannot represent."""
+    lengths = pc.fill_null(pc.binary_length(column), 0).to_numpy(zero_copy_only=False)
+    if int(lengths[rows].sum()) > _STRING_BYTES:
+        column = column.cast(pa.large_string())
+    return column.take(pa.array(rows))
 
 
 def materialize(dataset: Dataset, plan: BatchPlan, start: int = 0, stop: int | None = None) -> Dataset:
@@ -309,7 +321,7 @@ def materialize(dataset: Dataset, plan: BatchPlan, start: int = 0, stop: int | N
             chunk = []
     if chunk:
         parts.append(batch_rows(table, chunk))
-    return Dataset(pa.concat_tables(parts))
+    return Dataset(pa.concat_tables(parts, promote_options="permissive"))  # string + large_string parts
 
 
 class PlanBatchSampler(DefaultBatchSampler):

@@ -139,3 +139,20 @@ def test_batch_sampler_yields_consecutive_global_batches():
     assert isinstance(sampler, PlanBatchSampler)
     batches = list(sampler)
     assert len(sampler) == 5 and batches[1] == list(range(8, 16))
+
+
+def test_texts_past_arrows_string_limit_become_large_strings(monkeypatch):
+    """A very long text repeated over many plan rows passes Arrow's 2 GiB ``string`` limit (a 50 MB line over 43
+    rows): the rows switch to ``large_string`` instead of overflowing. The limit is lowered here so the test
+    exercises the same path in kilobytes."""
+    import pyarrow as pa
+
+    from hf_hybrid import sampling
+
+    data = make_world(train_groups=200, dev_groups=0, test_groups=0, seed=0).dataset["train"]
+    plan = BatchPlan(data, PlanConfig(batch_size=8, seed=1), 30)
+    expected = materialize(data, plan)
+    monkeypatch.setattr(sampling, "_STRING_BYTES", 500)
+    rows = materialize(data, plan)
+    assert rows.data.table.schema.field("positive").type == pa.large_string()
+    assert rows["positive"] == expected["positive"] and rows["anchor"] == expected["anchor"]
