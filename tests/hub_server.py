@@ -172,6 +172,11 @@ class LocalHub:
         with self._lock:
             self._rules.append(_FailRule(status, times, method, re.compile(path) if path else None))
 
+    def clear_failures(self) -> None:
+        """Forget the failures :meth:`fail` injected that have not been used up."""
+        with self._lock:
+            self._rules.clear()
+
     def _injected_failure(self, method: str, path: str) -> int | None:
         with self._lock:
             for rule in self._rules:

@@ -202,3 +202,26 @@ def test_staged_copy_and_push_leave_out_the_same_files(tmp_path: Path) -> None:
     shutil.copytree(model, tmp_path / "staged", ignore=hub.left_out)
     staged = {p.relative_to(tmp_path / "staged").as_posix() for p in (tmp_path / "staged").rglob("*") if p.is_file()}
     assert staged == pushed
+
+
+def test_push_killed_mid_upload_leaves_no_half_commit_and_pushes_again(local_hub, model_dir: Path) -> None:  # noqa: F811
+    """Fault injection: SIGKILL while the push is between its uploads and its commit (the Hub answers the commit
+    with 503 until the kill). A Hub commit is all or nothing, so the repo holds none of the model's files; the same
+    command then pushes everything."""
+    import signal
+    import time
+
+    env = {**os.environ, **local_hub.env, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+    local_hub.fail(503, times=1000, method="POST", path=r"/commit/")
+    proc = subprocess.Popen([sys.executable, "-m", "hf_hybrid.push", str(model_dir), "--repo-id", "org/killed"],
+                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 120
+    while not any(m == "POST" and "/commit/" in p for m, p, _ in list(local_hub.requests)):
+        assert proc.poll() is None and time.monotonic() < deadline, "push ended before its commit was tried"
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(timeout=30)
+    assert HfApi().list_repo_files("org/killed") == [".gitattributes"]
+    local_hub.clear_failures()
+    assert hub.main([str(model_dir), "--repo-id", "org/killed"]) == 0
+    assert {"model.safetensors", "hf_hybrid_training.json", "README.md"} <= set(HfApi().list_repo_files("org/killed"))
