@@ -105,9 +105,10 @@ def test_a_failed_run_leaves_the_earlier_quickstart_as_it_was(tmp_path, capsys):
     broken = tmp_path / "broken-model"  # exists, so the run starts, builds the dataset, and fails loading it
     broken.mkdir()
     (broken / "config.json").write_text("{not json")
-    with pytest.raises(OSError):
-        main(["--output", str(out), "--data", SYNTHETIC, "--held_out", "qag", "--batch_size", "8", "--steps", "2",
-              "--model", str(broken)])
+    assert main(["--output", str(out), "--data", SYNTHETIC, "--held_out", "qag", "--batch_size", "8", "--steps", "2",
+                 "--model", str(broken)]) == 2
+    errors = [line for line in capsys.readouterr().err.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1 and "cannot be loaded" in errors[0], errors  # after the dataset's progress bars
     assert _tree(out) == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["broken-model", "qs"]  # no staging folder left
 
