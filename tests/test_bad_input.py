@@ -202,3 +202,18 @@ def test_invalid_utf8_inside_parquet_is_caught_by_the_schema_check(tmp_path, cap
     pq.write_table(pa.table({"id": ["g1", "g1"], "lang": ["en", "sw"], "query": queries, "passage": ["a", "b"]}),
                    tmp_path / "data.parquet")
     one_line_error(capsys, build_main(["--data", str(tmp_path / "data.parquet")]), "query", "invalid text")
+
+
+@pytest.mark.parametrize("stage", ["train", "evaluate"])
+def test_unwritable_output_of_train_and_evaluate_is_one_line(stage, tmp_path, capsys):
+    """The same class as build's: an output folder the user cannot write is refused before anything loads."""
+    from hf_hybrid.cli import main as cli
+
+    locked = Path("/proc/sys") if os.geteuid() == 0 else tmp_path / "locked"
+    if os.geteuid() != 0:
+        locked.mkdir(mode=0o500)
+    target = str(locked / "hf-hybrid-out")
+    argv = (["train", "--config", str(ROOT / "configs" / "quickstart-test.yaml"), "--output_dir", target]
+            if stage == "train" else
+            ["evaluate", "--model", "sentence-transformers/all-MiniLM-L6-v2", "--data", "sample", "--output", target])
+    one_line_error(capsys, cli(argv), "not writable")
