@@ -25,7 +25,9 @@ from collections.abc import Iterable
 
 import numpy as np
 
-DEFAULT_RESCORE_MULTIPLIER = 4
+# bench_search.py, 1 M synthetic passages from e5 embeddings: recall@10 0.65 / 0.80 / 0.87 at x25 / x100 / x400,
+# p95 4.0 / 4.8 / 9.8 ms against 154 ms for exact float32 search; x100 keeps p95 within a few ms
+DEFAULT_RESCORE_MULTIPLIER = 100
 
 
 def _int8_ranges(calibration: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
