@@ -41,7 +41,7 @@ import datasets
 import pyarrow as pa
 from datasets import Dataset, IterableDataset
 
-from hf_hybrid.data import mmarco
+from hf_hybrid.data import miracl, mmarco
 from hf_hybrid.data.schema import validate_parallel
 from hf_hybrid.errors import UserError
 from hf_hybrid.text import sentence_at
@@ -344,28 +344,6 @@ MMARCO = SourceSpec(
 
 
 # --- MIRACL ---------------------------------------------------------------------------------------------------
-def _passage_text(passage: dict) -> str:
-    title = (passage.get("title") or "").strip()
-    return f"{title}. {passage['text']}" if title else passage["text"]
-
-
-def _miracl_rows(spec: SourceSpec, tables: dict, lang: str, options: dict) -> Iterator[dict]:
-    """A MIRACL query with its first judged-relevant passage; its judged non-relevant ones as hard negatives.
-
-    The id is prefixed with the language: MIRACL query ids are per language, and a shared id would claim that
-    two monolingual questions are translations of each other. Queries without a relevant passage are skipped;
-    ``negatives`` is always a list (empty when none was judged), so every row has the same columns.
-    """
-    keep_negatives = int(options.get("max_negatives", 1))
-    for row in tables["topics"]:
-        positives = row["positive_passages"] or []
-        if not positives:
-            continue
-        negatives = [_passage_text(p) for p in (row["negative_passages"] or [])[:keep_negatives]]
-        yield {"id": f"miracl-{lang}-{row['query_id']}", "query": row["query"],
-               "passage": _passage_text(positives[0]), "negatives": negatives}
-
-
 MIRACL = SourceSpec(
     name="miracl", hub_id="miracl/miracl",
     languages=("ar", "bn", "en", "es", "fa", "fi", "fr", "hi", "id", "ja", "ko", "ru", "sw", "te", "th", "zh"),
@@ -378,7 +356,7 @@ MIRACL = SourceSpec(
                   "found that names one of its commits",
     files=lambda lang, split: {"topics": f"{lang}/{split}/*.parquet"},
     fields={"topics": ("query_id", "query", "positive_passages", "negative_passages")},
-    rows=_miracl_rows,
+    rows=miracl.rows,
 )
 
 SOURCES: dict[str, SourceSpec] = {spec.name: spec for spec in (XQUAD, MLQA, MMARCO, MIRACL)}
