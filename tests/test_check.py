@@ -126,7 +126,7 @@ def test_offline_without_a_copy_lists_what_would_be_fetched_and_names_the_offlin
     monkeypatch.setattr(constants, "HF_HUB_CACHE", str(tmp_path / "empty-cache"))  # as on a fresh machine
     report = check_config(str(CONFIGS / "labse-mono.yaml"), online=False)
     fetched = [f.path for f in report.files if f.where == "hub"]
-    assert "hf://datasets/unicamp-dl/mmarco@main/data/triples.train.ids.small.tsv" in fetched
+    assert "hf://datasets/unicamp-dl/mmarco@4f069e4665db5e0b74b9fc4fdf64faf55b69e685/data/triples.train.ids.small.tsv" in fetched
     assert any(p.endswith("google/collections/hindi_collection.tsv") for p in fetched)
     (model,) = [p for p in report.problems if p.startswith("model:")]
     assert "sentence-transformers/LaBSE" in model and "hf-hybrid models" in model

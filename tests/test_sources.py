@@ -67,9 +67,9 @@ def test_hub_requests_are_the_repositories_files():
     assert ml.data_files == "hf://datasets/facebook/mlqa@refs%2Fconvert%2Fparquet/mlqa.vi.vi/test/*.parquet"
     mm = {r.role: r for r in SOURCES["mmarco"].requests(["es"])}
     assert {role: r.data_files for role, r in mm.items()} == {
-        "es:triples": "hf://datasets/unicamp-dl/mmarco@main/data/triples.train.ids.small.tsv",
-        "es:queries": "hf://datasets/unicamp-dl/mmarco@main/data/google/queries/train/spanish_queries.train.tsv",
-        "es:collection": "hf://datasets/unicamp-dl/mmarco@main/data/google/collections/spanish_collection.tsv"}
+        "es:triples": "hf://datasets/unicamp-dl/mmarco@4f069e4665db5e0b74b9fc4fdf64faf55b69e685/data/triples.train.ids.small.tsv",
+        "es:queries": "hf://datasets/unicamp-dl/mmarco@4f069e4665db5e0b74b9fc4fdf64faf55b69e685/data/google/queries/train/spanish_queries.train.tsv",
+        "es:collection": "hf://datasets/unicamp-dl/mmarco@4f069e4665db5e0b74b9fc4fdf64faf55b69e685/data/google/collections/spanish_collection.tsv"}
     assert all(r.streaming and r.builder == "csv" and dict(r.options)["sep"] == "\t" for r in mm.values())
     (mi,) = SOURCES["miracl"].requests(["sw"], "dev")
     assert mi.data_files == "hf://datasets/miracl/miracl@refs%2Fconvert%2Fparquet/sw/dev/*.parquet"

@@ -332,9 +332,11 @@ MMARCO = SourceSpec(
     homepage="https://github.com/unicamp-dl/mMARCO",
     description="MS MARCO passage ranking machine-translated into 13 languages (v2, Google Translate); queries "
                 "and passages parallel by id; the training triples give one hard negative per query.",
-    revision="main", builder="csv", large=True,
-    revision_note="unpinned: no public material found that names a commit of unicamp-dl/mmarco (its loading "
-                  "script and every user read seen resolve/main); pin it once the Hub is reachable",
+    # The newest commit of unicamp-dl/mmarco seen on the Hub's own pages (tree/4f069e4…, after "Minor fix"
+    # dac42b9); the data/google/ layout read here came with 714e234 ("Change the naming of translation
+    # versions") and is what main serves since. `hf-hybrid check` with the network lists these files at it.
+    revision="4f069e4665db5e0b74b9fc4fdf64faf55b69e685", builder="csv", large=True,
+    revision_note="newest commit seen on the Hub's tree pages of unicamp-dl/mmarco; data/google/ since 714e234",
     configs=lambda lang: MMARCO_NAMES[lang],
     files=mmarco.files,
     fields=mmarco.COLUMNS,
