@@ -1,6 +1,7 @@
 """Load any supported source into a validated parallel :class:`~datasets.DatasetDict`.
 
-A source is one of: ``sample`` (the bundled real-language sample), ``synthetic`` (the synthetic world on its
+A source is one of: ``sample`` (the bundled real-language sample), ``howto`` (its out-of-domain how-to set,
+test only), ``synthetic`` (the synthetic world on its
 defaults), a registered public source (``xquad``, ``mlqa``, ``mmarco``, ``miracl``; see
 :mod:`hf_hybrid.data.sources`), a local JSONL / CSV / Parquet file or folder (``save_to_disk`` output or files
 with a ``split`` column or one file per split), or a Hub dataset id. Long and wide layouts are both accepted;
@@ -147,6 +148,10 @@ def load_parallel(source: str, *, split: str | None = None, languages: list[str]
         from hf_hybrid.data.sample import load_sample
 
         data = load_sample()
+    elif source == "howto":
+        from hf_hybrid.data.howto import load_howto
+
+        data = DatasetDict({"test": load_howto()})
     elif source == "synthetic" or source.startswith("synthetic:"):
         from hf_hybrid.data.synthetic import make_world
 
@@ -205,7 +210,7 @@ def parse_source_options(source: str, options: dict | None = None) -> dict:
 
 def _load_hub(repo_id: str) -> DatasetDict:
     if "/" not in repo_id:
-        known = ["sample", "synthetic", *_registered()]
+        known = ["sample", "howto", "synthetic", *_registered()]
         raise UserError("data", f"unknown source {repo_id!r} (not a file, a known source or a Hub id)",
                         f"use one of {', '.join(known)}, a local file, or an org/name Hub dataset id")
     try:

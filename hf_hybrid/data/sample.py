@@ -39,9 +39,9 @@ def sample_path() -> Traversable:
     return files("hf_hybrid.data") / "sample" / SAMPLE_FILE
 
 
-def _read_table() -> pa.Table:
-    # pyarrow reads the ~0.5 MB file straight into Arrow: no row loop and no `datasets` cache files to write.
-    with sample_path().open("rb") as handle:
+def read_bundled_table(path: Traversable) -> pa.Table:
+    """A JSONL file shipped in the package, straight into Arrow: no row loop, no `datasets` cache files."""
+    with path.open("rb") as handle:
         return paj.read_json(handle)
 
 
@@ -58,7 +58,7 @@ def load_sample(split: str | None = None, languages: list[str] | None = None) ->
         if code not in SAMPLE_LANGUAGES:
             raise UserError("languages", f"the sample has no language {code!r} (has {', '.join(SAMPLE_LANGUAGES)})",
                             "choose languages the sample has")
-    table = _read_table()
+    table = read_bundled_table(sample_path())
     if languages:
         table = table.filter(pc.is_in(table["lang"], pa.array(list(languages))))
     parts = {}

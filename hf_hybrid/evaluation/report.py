@@ -88,17 +88,18 @@ def markdown_table(results: dict) -> str:
                   f"Main score: `{suite['main_score']}` = {_fmt(suite['metrics'].get(suite['main_score']))}", "",
                   "| metric | value |", "| --- | --- |"]
         lines += [f"| {k} | {_fmt(v)} |" for k, v in suite["metrics"].items()]
+        metric = suite["main_score"].split(".")[-1]  # map (LAReQA, translation) or ndcg@10 (BEIR pairs)
         if suite.get("by_resource"):
             levels = sorted(suite["by_resource"])
-            names = sorted({k for g in suite["by_resource"].values() for k in g if k.endswith(".map")})
+            names = sorted({k for g in suite["by_resource"].values() for k in g if k.endswith(f".{metric}")})
             lines += ["", "| metric | " + " | ".join(levels) + " |", "| --- |" + " --- |" * len(levels)]
             lines += [f"| {n} | " + " | ".join(_fmt(suite["by_resource"][lv].get(n)) for lv in levels) + " |"
                       for n in names]
         if suite.get("pairs"):
             cols = sorted({y for row in suite["pairs"].values() for y in row})
-            lines += ["", "mAP, query language (rows) → passage language (columns):", "",
+            lines += ["", f"{metric}, query language (rows) → passage language (columns):", "",
                       "| x \\ y | " + " | ".join(cols) + " |", "| --- |" + " --- |" * len(cols)]
-            lines += [f"| {x} | " + " | ".join(_fmt(row.get(y, {}).get("map")) for y in cols) + " |"
+            lines += [f"| {x} | " + " | ".join(_fmt(row.get(y, {}).get(metric)) for y in cols) + " |"
                       for x, row in sorted(suite["pairs"].items())]
         lines.append("")
     return "\n".join(lines)

@@ -12,7 +12,7 @@ JSON (``hf-hybrid/eval-results/v1``) unchanged: the keys below, in this order, a
 # No ``from __future__ import annotations`` here: TypedDict must see NotRequired[...] as objects, not strings.
 from typing import NotRequired, TypedDict
 
-SUITE_TYPES = ("multilingual", "beir", "mteb")
+SUITE_TYPES = ("multilingual", "beir", "mteb", "translation")
 
 
 class SuiteResult(TypedDict):

@@ -16,6 +16,11 @@ Multilingual (LAReQA-style) suites build a :class:`MultilingualPool`; low-resour
   TREC qrels from the Hub repo ``CIRAL/ciral`` (``ciral-<language>/…/topics.ciral-v1.0-<xx>-<set>.tsv``,
   ``qrels.ciral-v1.0-<xx>-<set>.tsv``), passages from ``CIRAL/ciral-corpus`` (``passages-v1.0/*.jsonl``,
   fields ``docid``, ``title``, ``text``, ``url``). Scored by nDCG@20 and Recall@100, as the track does.
+* ``howto`` — the bundled out-of-domain how-to set (:mod:`hf_hybrid.data.howto`), in the sample's 10 languages,
+  scored like the parallel suite (mono / cross / multi mAP, language bias). Never used for training.
+* ``translation_howto`` / ``translation_cldr`` — translation retrieval (:mod:`hf_hybrid.evaluation.translation`):
+  the how-to passages, and CLDR's human-written territory names, each text against all texts of another
+  language. A task of another kind than the training data: it shows what fine-tuning costs elsewhere.
 * ``africlirmatrix`` — AfriCLIRMatrix (English → 15 African languages; Ogundepo et al., EMNLP 2022): topics and
   qrels as in the GitHub release (``test/queries/topics.africlirmatrix-v1.0.en.<lang>.tsv``,
   ``test/qrels/qrels.africlirmatrix-v1.0.en.<lang>.txt``), corpus from the Hub repo ``castorini/africlirmatrix``
@@ -34,10 +39,12 @@ from hf_hybrid.errors import UserError
 from hf_hybrid.evaluation.beir import RetrievalData, evaluate_retrieval, read_trec_qrels
 from hf_hybrid.evaluation.multilingual import MultilingualPool, evaluate_pool
 from hf_hybrid.evaluation.results import SuiteResult
+from hf_hybrid.evaluation.translation import TranslationSet, evaluate_translation, from_cldr_territories, from_parallel
 from hf_hybrid.text import split_sentences
 
 XQUAD_R_LANGUAGES = ("ar", "de", "el", "en", "es", "hi", "ru", "th", "tr", "vi", "zh")
 MLQA_R_LANGUAGES = ("ar", "de", "en", "es", "hi", "vi", "zh")
+HOWTO_LANGUAGES = ("en", "fr", "es", "de", "ru", "ar", "sw", "yo", "ha", "am")  # the sample's (data.sample)
 CIRAL_LANGUAGES = {"ha": "hausa", "so": "somali", "sw": "swahili", "yo": "yoruba"}
 AFRICLIRMATRIX_LANGUAGES = ("afr", "amh", "ary", "arz", "hau", "ibo", "nso", "sna", "som", "swa", "tir", "twi",
                             "wol", "yor", "zul")
@@ -209,7 +216,7 @@ class Suite:
     languages and metrics, and the loader that turns :class:`SuiteOptions` into what the suite scores."""
 
     name: str
-    kind: str  # "multilingual" (MultilingualPool → evaluate_pool) or "crosslingual" (RetrievalData, BEIR-style)
+    kind: str  # "multilingual" (MultilingualPool), "translation" (TranslationSet) or "crosslingual" (BEIR-style)
     source: str
     languages: tuple[str, ...]
     metrics: tuple[str, ...]
@@ -234,6 +241,26 @@ def _ciral(o: SuiteOptions) -> list[RetrievalData]:
             for lang in o.languages or CIRAL_LANGUAGES]
 
 
+def _howto(o: SuiteOptions) -> list[MultilingualPool]:
+    from hf_hybrid.data.howto import load_howto
+    from hf_hybrid.evaluation.multilingual import pool_from_parallel
+
+    return [pool_from_parallel(load_howto(list(o.languages) if o.languages else None), name="howto")]
+
+
+def _translation_howto(o: SuiteOptions) -> list[TranslationSet]:
+    from hf_hybrid.data.howto import load_howto
+
+    return [from_parallel(load_howto(list(o.languages) if o.languages else None), name="translation_howto",
+                          source="hf_hybrid/data/howto (passages)")]
+
+
+def _translation_cldr(o: SuiteOptions) -> list[TranslationSet]:
+    from hf_hybrid.data.sample import SAMPLE_LANGUAGES
+
+    return [from_cldr_territories(list(o.languages or SAMPLE_LANGUAGES))]
+
+
 def _africlirmatrix(o: SuiteOptions) -> list[RetrievalData]:
     return [load_africlirmatrix(lang, root=o.root, corpus_root=o.corpus_root)
             for lang in o.languages or AFRICLIRMATRIX_LANGUAGES]
@@ -247,6 +274,12 @@ SUITES = {suite.name: suite for suite in (
     Suite("ciral", "crosslingual", "hub:CIRAL/ciral + hub:CIRAL/ciral-corpus", tuple(CIRAL_LANGUAGES),
           ("ndcg@20", "recall@100"), "https://github.com/ciralproject/ciral", _ciral, has_corpus=True,
           splits=("test-a", "test-b", "dev")),
+    Suite("howto", "multilingual", "bundled: hf_hybrid/data/howto/howto.jsonl", HOWTO_LANGUAGES, ("map",),
+          "hf_hybrid/data/howto/DATA_CARD.md", _howto),
+    Suite("translation_howto", "translation", "bundled: hf_hybrid/data/howto/howto.jsonl (passages)",
+          HOWTO_LANGUAGES, ("map", "recall@1"), "hf_hybrid/data/howto/DATA_CARD.md", _translation_howto),
+    Suite("translation_cldr", "translation", "pypi:babel (Unicode CLDR territory names)", HOWTO_LANGUAGES,
+          ("map", "recall@1"), "https://cldr.unicode.org", _translation_cldr),
     Suite("africlirmatrix", "crosslingual", "github:castorini/africlirmatrix test/ + hub:castorini/africlirmatrix",
           AFRICLIRMATRIX_LANGUAGES, ("ndcg@10", "recall@100"), "https://aclanthology.org/2022.emnlp-main.597/",
           _africlirmatrix, needs_root=True, has_corpus=True),
@@ -269,7 +302,10 @@ def load_suite(name: str, options: SuiteOptions | None = None) -> list:
 
 def evaluate_data(model, data, *, zero_shot: list[str] | None = None, resource_levels: dict[str, str] | None = None,
                   **common) -> SuiteResult:
-    """Score one loaded suite: a pool by the LAReQA settings, a retrieval collection BEIR-style."""
+    """Score one loaded suite: a pool by the LAReQA settings, a translation set by bitext retrieval, a retrieval
+    collection BEIR-style."""
+    if isinstance(data, TranslationSet):
+        return evaluate_translation(model, data, zero_shot=zero_shot, resource_levels=resource_levels, **common)
     if isinstance(data, MultilingualPool):
         return evaluate_pool(model, data, zero_shot=zero_shot, resource_levels=resource_levels, **common)
     return evaluate_retrieval(model, data, **common)

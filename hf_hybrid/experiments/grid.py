@@ -79,6 +79,9 @@ class ExperimentConfig:
                                                                           "evaluated (e.g. BelebeleRetrieval, BEIR-NL; "
                                                                           f"'{OWN_DATA_TASK}': the evaluation data)"})
     beir: list[str] = field(default_factory=list, metadata={"help": "BEIR folders or names also evaluated"})
+    beir_pairs: bool = field(default=False, metadata={"help": "also export the evaluation split as BEIR folders per "
+                                                               "language pair (<experiment>/beir_pairs) and score "
+                                                               "them: nDCG@10, Recall@100"})
     bootstrap: int = field(default=1000, metadata={"help": "bootstrap resamples for the significance test"})
     keep_models: bool = field(default=False, metadata={"help": "keep fine-tuned weights (off: delete after "
                                                                "evaluation, keep the training record)"})
@@ -122,7 +125,7 @@ class ExperimentConfig:
         """What makes two runs of one (model, strategy, seed) comparable: everything except the grid's extent
         (models, strategies, seeds) and the report/output locations."""
         skip = {"name", "title", "output_dir", "models", "strategies", "seeds", "reference", "report",
-                "figures_dir", "combine", "bootstrap", "keep_models", "mteb_tasks", "beir", "suites",
+                "figures_dir", "combine", "bootstrap", "keep_models", "mteb_tasks", "beir", "beir_pairs", "suites",
                 "africlirmatrix_dir"}
         payload = {k: v for k, v in asdict(self).items() if k not in skip}
         return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:16]
@@ -277,7 +280,24 @@ def evaluate_run(ctx: Context, model_dir: Path | str) -> tuple[list[dict], dict[
         from hf_hybrid.evaluation import run_beir
 
         suites.append(run_beir(model, folder))
+    if cfg.beir_pairs:
+        from hf_hybrid.evaluation.beir_pairs import evaluate_beir_pairs
+
+        suites.append(evaluate_beir_pairs(model, beir_pairs_folder(ctx), resource_levels=ctx.levels))
     return suites, per_query_units(pool, q_emb, c_emb, ctx.levels)
+
+
+def beir_pairs_folder(ctx: Context) -> Path:
+    """The evaluation split exported once per experiment as BEIR folders per language pair (see
+    :mod:`hf_hybrid.evaluation.beir_pairs`); re-exported when the data changed."""
+    from hf_hybrid.evaluation.beir_pairs import MANIFEST, export_beir_pairs
+
+    cfg = ctx.config
+    folder = cfg.folder / "beir_pairs"
+    name = f"{cfg.eval_data or cfg.data}:{cfg.eval_split}:{ctx.eval_data._fingerprint}"
+    if not (folder / MANIFEST).exists() or json.loads((folder / MANIFEST).read_text())["name"] != name:
+        export_beir_pairs(ctx.eval_data, folder, name=name)
+    return folder
 
 
 def _named_suites(ctx: Context, model) -> list[dict]:

@@ -14,6 +14,13 @@ from hf_hybrid.experiments.stats import SETTINGS
 TABLE_METRICS = ("mono.map", "cross.map", "multi.map", "multi.language_bias")
 SUBSETS = ("all", "high", "low", "zero-shot")
 # The cells the issue asks about first: low-resource and zero-shot languages queried cross-lingually.
+SUITE_NOTES = {
+    "translation": "Translation retrieval (another task than the training data; forgetting shows here): each text "
+                   "against every text of another language, one relevant (its translation); pairs grouped by their "
+                   "lower-resource side. ",
+    "beir": "The evaluation split as BEIR folders per language pair, scored by pytrec_eval as BEIR does; mono = "
+            "x→x folders, cross = x→y. ",
+}
 HEADLINE = (("cross", "low"), ("cross", "zero-shot"), ("multi", "all"), ("mono", "all"))
 
 
@@ -138,14 +145,18 @@ def render(summary: dict, figures_prefix: str = "figures", heading: int = 1) -> 
         if PARALLEL_SUITE in model["suites"]:
             lines += ["What the numbers show (generated from the tables below):", ""] + _findings(summary, tag) + [""]
         for suite_name, suite in model["suites"].items():
-            metrics = TABLE_METRICS if suite["type"] == "multilingual" else (suite["main_score"],)
-            subsets = SUBSETS if suite["type"] == "multilingual" else ("all",)
+            metrics = tuple(suite.get("metrics")
+                            or (TABLE_METRICS if suite["type"] == "multilingual" else (suite["main_score"],)))
+            subsets = tuple(suite.get("subsets") or (SUBSETS if suite["type"] == "multilingual" else ("all",)))
             for subset in subsets:
+                if not any(subset in t for t in suite["table"].values()):
+                    continue
                 lines += [f"{h}## {suite_name}: {subset} languages", "",
                           "Mean ± 95 % Student-t interval over seeds; mAP over the full ranking (higher is "
                           "better); language bias = mean rank distance (lower is better). Cross-lingual pairs are "
                           "grouped by their lower-resource side." if suite["type"] == "multilingual" else
-                          f"Mean ± 95 % interval over seeds of `{suite['main_score']}`.", ""]
+                          SUITE_NOTES.get(suite["type"], "") + f"Mean ± 95 % interval over seeds of "
+                          f"{', '.join(f'`{m}`' for m in metrics)}.", ""]
                 lines += _table(suite["table"], subset, metrics) + [""]
         lines += _significance_lines(summary, model["significance"], h)
         lines += _alpha_lines(model["suites"].get(PARALLEL_SUITE, {}).get("table", {}), h)

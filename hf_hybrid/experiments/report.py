@@ -44,6 +44,17 @@ def _suite_values(result: dict, suite_name: str, subset: str, metric: str) -> fl
     return suite.get("by_resource", {}).get(subset, {}).get(metric)
 
 
+def table_shape(suite: dict) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """Columns and level rows of a suite's table: LAReQA's four for the multilingual suites; a suite grouped by
+    resource level (BEIR pairs, translation retrieval) shows its own headline metrics per level; others their main
+    score."""
+    if suite["type"] == "multilingual":
+        return TABLE_METRICS, SUBSETS
+    if suite.get("by_resource"):
+        return tuple(k for k in suite["metrics"] if k.split(".")[0] in ("mono", "cross", "en_to_low")), SUBSETS
+    return (suite["main_score"],), ("all",)
+
+
 def _cell(values: list) -> dict:
     mean, half = mean_ci([v for v in values if v is not None])
     return {"mean": mean, "ci": half, "values": values}
@@ -67,9 +78,9 @@ def summarize(cfg: ExperimentConfig, command: str = "") -> dict:
         suites = {}
         for suite in first["suites"]:
             name = suite["name"]
-            metrics = TABLE_METRICS if suite["type"] == "multilingual" else (suite["main_score"],)
-            subsets = SUBSETS if suite["type"] == "multilingual" else ("all",)
-            suites[name] = {"type": suite["type"], "main_score": suite["main_score"], "table": {
+            metrics, subsets = table_shape(suite)
+            suites[name] = {"type": suite["type"], "main_score": suite["main_score"], "metrics": metrics,
+                            "subsets": subsets, "table": {
                 s: {sub: {m: _cell([_suite_values(r, name, sub, m) for r, _ in rs]) for m in metrics}
                     for sub in subsets} for s, rs in runs.items()}}
         models[tag] = {"base_model": first["settings"]["base_model"], "suites": suites,

@@ -1,0 +1,144 @@
+"""Translation retrieval: given a text in language x, find its translation among all texts in language y.
+
+Why a second task kind: fine-tuning on a small question–passage set can damage what the base model did well
+elsewhere (catastrophic forgetting; for the remedy see WiSE-FT, Wortsman et al., CVPR 2022). multilingual-e5 and
+LaBSE are strong translation retrievers out of the box (bitext mining: Tatoeba, BUCC, FLORES), so a drop on this
+task after question–passage fine-tuning is the forgetting a user should see next to the gains. The metric is the
+one of Tatoeba / FLORES bitext mining in MTEB: for every ordered pair x → y (x ≠ y), each text of x ranks all texts
+of y; exactly one is relevant (its translation). Reported: ``cross.map`` (equal to MRR with one relevant),
+``cross.recall@1`` (bitext-mining accuracy), ``en_to_low.map`` (English into the low-resource and zero-shot
+languages, where the forgetting was seen first) and the same grouped by the lower-resource side of each pair.
+
+Both sides are encoded in the *query* role, as E5 prescribes for symmetric tasks ("use the query: prefix for
+symmetric tasks such as semantic similarity, bitext mining"), and as sentence-transformers' ``encode_query`` does.
+
+Sources, both offline:
+
+* ``translation_howto`` — the passages of the bundled out-of-domain how-to set (:mod:`hf_hybrid.data.howto`),
+  never used for training; translated by a language model (its data card says so).
+* ``translation_cldr`` — territory names of the Unicode CLDR, read through the ``babel`` package: names written
+  and vetted by people for each locale (Unicode licence), the human-translated check of the same question.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+
+import numpy as np
+
+from hf_hybrid.errors import UserError
+from hf_hybrid.evaluation.embeddings import encode_unique, model_fingerprint
+from hf_hybrid.evaluation.metrics import metrics_from_ranks, pad_relevant, relevant_ranks
+from hf_hybrid.evaluation.multilingual import resolve_levels
+from hf_hybrid.evaluation.results import SuiteResult, suite_result
+
+_LEVEL_ORDER = {"zero-shot": 0, "low": 1, "high": 2, "unknown": 3}
+REPORTED = ("map", "recall@1")
+
+
+@dataclass
+class TranslationSet:
+    """Texts keyed by item and language: ``texts[item][lang]`` are translations of one another."""
+
+    name: str
+    dataset: str
+    texts: dict[str, dict[str, str]]
+
+    @property
+    def languages(self) -> list[str]:
+        return sorted({lang for by_lang in self.texts.values() for lang in by_lang})
+
+    def side(self, lang: str) -> tuple[list[str], list[str]]:
+        """(item keys, texts) of one language, in a fixed order."""
+        keys = sorted(k for k, by_lang in self.texts.items() if lang in by_lang)
+        return keys, [self.texts[k][lang] for k in keys]
+
+    def fingerprint(self) -> str:
+        import hashlib
+
+        digest = hashlib.sha256()
+        for key in sorted(self.texts):
+            for lang in sorted(self.texts[key]):
+                digest.update(f"{key}\x1f{lang}\x1f{self.texts[key][lang]}\x1e".encode())
+        return digest.hexdigest()[:16]
+
+
+def from_parallel(dataset, *, column: str = "passage", name: str, source: str) -> TranslationSet:
+    """The ``column`` texts of a parallel-schema dataset, one item per group ``id``."""
+    texts: dict[str, dict[str, str]] = defaultdict(dict)
+    for row in dataset.select_columns(["id", "lang", column]):
+        texts[str(row["id"])][row["lang"]] = row[column]
+    return TranslationSet(name, source, dict(texts))
+
+
+def from_cldr_territories(languages: list[str]) -> TranslationSet:
+    """CLDR territory names in ``languages`` (only countries/territories every language names, and names that
+    differ from the English one in at least one language, so the set is not solved by copying strings)."""
+    try:
+        from babel import Locale
+    except ImportError:
+        raise UserError("suite translation_cldr", "needs the babel package",
+                        "pip install babel (it is in hf-hybrid's dependencies)") from None
+    names = {lang: Locale.parse(lang).territories for lang in languages}
+    # Two-letter codes are countries and territories; the numeric ones are regions ("Western Africa").
+    codes = [c for c in names[languages[0]] if len(c) == 2 and c.isalpha() and c not in ("ZZ",)]
+    texts = {c: {lang: names[lang][c] for lang in languages} for c in codes if all(c in names[lang] for lang in languages)}
+    return TranslationSet("translation_cldr", "babel CLDR territory names", texts)
+
+
+def score_translation(tset: TranslationSet, embeddings: dict[str, np.ndarray], levels: dict[str, str]) -> dict:
+    """Every ordered pair x → y, x ≠ y: each text of x against all texts of y (one relevant: its translation)."""
+    import torch
+
+    pairs: dict[str, dict[str, dict[str, float]]] = defaultdict(dict)
+    langs = tset.languages
+    for x in langs:
+        x_keys, _ = tset.side(x)
+        for y in langs:
+            if x == y:
+                continue
+            y_keys, _ = tset.side(y)
+            where = {k: i for i, k in enumerate(y_keys)}
+            keep = [i for i, k in enumerate(x_keys) if k in where]
+            if not keep:
+                continue
+            relevant = pad_relevant([[where[x_keys[i]]] for i in keep])
+            ranks, _ = relevant_ranks(torch.as_tensor(embeddings[x][keep]), torch.as_tensor(embeddings[y]), relevant)
+            values = metrics_from_ranks(ranks)
+            pairs[x][y] = {m: float(values[m].mean()) for m in REPORTED}
+    return {"pairs": dict(pairs), **_aggregate(pairs, levels)}
+
+
+def _mean(items: list[dict[str, float]], prefix: str) -> dict[str, float]:
+    return {f"{prefix}.{m}": float(np.mean([d[m] for d in items])) for m in REPORTED} if items else {}
+
+
+def _aggregate(pairs: dict, levels: dict[str, str]) -> dict:
+    everything = [v for row in pairs.values() for v in row.values()]
+    en_low = [v for y, v in pairs.get("en", {}).items() if levels.get(y) in ("low", "zero-shot")]
+    groups: dict[str, list] = defaultdict(list)
+    for x, row in pairs.items():
+        for y, values in row.items():
+            groups[min(levels[x], levels[y], key=_LEVEL_ORDER.__getitem__)].append(values)
+    return {"metrics": _mean(everything, "cross") | _mean(en_low, "en_to_low"),
+            "by_resource": {level: _mean(items, "cross") for level, items in groups.items()}}
+
+
+def evaluate_translation(model, tset: TranslationSet, *, zero_shot: list[str] | None = None,
+                         resource_levels: dict[str, str] | None = None, batch_size: int = 64,
+                         cache_dir: str | None = None, show_progress_bar: bool = False) -> SuiteResult:
+    """Encode each language's texts once (query role) and score every ordered pair."""
+    if len(tset.languages) < 2:
+        raise UserError("translation set", f"{tset.name!r} has languages {tset.languages}",
+                        "give texts in at least two languages")
+    kwargs = {"batch_size": batch_size, "cache_dir": cache_dir, "show_progress_bar": show_progress_bar,
+              "fingerprint": model_fingerprint(model)}
+    embeddings = {lang: encode_unique(model, tset.side(lang)[1], role="query", **kwargs).cpu().numpy()
+                  for lang in tset.languages}
+    levels = resolve_levels(tset.languages, resource_levels, zero_shot)
+    scored = score_translation(tset, embeddings, levels)
+    return suite_result(name=tset.name, type="translation", dataset=tset.dataset, split="test",
+                        fingerprint=tset.fingerprint(), languages=tset.languages, resource_levels=levels,
+                        metrics=scored["metrics"], main_score="cross.map", by_resource=scored["by_resource"],
+                        pairs=scored["pairs"], sizes={"items": len(tset.texts)})
