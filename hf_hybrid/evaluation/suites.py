@@ -39,7 +39,12 @@ from hf_hybrid.errors import UserError
 from hf_hybrid.evaluation.beir import RetrievalData, evaluate_retrieval, read_trec_qrels
 from hf_hybrid.evaluation.multilingual import MultilingualPool, evaluate_pool
 from hf_hybrid.evaluation.results import SuiteResult
-from hf_hybrid.evaluation.translation import TranslationSet, evaluate_translation, from_cldr_territories, from_parallel
+from hf_hybrid.evaluation.translation import (
+    TranslationSet,
+    evaluate_translation,
+    from_cldr_territories,
+    from_parallel,
+)
 from hf_hybrid.text import split_sentences
 
 XQUAD_R_LANGUAGES = ("ar", "de", "el", "en", "es", "hi", "ru", "th", "tr", "vi", "zh")
