@@ -95,6 +95,8 @@ def _ci_config(tmp_path: Path) -> Path:
     data["output_dir"] = str(tmp_path / "out")
     data["beir"] = [str(_beir_folder(tmp_path / "beir"))]
     data["mteb_tasks"] = ["parallel"]  # the grid's own test data, through mteb.evaluate (offline)
+    data["beir_pairs"] = True  # the test split as BEIR folders per language pair, scored by pytrec_eval
+    data["summary_copy"] = str(tmp_path / "kept" / "ci.json")
     path = tmp_path / "ci.yaml"
     path.write_text(yaml.safe_dump(data))
     return path
@@ -136,8 +138,13 @@ def test_ci_grid_trains_skips_finished_runs_and_reports(tmp_path, monkeypatch, c
     table = summary["models"]["mlm"]["suites"]["parallel"]["table"]
     cell = table["hybrid-0.5"]["low"]["cross.map"]
     assert cell["mean"] == pytest.approx(np.mean(cell["values"])) and len(cell["values"]) == 2
-    beir = [s for s in summary["models"]["mlm"]["suites"].values() if s["type"] == "beir"]
+    beir = [s for n, s in summary["models"]["mlm"]["suites"].items() if s["type"] == "beir" and n != "beir_pairs"]
     assert len(beir) == 1 and beir[0]["table"]["hybrid-0.5"]["all"][beir[0]["main_score"]]["mean"] > 0
+    pairs = summary["models"]["mlm"]["suites"]["beir_pairs"]
+    assert pairs["metrics"] == ["mono.ndcg@10", "mono.recall@100", "cross.ndcg@10", "cross.recall@100"]
+    assert pairs["table"]["hybrid-0.5"]["zero-shot"]["cross.ndcg@10"]["mean"] > 0
+    assert (folder / "beir_pairs" / "qaa-qah" / "qrels" / "test.tsv").exists()
+    assert "### beir_pairs: zero-shot languages" in report and "| hybrid-0.5 | " in report
     mteb_suite = summary["models"]["mlm"]["suites"]["HFHybridParallelRetrieval"]
     assert mteb_suite["type"] == "mteb" and mteb_suite["main_score"] == "ndcg_at_10"
     hybrid, base = (mteb_suite["table"][s]["all"]["ndcg_at_10"]["mean"] for s in ("hybrid-0.5", "base"))
@@ -162,6 +169,10 @@ def test_ci_grid_trains_skips_finished_runs_and_reports(tmp_path, monkeypatch, c
                  "--figures_dir", str(docs / "figures")]) == 0
     text = (docs / "results.md").read_text()
     assert "## Synthetic miniature (CI size)" in text and "What these results cannot show" in text
+    # ... and from the summary kept apart from the run folders (docs/summaries/), the same document.
+    assert main(["--combine", str(tmp_path / "kept" / "ci.json"), "--report", str(docs / "again.md"),
+                 "--figures_dir", str(docs / "figures")]) == 0
+    assert (docs / "again.md").read_text().split("\n", 3)[3] == text.split("\n", 3)[3]
     assert "](figures/ci_mlm_alpha.png)" in text and (docs / "figures" / "ci_mlm_alpha.png").exists()
 
 

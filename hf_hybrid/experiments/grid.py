@@ -92,6 +92,9 @@ class ExperimentConfig:
     mlm_vocab_size: int = field(default=2000, metadata={"help": f"'{MINIATURE}': WordPiece vocabulary"})
     report: str = field(default="", metadata={"help": "report path (default: <output_dir>/<name>/report.md)"})
     figures_dir: str = field(default="", metadata={"help": "figures folder (default: figures/ beside report)"})
+    summary_copy: str = field(default="", metadata={"help": "also write summary.json here (e.g. docs/summaries/"
+                                                             "<name>.json), so --combine can rebuild the report "
+                                                             "without the run folders"})
     combine: list[str] = field(default_factory=list, metadata={"help": "instead of running: merge these finished "
                                                                       "experiment folders into one report"})
 
@@ -125,8 +128,8 @@ class ExperimentConfig:
         """What makes two runs of one (model, strategy, seed) comparable: everything except the grid's extent
         (models, strategies, seeds) and the report/output locations."""
         skip = {"name", "title", "output_dir", "models", "strategies", "seeds", "reference", "report",
-                "figures_dir", "combine", "bootstrap", "keep_models", "mteb_tasks", "beir", "beir_pairs", "suites",
-                "africlirmatrix_dir"}
+                "figures_dir", "summary_copy", "combine", "bootstrap", "keep_models", "mteb_tasks", "beir",
+                "beir_pairs", "suites", "africlirmatrix_dir"}
         payload = {k: v for k, v in asdict(self).items() if k not in skip}
         return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:16]
 

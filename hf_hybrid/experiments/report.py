@@ -146,6 +146,8 @@ def write_report(cfg: ExperimentConfig, command: str = "") -> Path:
     figures = Path(cfg.figures_dir) if cfg.figures_dir else report.parent / "figures"
     write_figures(summary, figures)
     write_text(cfg.folder / "summary.json", json.dumps(summary, indent=2, default=_json_default) + "\n")
+    if cfg.summary_copy:
+        write_text(cfg.summary_copy, json.dumps(summary, indent=2, default=_json_default) + "\n")
     body = [render(summary, os.path.relpath(figures, report.parent)), *limits([summary])]
     write_text(report, "\n".join(body) + "\n")
     return report
@@ -166,13 +168,15 @@ def combine(folders: list[str], report: str, figures_dir: str, command: str = ""
     figures.mkdir(parents=True, exist_ok=True)
     sections, summaries = [], []
     for folder in folders:
-        summary_file = Path(folder) / "summary.json"
+        # A finished experiment folder, or a summary kept apart from it (docs/summaries/<name>.json): the report
+        # can then be regenerated after the run folders, which hold model outputs, are gone.
+        summary_file = Path(folder) if Path(folder).is_file() else Path(folder) / "summary.json"
         if not summary_file.exists():
             raise UserError("combine", f"{folder!r} has no summary.json",
                             "run that experiment first (python -m hf_hybrid.experiments --config ...)")
         summary = json.loads(summary_file.read_text())
         summaries.append(summary)
-        source = Path(folder) / "figures"
+        source = summary_file.parent / "figures"
         config_report = summary["config"].get("report")
         if config_report:
             source = Path(summary["config"].get("figures_dir") or Path(config_report).parent / "figures")
