@@ -1,4 +1,4 @@
-"""The bundled real-language sample: 150 question–passage groups in 10 languages, shipped inside the package.
+"""The bundled real-language sample: 500 question–passage groups in 10 languages, shipped inside the package.
 
 The texts live in ``hf_hybrid/data/sample/sample.jsonl`` (package data, so an installed wheel finds them through
 :mod:`importlib.resources`); ``hf_hybrid/data/sample/DATA_CARD.md`` says how they were made and their limits.
@@ -6,7 +6,7 @@ The file is assembled by ``scripts/build_sample.py`` from hand-written sources; 
 (every fifth group is test), so no question leaks across splits in any language.
 
     from hf_hybrid.data import load_sample
-    splits = load_sample()                                # DatasetDict: train (120 groups), test (30 groups)
+    splits = load_sample()                                # DatasetDict: train (400 groups), test (100 groups)
     test_sw = load_sample("test", languages=["en", "sw"])
 """
 
