@@ -382,7 +382,9 @@ def run_grid(cfg: ExperimentConfig, log=print) -> dict[str, int]:
         write_text(cfg.folder / "pretraining.json", json.dumps(ctx.pretrain_record, indent=2))
     fingerprint = cfg.run_fingerprint()
     counts = {"trained": 0, "skipped": 0}
-    cells = [(tag, s, seed) for tag in ctx.base_models for s in cfg.strategies for seed in cfg.seeds]
+    # Seed by seed: a grid stopped part-way (it is checkpointed and may span sittings) has every strategy for the
+    # seeds it finished, so its partial report already compares like with like.
+    cells = [(tag, s, seed) for tag in ctx.base_models for seed in cfg.seeds for s in cfg.strategies]
     for i, (tag, strategy, seed) in enumerate(cells, 1):
         if is_finished(run_folder(cfg, tag, strategy, seed), fingerprint):
             counts["skipped"] += 1
