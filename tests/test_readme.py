@@ -39,6 +39,7 @@ CI_SIZE = {
     "hf-hybrid evaluate --model out/model --data sample --output out/eval": ["--no-plots"],
     "hf-hybrid export out/model --backend onnx --quantize q8": [],
     "hf-hybrid push out/model --repo-id org/hybrid-e5-small": "hub",
+    "hf-hybrid push-space org/hybrid-e5-small --space-id org/hybrid-demo": "hub",
     "MODEL_ID=out/model python space/app.py": "demo",
     "hf-hybrid experiment --config configs/experiments/readme.yaml": "experiment",
     "python scripts/make_source_fixtures.py --mirror out/hub": [],
