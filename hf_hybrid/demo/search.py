@@ -96,7 +96,8 @@ class DemoSearch:
     def index_corpus(self, corpus: Corpus) -> dict[str, PassageIndex]:
         """One index per model, the corpus encoded with each model's passage prompt."""
         return {
-            enc.name: PassageIndex(enc.encode(corpus.passages, query=False), corpus.langs, self.config.faiss_min_passages)
+            enc.name: PassageIndex(enc.encode(corpus.passages, query=False), corpus.langs, self.config.faiss_min_passages,
+                                   self.config.quantized_min_passages)
             for enc in self.encoders
         }
 
