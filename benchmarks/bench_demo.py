@@ -189,7 +189,7 @@ def startup_report(models: list[str], corpus: str, peer: dict, cold: dict, warm:
     return "\n".join(lines)
 
 
-def warm_report(models: list[str], corpus: str, runs: list[dict]) -> str:
+def warm_report(models: list[str], corpus: str, runs: list[dict], note: str | None) -> str:
     """--warm-only: the warm start alone, ``--repeat`` times, from the cache already on this machine."""
     from hf_hybrid.demo import model_labels
 
@@ -206,7 +206,8 @@ def warm_report(models: list[str], corpus: str, runs: list[dict]) -> str:
         "| --- | ---: | ---: | ---: |",
         *[f"| {i} | {r['page_s']:.1f} | {r['answer_s']:.1f} | {r['cpu_s']:.1f} |" for i, r in enumerate(runs, 1)],
         "",
-        f"Median first answer: {answers[len(answers) // 2]:.1f} s (goal ≤ 10 s on 2 cores).",
+        f"Median first answer: {answers[len(answers) // 2]:.1f} s (goal ≤ 10 s on 2 cores)."
+        + (f" {note}" if note else ""),
         "",
     ]
     return "\n".join(lines)
@@ -225,7 +226,7 @@ def run_startup(args: argparse.Namespace) -> str:
         runs = [first_answer(models, corpus, query, cache_root(), args.timeout) for _ in range(args.repeat)]
         for run in runs:
             print(f"demo warm: page {run['page_s']:.1f} s, first answer {run['answer_s']:.1f} s", flush=True)
-        return warm_report(models, args.corpus, runs)
+        return warm_report(models, args.corpus, runs, args.note)
     with tempfile.TemporaryDirectory(prefix="bench-demo-cache-") as tmp:
         cache = Path(tmp)
         if (cache_root() / "models").is_dir():  # the converted E5 stays where it is; only the embeddings are cold
@@ -357,6 +358,7 @@ def main() -> int:
     parser.add_argument("--models", help="--startup: comma-separated models (default: as the quickstart prints them)")
     parser.add_argument("--warm-only", action="store_true", help="--startup: warm starts only, from the local cache")
     parser.add_argument("--repeat", type=int, default=3, help="--startup --warm-only: how many starts")
+    parser.add_argument("--note", help="--startup --warm-only: a sentence added to the section (what was measured)")
     args = parser.parse_args()
     args.model = args.model or default_model()
     print("command:", " ".join([sys.executable, *sys.argv]), flush=True)
