@@ -290,6 +290,14 @@ def test_a_corpus_over_the_threshold_is_searched_quantized_with_the_exact_top_1(
 # ------------------------------------------------------------------------------------------ search
 
 
+def test_encoder_loaded_for_the_demo_embeds_as_the_model_does(demo, search):
+    """load_encoder skips transformers' Python parse of tokenizer.json (start time); the tokens and vectors stay."""
+    fast = demo.load_encoder(minilm_path())
+    texts = ["Soko liko wapi?", "Der Markt ist am Hafen. [SEP] [MASK]"]
+    assert fast.model.tokenizer(texts)["input_ids"] == search.encoders[0].model.tokenizer(texts)["input_ids"]
+    assert np.array_equal(fast.encode(texts, query=True), search.encoders[0].encode(texts, query=True))
+
+
 def test_search_ranks_the_matching_passage_first(search):
     [result] = search.search("Where is the market?", 5, ["en"])
     assert result.rows[0]["group"] == "market" and result.rows[0]["lang"] == "en"
