@@ -73,10 +73,13 @@ def build_wheel(dest: Path) -> Path:
 
 
 def pinned_requirements(wheel: Path) -> str:
-    """``requirements.txt``: the wheel with its extras, then its dependencies pinned to the versions installed here."""
-    import zipfile
+    """``requirements.txt``: the wheel with its extras, then its dependencies pinned to the versions installed here.
 
-    from packaging.requirements import Requirement
+    The wheel's ``Requires-Dist`` lines carry no marker but ``extra == "..."`` (pyproject.toml), so a regex reads
+    them without adding ``packaging`` as a dependency.
+    """
+    import re
+    import zipfile
 
     with zipfile.ZipFile(wheel) as archive:
         meta = next(n for n in archive.namelist() if n.endswith(".dist-info/METADATA"))
@@ -85,17 +88,17 @@ def pinned_requirements(wheel: Path) -> str:
     for line in lines:
         if not line.startswith("Requires-Dist:"):
             continue
-        req = Requirement(line.split(":", 1)[1].strip())
-        if req.marker and not any(req.marker.evaluate({"extra": e}) for e in EXTRAS):
-            continue
-        if req.name == "hf-hybrid":
+        spec, _, marker = line.split(":", 1)[1].strip().partition(";")
+        name = re.match(r"[A-Za-z0-9][A-Za-z0-9._-]*", spec).group(0)
+        extras = set(re.findall(r'extra\s*==\s*"([^"]+)"', marker))
+        if (extras and not extras & set(EXTRAS)) or name == "hf-hybrid":
             continue
         try:
-            pins.append(f"{req.name}=={metadata.version(req.name)}")
+            pins.append(f"{name}=={metadata.version(name)}")
         except metadata.PackageNotFoundError:
-            pins.append(str(req).split(";")[0])
+            pins.append(spec.strip())
     return "\n".join(["# hf-hybrid from the wheel beside this file; its dependencies pinned to the tested versions",
-                      TORCH_INDEX, f"./{wheel.name}[{','.join(EXTRAS)}]", *sorted(pins)]) + "\n"
+                      TORCH_INDEX, f"./{wheel.name}[{','.join(EXTRAS)}]", *sorted(pins, key=str.lower)]) + "\n"
 
 
 def corpus_hash(passages: list[str]) -> str:
