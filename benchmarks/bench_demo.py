@@ -2,10 +2,12 @@
 
 What it measures:
 
-- **demo**: ``python -m hf_hybrid.demo`` in its own process on loopback; ``--clients`` concurrent
-  ``gradio_client`` sessions each send ``--queries`` searches through the queue (the issue's load test:
-  50 × 20). Per-request latency is from ``predict`` call to answer, so it includes HTTP, the queue wait,
-  query encoding and ranking. Any error or a run past ``--timeout`` fails the benchmark.
+- **demo, one client**: ``python -m hf_hybrid.demo`` in its own process on loopback; one ``gradio_client``
+  session sends ``--one-client`` searches one after the other. Its p50 / p95 against the peer's is what Gradio
+  (HTTP, the queue, the page's tables and chart) adds to a search (issue 20's goal: at most 1.5×).
+- **demo, under load**: ``--clients`` concurrent sessions each send ``--queries`` searches through the queue (the
+  issue's load test: 50 × 20). Per-request latency is from ``predict`` call to answer, so it includes HTTP, the
+  queue wait, query encoding and ranking. Any error or a run past ``--timeout`` fails the benchmark.
 - **peer**: the same model and corpus in this process, one query at a time: encode + ``faiss.IndexFlatIP``
   search (the exact-search baseline), and the FAISS search alone.
 
@@ -130,7 +132,7 @@ def first_answer(models: list[str], corpus_source: str | None, query: str, cache
     """Launch the demo; seconds until its page is up and until a search answers ("Top ..."), and its console."""
     from gradio_client import Client
 
-    port, log = free_port(), cache / f"console-{time.monotonic_ns()}.txt"
+    port, log = free_port(), Path(tempfile.gettempdir()) / f"bench-demo-console-{time.monotonic_ns()}.txt"
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "GRADIO_ANALYTICS_ENABLED": "False", "HF_HYBRID_CACHE": str(cache)}
     cmd = [sys.executable, "-m", "hf_hybrid.demo", *[a for m in models for a in ("--model", m)],
            *(["--corpus", corpus_source] if corpus_source else []), "--host", "127.0.0.1", "--port", str(port)]
@@ -187,14 +189,44 @@ def startup_report(models: list[str], corpus: str, peer: dict, cold: dict, warm:
     return "\n".join(lines)
 
 
+def warm_report(models: list[str], corpus: str, runs: list[dict], note: str | None) -> str:
+    """--warm-only: the warm start alone, ``--repeat`` times, from the cache already on this machine."""
+    from hf_hybrid.demo import model_labels
+
+    answers = sorted(run["answer_s"] for run in runs)
+    lines = [
+        f"\n## Demo warm start to first answer (bench_demo.py --startup --warm-only, "
+        f"{datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC)\n",
+        f"Command: `{' '.join(['.venv/bin/python', 'benchmarks/bench_demo.py', *sys.argv[1:]])}`  ",
+        f"Machine: {platform.platform()}, {os.cpu_count()} CPU cores, shared with other jobs (load average "
+        f"{os.getloadavg()[0]:.1f} when done), no GPU. Models: {'; '.join(model_labels(models))}. Corpus `{corpus}`; "
+        "the corpus embeddings read from the local cache. Times from process launch, imports and model loads "
+        "included.\n",
+        "| run | page up s | first answer s | CPU s |",
+        "| --- | ---: | ---: | ---: |",
+        *[f"| {i} | {r['page_s']:.1f} | {r['answer_s']:.1f} | {r['cpu_s']:.1f} |" for i, r in enumerate(runs, 1)],
+        "",
+        f"Median first answer: {answers[len(answers) // 2]:.1f} s (goal ≤ 10 s on 2 cores)."
+        + (f" {note}" if note else ""),
+        "",
+    ]
+    return "\n".join(lines)
+
+
 def run_startup(args: argparse.Namespace) -> str:
-    """The demo cold, then warm, then the peer; the cold run's cache is a fresh folder linking the model cache."""
+    """The demo cold, then warm, then the peer; the cold run's cache is a fresh folder linking the model cache.
+    With ``--warm-only``, only warm starts from the local cache as it is (filled by an earlier run)."""
     from hf_hybrid.demo import default_models
     from hf_hybrid.models import cache_root
 
     models = args.models.split(",") if args.models else default_models()
     corpus = None if args.corpus == "sample" else args.corpus
     query = "Soko liko wapi?"
+    if args.warm_only:
+        runs = [first_answer(models, corpus, query, cache_root(), args.timeout) for _ in range(args.repeat)]
+        for run in runs:
+            print(f"demo warm: page {run['page_s']:.1f} s, first answer {run['answer_s']:.1f} s", flush=True)
+        return warm_report(models, args.corpus, runs, args.note)
     with tempfile.TemporaryDirectory(prefix="bench-demo-cache-") as tmp:
         cache = Path(tmp)
         if (cache_root() / "models").is_dir():  # the converted E5 stays where it is; only the embeddings are cold
@@ -222,16 +254,23 @@ def start_demo(model_name: str, corpus_source: str, port: int) -> subprocess.Pop
     return subprocess.Popen(cmd, env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
 
 
-def wait_until_up(url: str, proc: subprocess.Popen, timeout: float) -> None:
-    start = time.perf_counter()
+def wait_until_ready(url: str, proc: subprocess.Popen, query: str, timeout: float) -> None:
+    """Until a search answers: the page is up within seconds, the models load behind it."""
+    from gradio_client import Client
+
+    start, client = time.perf_counter(), None
     while time.perf_counter() - start < timeout:
         if proc.poll() is not None:
             raise SystemExit(f"demo exited with {proc.returncode}: {proc.stderr.read()[-2000:]}")
         try:
             with urllib.request.urlopen(url, timeout=2):
+                pass
+            client = client or Client(url, verbose=False, download_files=False)
+            if client.predict(query, [], 10, api_name="/search")[0].startswith("Top "):
                 return
         except OSError:
-            time.sleep(0.5)
+            pass
+        time.sleep(0.5)
     raise SystemExit(f"demo did not answer at {url} within {timeout} s")
 
 
@@ -271,18 +310,23 @@ def model_label(name: str) -> str:
     return "/".join(Path(name).parts[-2:]) if os.path.isdir(name) else name
 
 
-def report(args: argparse.Namespace, peer: dict, demo: dict, startup_s: float) -> str:
+def report(args: argparse.Namespace, peer: dict, one: dict, demo: dict, startup_s: float) -> str:
     from hf_hybrid.demo import DemoConfig
 
-    ratio = demo["latency"][0] / peer["total"][0]
+    ratio, one_p50, one_p95 = demo["latency"][0] / peer["total"][0], *(
+        d / p for d, p in zip(one["latency"], peer["total"], strict=True))
     lines = [
         f"\n## Demo search under load (bench_demo.py, {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC)\n",
         f"Command: `{' '.join(['.venv/bin/python', 'benchmarks/bench_demo.py', *sys.argv[1:]])}`  ",
-        f"Machine: {platform.platform()}, {os.cpu_count()} CPU cores, no GPU. Model: `{model_label(args.model)}`; "
+        f"Machine: {platform.platform()}, {os.cpu_count()} CPU cores, no GPU, shared with other jobs while this ran "
+        f"(load average {args.load_before:.1f} at the start, {os.getloadavg()[0]:.1f} at the end: the figures are "
+        f"noisy). Model: `{model_label(args.model)}`; "
         f"corpus `{args.corpus}`: {peer['passages']} passages in {peer['languages']} languages "
         f"(embedded once in {peer['embed_s']:.1f} s; demo ready in {startup_s:.1f} s).\n",
         "| what | requests | p50 ms | p95 ms | throughput |",
         "| --- | ---: | ---: | ---: | ---: |",
+        f"| demo via gradio_client, 1 client, serial, top-10 | {one['requests']} | {one['latency'][0]:.1f} | "
+        f"{one['latency'][1]:.1f} | {one['rps']:.1f} req/s |",
         f"| demo via gradio_client, {args.clients} clients × {args.queries} queries, top-10 | {demo['requests']} | "
         f"{demo['latency'][0]:.1f} | {demo['latency'][1]:.1f} | {demo['rps']:.1f} req/s |",
         f"| peer: encode + FAISS IndexFlatIP top-10, serial, in-process | {args.clients * args.queries} | "
@@ -290,7 +334,10 @@ def report(args: argparse.Namespace, peer: dict, demo: dict, startup_s: float) -
         f"| peer: FAISS IndexFlatIP search alone | {args.clients * args.queries} | {peer['search_only'][0]:.3f} | "
         f"{peer['search_only'][1]:.3f} | |",
         "",
-        f"Errors: 0. Ratio demo p50 / peer p50 = {ratio:.1f}× (the demo's figure includes HTTP, the queue wait "
+        f"One client: demo / peer = {one_p50:.2f}× at p50, {one_p95:.2f}× at p95 (goal ≤ 1.5×): what Gradio's HTTP, "
+        "queue and result tables add to encode + search.",
+        "",
+        f"Errors: 0. Under load, demo p50 / peer p50 = {ratio:.1f}× (the demo's figure includes HTTP, the queue wait "
         f"behind {args.clients - 1} other clients with {DemoConfig().concurrency_limit} searches at a time on "
         f"{os.cpu_count()} cores, and encoding).",
         "",
@@ -304,10 +351,14 @@ def main() -> int:
     parser.add_argument("--corpus", default="sample", help="parallel-schema source for load_parallel (default: sample)")
     parser.add_argument("--clients", type=int, default=50)
     parser.add_argument("--queries", type=int, default=20, help="queries per client")
+    parser.add_argument("--one-client", type=int, default=200, help="serial queries of the one-client measure")
     parser.add_argument("--timeout", type=float, default=600, help="seconds the whole load may take")
     parser.add_argument("--no-write", action="store_true", help="print only; do not append to RESULTS.md")
     parser.add_argument("--startup", action="store_true", help="measure start to first answer, cold and warm cache")
     parser.add_argument("--models", help="--startup: comma-separated models (default: as the quickstart prints them)")
+    parser.add_argument("--warm-only", action="store_true", help="--startup: warm starts only, from the local cache")
+    parser.add_argument("--repeat", type=int, default=3, help="--startup --warm-only: how many starts")
+    parser.add_argument("--note", help="--startup --warm-only: a sentence added to the section (what was measured)")
     args = parser.parse_args()
     args.model = args.model or default_model()
     print("command:", " ".join([sys.executable, *sys.argv]), flush=True)
@@ -318,6 +369,7 @@ def main() -> int:
             append_section(text)
         return 0
 
+    args.load_before = os.getloadavg()[0]
     queries = corpus_queries(args.corpus)
     stream = [queries[i % len(queries)] for i in range(args.clients * args.queries)]
     # one after the other, so neither measurement shares the CPU with the other's work
@@ -327,13 +379,15 @@ def main() -> int:
     started = time.perf_counter()
     proc = start_demo(args.model, args.corpus, port)
     try:
-        wait_until_up(f"http://127.0.0.1:{port}/", proc, timeout=600)
+        wait_until_ready(f"http://127.0.0.1:{port}/", proc, stream[0], timeout=600)
         startup_s = time.perf_counter() - started
+        one = run_load(f"http://127.0.0.1:{port}/", stream, 1, args.one_client, args.timeout)
+        print(f"demo, one client: p50 {one['latency'][0]:.1f} ms p95 {one['latency'][1]:.1f} ms", flush=True)
         demo = run_load(f"http://127.0.0.1:{port}/", stream, args.clients, args.queries, args.timeout)
     finally:
         proc.terminate()
         proc.wait(timeout=30)
-    text = report(args, peer, demo, startup_s)
+    text = report(args, peer, one, demo, startup_s)
     print(text)
     if not args.no_write:
         append_section(text)

@@ -13,6 +13,7 @@ STAGES = {
     "train": "hf_hybrid.train",
     "evaluate": "hf_hybrid.evaluation.cli",
     "push": "hf_hybrid.hub",
+    "push-space": "hf_hybrid.push_space",
     "card": "hf_hybrid.cards",
     "demo": "hf_hybrid.demo",
     "experiment": "hf_hybrid.experiments",

@@ -161,7 +161,7 @@ def _model_operations(model_dir: Path, card_text: str, results_path: Path | None
     return ops
 
 
-def _verify_commit(api: HfApi, repo_id: str, repo_type: str, oid: str, paths: list[str]) -> None:
+def verify_commit(api: HfApi, repo_id: str, repo_type: str, oid: str, paths: list[str]) -> None:
     """Report a push only once every file is visible at its commit."""
     found = with_retries(lambda: {e.path for e in api.get_paths_info(repo_id, paths, revision=oid, repo_type=repo_type)},
                          what="verify commit")
@@ -195,7 +195,7 @@ def push_model(model_dir: str | Path, repo_id: str, *, private: bool = False, re
         info = with_retries(lambda: api.create_commit(repo_id, _model_operations(model_dir, str(card), results),
                                                       commit_message=commit_message, revision=revision),
                             what="commit")
-        _verify_commit(api, repo_id, "model", info.oid, files)
+        verify_commit(api, repo_id, "model", info.oid, files)
     except (HfHubHTTPError, OfflineModeIsEnabled, *TRANSIENT_EXCEPTIONS) as err:
         raise as_user_error(err, repo_id) from err
     return info.commit_url

@@ -271,7 +271,31 @@ def test_exact_index_matches_faiss_and_filters_languages(demo):
         assert index.search(query, 5, ["de"]) == []
 
 
+def test_a_corpus_over_the_threshold_is_searched_quantized_with_the_exact_top_1(demo, search):
+    from dataclasses import replace
+
+    config = replace(search.config, quantized_min_passages=len(search.corpus))  # the threshold lowered to 40
+    quantized = demo.DemoSearch(config, search.encoders, search.corpus)
+    [name] = search.model_names
+    assert quantized.indexes[name].kind == "quantized" and quantized.indexes[name].embeddings is None
+    assert search.indexes[name].kind == "exact numpy"
+    for by_lang in GROUPS.values():  # 40 queries, each with its own passage as the easy answer
+        for query, _ in by_lang.values():
+            [exact], [approx] = search.search(query, 5), quantized.search(query, 5)
+            assert approx.rows[0]["passage"] == exact.rows[0]["passage"], query
+    [filtered] = quantized.search("Where is the market?", 5, ["sw", "fr"])
+    assert len(filtered.rows) == 5 and {row["lang"] for row in filtered.rows} <= {"sw", "fr"}
+
+
 # ------------------------------------------------------------------------------------------ search
+
+
+def test_encoder_loaded_for_the_demo_embeds_as_the_model_does(demo, search):
+    """load_encoder skips transformers' Python parse of tokenizer.json (start time); the tokens and vectors stay."""
+    fast = demo.load_encoder(minilm_path())
+    texts = ["Soko liko wapi?", "Der Markt ist am Hafen. [SEP] [MASK]"]
+    assert fast.model.tokenizer(texts)["input_ids"] == search.encoders[0].model.tokenizer(texts)["input_ids"]
+    assert np.array_equal(fast.encode(texts, query=True), search.encoders[0].encode(texts, query=True))
 
 
 def test_search_ranks_the_matching_passage_first(search):

@@ -39,6 +39,9 @@ CI_SIZE = {
     "hf-hybrid evaluate --model out/model --data sample --output out/eval": ["--no-plots"],
     "hf-hybrid export out/model --backend onnx --quantize q8": [],
     "hf-hybrid push out/model --repo-id org/hybrid-e5-small": "hub",
+    # a 12-row corpus instead of the bundled 1,500 passages: the model embeds it before the push
+    "hf-hybrid push-space org/hybrid-e5-small --space-id org/hybrid-demo":
+        ("hub", ["--corpus", str(ROOT / "tests" / "fixtures" / "eval" / "parallel_test.jsonl")]),
     "MODEL_ID=out/model python space/app.py": "demo",
     "hf-hybrid experiment --config configs/experiments/readme.yaml": "experiment",
     "python scripts/make_source_fixtures.py --mirror out/hub": [],
@@ -103,9 +106,10 @@ def test_stage_commands_run_in_order(tmp_path, local_hub):
             continue
         env_prefix, argv = _argv(command, out)
         env = {**base_env, **env_prefix}
-        if case == "hub":
+        if case == "hub" or isinstance(case, tuple):
             env.update(local_hub.env)
-            proc = subprocess.run(argv, env=env, cwd=ROOT, capture_output=True, text=True, timeout=600)
+            extra = case[1] if isinstance(case, tuple) else []
+            proc = subprocess.run(argv + extra, env=env, cwd=ROOT, capture_output=True, text=True, timeout=600)
             assert proc.returncode == 0, (command, proc.stderr[-2000:])
             continue
         if case == "demo":

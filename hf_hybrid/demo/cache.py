@@ -12,7 +12,8 @@ prompts, max_seq_length), by the passage prompt's name, and per passage text: a 
 its passages is, which is its corpus hash, and a corpus that changed keeps the vectors of the passages it kept.
 
 Where the demo looks, in this order: ``<model folder>/demo_embeddings/`` (shipped with a model: ``hf-hybrid push``
-writes it with :func:`write_corpus_embeddings`), the same path in the model's Hub repo, and the local cache
+writes it with :func:`write_corpus_embeddings`), the same path in the model's Hub repo, the folder ``DEMO_EMBEDDINGS``
+names (a Space made by ``hf-hybrid push-space`` ships its models' files there), and the local cache
 ``$HF_HYBRID_CACHE/demo_embeddings/`` (default ``~/.cache/hf_hybrid/demo_embeddings/``), the only place it writes.
 A file is served only after it passed three checks: it reads, its vectors have the model's dimension and unit
 norm, and two of its passages re-embedded now agree with it (cosine >= 0.999), so a file copied under the wrong
@@ -61,18 +62,22 @@ def _hub_file(name: str, relative: str) -> Path | None:
         return None
 
 
-def _cache_files(name: str | None, fingerprint: str, prompt: str | None) -> list[Path]:
-    """The cache files to try for model ``name``, in order: shipped in its folder, in its Hub repo, then local."""
+def _cache_files(name: str | None, fingerprint: str, prompt: str | None, shipped_dir: str | Path | None = None
+                 ) -> list[Path]:
+    """The cache files to try for model ``name``, in order: shipped in its folder or its Hub repo, shipped in
+    ``shipped_dir`` (a Space's ``demo_embeddings/``), then local."""
     from hf_hybrid.evaluation.embeddings import EmbeddingCache
     from hf_hybrid.models import resolve_model
 
     relative = Path(CACHE_FOLDER) / fingerprint / f"{prompt or 'none'}.npz"
-    local = EmbeddingCache(local_cache_root(), fingerprint, prompt).path
+    files = [EmbeddingCache(local_cache_root(), fingerprint, prompt).path]
+    if shipped_dir is not None:
+        files.insert(0, EmbeddingCache(shipped_dir, fingerprint, prompt).path)
     if name is None:
-        return [local]
+        return files
     folder = Path(resolve_model(name))
-    shipped = folder / relative if folder.is_dir() else _hub_file(name, relative.as_posix())
-    return [shipped, local] if shipped is not None else [local]
+    with_model = folder / relative if folder.is_dir() else _hub_file(name, relative.as_posix())
+    return [with_model, *files] if with_model is not None else files
 
 
 def _read_checked(path: Path, encoder: Encoder, wanted: dict[str, str]) -> tuple[dict[str, np.ndarray], str | None]:
@@ -100,20 +105,20 @@ def _read_checked(path: Path, encoder: Encoder, wanted: dict[str, str]) -> tuple
 
 
 def corpus_embeddings(encoder: Encoder, passages: Sequence[str], *, model_name: str | None = None, log: Log = print,
-                      progress: Progress | None = None) -> np.ndarray:
+                      progress: Progress | None = None, shipped_dir: str | Path | None = None) -> np.ndarray:
     """The L2-normalised embeddings of ``passages`` (row i for passage i) with the encoder's passage prompt.
 
-    Read from the cache files of model ``model_name`` (its folder or Hub repo, then the local cache; the local cache
-    alone when None) that pass the checks; what is missing is embedded ``CHUNK`` passages at a time
+    Read from the cache files of model ``model_name`` (its folder or Hub repo, then ``shipped_dir``, then the local
+    cache; without a name, ``shipped_dir`` and the local cache) that pass the checks; what is missing is embedded ``CHUNK`` passages at a time
     (``progress(done, total)`` after each chunk, a console line every tenth) and merged into the local cache.
     """
-    from hf_hybrid.evaluation.embeddings import _text_key, model_fingerprint
+    from hf_hybrid.evaluation.embeddings import model_fingerprint, text_key
 
     fingerprint = model_fingerprint(encoder.model)
-    wanted = {_text_key(text): text for text in passages}
+    wanted = {text_key(text): text for text in passages}
     table: dict[str, np.ndarray] = {}
     rejected: set[Path] = set()
-    for path in _cache_files(model_name, fingerprint, encoder.passage_prompt):
+    for path in _cache_files(model_name, fingerprint, encoder.passage_prompt, shipped_dir):
         if not path.is_file() or len(table) == len(wanted):
             continue
         found, problem = _read_checked(path, encoder, wanted)
@@ -126,7 +131,7 @@ def corpus_embeddings(encoder: Encoder, passages: Sequence[str], *, model_name: 
     missing = [key for key in wanted if key not in table]
     if missing:
         table.update(_embed_missing(encoder, [wanted[k] for k in missing], fingerprint, log, progress, rejected))
-    return np.stack([table[_text_key(text)] for text in passages]).astype(np.float32)
+    return np.stack([table[text_key(text)] for text in passages]).astype(np.float32)
 
 
 def _embed_missing(encoder: Encoder, texts: list[str], fingerprint: str, log: Log, progress: Progress | None,
@@ -135,7 +140,7 @@ def _embed_missing(encoder: Encoder, texts: list[str], fingerprint: str, log: Lo
 
     A local file that failed its checks is replaced, not merged into: its other vectors are as suspect.
     """
-    from hf_hybrid.evaluation.embeddings import EmbeddingCache, _text_key
+    from hf_hybrid.evaluation.embeddings import EmbeddingCache, text_key
 
     log(f"embedding {len(texts)} passages (not cached for model fingerprint {fingerprint}, "
         f"prompt {encoder.passage_prompt!r})")
@@ -149,7 +154,7 @@ def _embed_missing(encoder: Encoder, texts: list[str], fingerprint: str, log: Lo
             progress(done, len(texts))
         if done == len(texts) or done // step != (done - CHUNK) // step:
             log(f"embedded {done}/{len(texts)} passages in {time.perf_counter() - start:.0f} s")
-    new = dict(zip((_text_key(t) for t in texts), np.concatenate(vectors), strict=True))
+    new = dict(zip((text_key(t) for t in texts), np.concatenate(vectors), strict=True))
     cache = EmbeddingCache(local_cache_root(), fingerprint, encoder.passage_prompt)
     try:
         cache.save(new if cache.path in rejected else {**cache.load(), **new})
@@ -170,7 +175,7 @@ def write_corpus_embeddings(model, passages: Sequence[str] | None, folder: str |
     writes ``<model_dir>/demo_embeddings/<fingerprint>/<prompt>.npz``, which the demo reads from that folder, or
     from the Hub repo the folder is pushed to, before it would embed. Vectors already in the local cache are reused.
     """
-    from hf_hybrid.evaluation.embeddings import EmbeddingCache, _text_key, model_fingerprint
+    from hf_hybrid.evaluation.embeddings import EmbeddingCache, model_fingerprint, text_key
 
     if passages is None:
         from hf_hybrid.demo.corpus import load_corpus
@@ -179,5 +184,5 @@ def write_corpus_embeddings(model, passages: Sequence[str] | None, folder: str |
     encoder = Encoder(str(folder), model)
     matrix = corpus_embeddings(encoder, passages, log=log)  # the local cache only: ``folder`` is being written
     cache = EmbeddingCache(folder, model_fingerprint(model), encoder.passage_prompt)
-    cache.save(dict(zip((_text_key(t) for t in passages), matrix, strict=True)))
+    cache.save(dict(zip((text_key(t) for t in passages), matrix, strict=True)))
     return cache.path

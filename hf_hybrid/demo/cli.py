@@ -66,7 +66,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.check:
         search = startup.run()
         index = next(iter(search.indexes.values()))
-        print(f"demo: {'faiss' if index.uses_faiss else 'exact numpy'} search", flush=True)
+        print(f"demo: {index.kind} search", flush=True)
         return 0
     startup.start(then=lambda: serve_with_threads(config.serve_threads))
     build_app(startup).launch(server_name=config.host, server_port=config.port, ssr_mode=False,

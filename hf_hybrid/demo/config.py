@@ -27,6 +27,10 @@ class DemoConfig:
     max_upload_passages: int = 500  # an upload is embedded on the request path: bound its cost
     max_passage_chars: int = 2_000
     faiss_min_passages: int = 20_000  # below this a numpy matrix product is as fast and simpler
+    # from this corpus size on, search binary codes + int8 rescoring (hf_hybrid.vector_index.QuantizedIndex):
+    # 432 bytes a passage instead of 1,536, p95 ~5 ms at 1 M passages; below it exact search costs little memory
+    quantized_min_passages: int = 200_000
+    embeddings_dir: str | None = None  # shipped corpus embeddings (<fingerprint>/<prompt>.npz), read before embedding
     concurrency_limit: int = 4  # searches running at once; the rest wait in the queue
     # torch threads once serving: one query is too small to split across cores, and concurrent requests
     # already keep them busy; on 2 busy cores 2 threads took 500 ms per query encode, 1 thread 14 ms
@@ -58,8 +62,36 @@ def _env_int(env: Mapping[str, str], name: str) -> int | None:
         raise UserError(name, f"{raw!r} is not an integer", f"set {name} to a whole number") from None
 
 
+SETTINGS_PATHS = ("CORPUS", "DEMO_EMBEDDINGS")  # settings-file values that are paths relative to the file
+
+
+def settings_from_file(path: str | Path) -> dict[str, str]:
+    """The settings ``hf-hybrid push-space`` wrote (``space_settings.json``: ``MODEL_ID``, ``CORPUS``, …).
+
+    Relative paths in it are relative to the file, so the Space finds its corpus and embeddings whatever its
+    working directory.
+    """
+    import json
+
+    path = Path(path)
+    try:
+        settings = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as err:
+        raise UserError("DEMO_SETTINGS", f"{str(path)!r} cannot be read as JSON ({type(err).__name__})",
+                        "point DEMO_SETTINGS at the space_settings.json push-space wrote") from None
+    if not isinstance(settings, dict) or not all(isinstance(v, str) for v in settings.values()):
+        raise UserError("DEMO_SETTINGS", f"{str(path)!r} is not an object of strings", "write {\"MODEL_ID\": \"org/name\"}")
+    for name in SETTINGS_PATHS:
+        if name in settings and not Path(settings[name]).is_absolute() and (path.parent / settings[name]).exists():
+            settings[name] = str(path.parent / settings[name])
+    return settings
+
+
 def config_from_env(env: Mapping[str, str] = os.environ) -> DemoConfig:
-    """Read the Space's settings: ``MODELS`` (comma list) or ``MODEL_ID`` [+ ``BASE_MODEL_ID``], ``CORPUS``, ``PORT``."""
+    """Read the Space's settings: ``MODELS`` (comma list) or ``MODEL_ID`` [+ ``BASE_MODEL_ID``], ``CORPUS``, ``PORT``,
+    ``DEMO_EMBEDDINGS``; ``DEMO_SETTINGS`` names a JSON file of defaults for them (the environment wins)."""
+    if env.get("DEMO_SETTINGS"):
+        env = {**settings_from_file(env["DEMO_SETTINGS"]), **env}
     if env.get("MODELS"):
         models = [m.strip() for m in env["MODELS"].split(",") if m.strip()]
     elif env.get("MODEL_ID"):
@@ -67,10 +99,10 @@ def config_from_env(env: Mapping[str, str] = os.environ) -> DemoConfig:
     else:
         models = default_models(env)
     config = DemoConfig(models=models, corpus=env.get("CORPUS") or None, host=env.get("GRADIO_SERVER_NAME"),
-                        backend=env.get("BACKEND") or "torch")
+                        backend=env.get("BACKEND") or "torch", embeddings_dir=env.get("DEMO_EMBEDDINGS") or None)
     config.port = _env_int(env, "PORT") or _env_int(env, "GRADIO_SERVER_PORT")
     for name, attr in [("DEMO_CONCURRENCY", "concurrency_limit"), ("DEMO_MAX_QUEUE", "max_queue"),
-                       ("DEMO_TORCH_THREADS", "serve_threads")]:
+                       ("DEMO_TORCH_THREADS", "serve_threads"), ("DEMO_QUANTIZED_MIN", "quantized_min_passages")]:
         value = _env_int(env, name)
         if value is not None:
             setattr(config, attr, value)
@@ -88,7 +120,8 @@ def check_config(config: DemoConfig) -> DemoConfig:
     from hf_hybrid.backends import parse_backend
 
     parse_backend(config.backend)
-    for name in ("concurrency_limit", "max_queue", "default_top_k", "max_top_k", "serve_threads"):
+    for name in ("concurrency_limit", "max_queue", "default_top_k", "max_top_k", "serve_threads",
+                 "quantized_min_passages"):
         if getattr(config, name) < 1:
             raise UserError(name, f"{getattr(config, name)} is below 1", f"set {name} to 1 or more")
     if config.port is not None and not 1 <= config.port <= 65535:

@@ -103,9 +103,11 @@ class Startup:
                 self.status = f"embedding {done}/{total} passages of {self.corpus.name} with {where}"
 
             embeddings = corpus_embeddings(encoder, self.corpus.passages, model_name=name, progress=progress,
-                                           log=lambda line, where=where: self._say(f"{where}: {line}"))
+                                           log=lambda line, where=where: self._say(f"{where}: {line}"),
+                                           shipped_dir=self.config.embeddings_dir)
             encoders.append(encoder)
-            indexes[name] = PassageIndex(embeddings, self.corpus.langs, self.config.faiss_min_passages)
+            indexes[name] = PassageIndex(embeddings, self.corpus.langs, self.config.faiss_min_passages,
+                                         self.config.quantized_min_passages)
         self.search = DemoSearch(self.config, encoders, self.corpus, indexes=indexes)
         self._say(f"ready, models loaded in {time.perf_counter() - start:.1f} s: {len(self.corpus)} passages in "
                   f"{len(self.corpus.languages)} languages from {self.corpus.name}, {count} model(s)")

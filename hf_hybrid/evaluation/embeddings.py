@@ -35,7 +35,8 @@ def model_fingerprint(model: SentenceTransformer) -> str:
     return digest.hexdigest()[:16]
 
 
-def _text_key(text: str) -> str:
+def text_key(text: str) -> str:
+    """The cache key of one text: the first 32 hex digits of its UTF-8 sha256 (the ``keys`` of a cache file)."""
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:32]
 
 
@@ -84,7 +85,7 @@ def encode_unique(
     if cache_dir is not None:
         cache = EmbeddingCache(cache_dir, fingerprint or model_fingerprint(model), prompt)
         table = cache.load()
-    missing = [t for t in distinct if _text_key(t) not in table]
+    missing = [t for t in distinct if text_key(t) not in table]
     if missing:
         vectors = model.encode(
             missing,
@@ -94,10 +95,10 @@ def encode_unique(
             convert_to_numpy=True,
             show_progress_bar=show_progress_bar,
         )
-        table.update({_text_key(t): v for t, v in zip(missing, vectors, strict=True)})
+        table.update({text_key(t): v for t, v in zip(missing, vectors, strict=True)})
         if cache is not None:
             cache.save(table)
-    matrix = np.stack([table[_text_key(t)] for t in distinct]).astype(np.float32)
+    matrix = np.stack([table[text_key(t)] for t in distinct]).astype(np.float32)
     position = {t: i for i, t in enumerate(distinct)}
     rows = torch.from_numpy(matrix)[[position[t] for t in texts]]
     return rows.to(model.device)
