@@ -20,14 +20,14 @@ from hf_hybrid.errors import UserError
 from hf_hybrid.training.config import TrainConfig
 
 
-def layer_stack(model) -> tuple[str, torch.nn.ModuleList]:
+def layer_stack(model) -> torch.nn.ModuleList:
     """The transformer's list of layers, found generically: the ``ModuleList`` with ``num_hidden_layers``
     entries (``encoder.layer`` in BERT / XLM-R, ``transformer.layer`` in DistilBERT, ``layers`` elsewhere)."""
     auto = model[0].auto_model
     depth = getattr(auto.config, "num_hidden_layers", None)
-    for name, module in auto.named_modules():
+    for module in auto.modules():
         if isinstance(module, torch.nn.ModuleList) and len(module) == depth:
-            return name, module
+            return module
     raise UserError("freeze_layers", f"no list of {depth} transformer layers found in {type(auto).__name__}",
                     "use freeze_embeddings or lora_r with this model, or set --freeze_layers 0")
 
@@ -37,7 +37,7 @@ def freeze_lower_layers(model, top: int) -> None:
 
     Parameters are registered in forward order (embeddings, layers, pooler), so everything met before the layer
     stack is the input side, and everything after it trains."""
-    prefix, layers = layer_stack(model)
+    layers = layer_stack(model)
     if top > len(layers):
         raise UserError("freeze_layers", f"{top} is more than the model's {len(layers)} layers",
                         f"use 1 to {len(layers)} (0: train every layer)")
@@ -50,6 +50,7 @@ def freeze_lower_layers(model, top: int) -> None:
             param.requires_grad_(id(param) in trained)
         else:
             param.requires_grad_(past_stack)
+
 
 def add_lora(model, cfg: TrainConfig, seed: int) -> None:
     """Wrap the transformer in a peft ``PeftModel`` with LoRA adapters; only the adapters train.
