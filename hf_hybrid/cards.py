@@ -231,6 +231,12 @@ def _strategy_rows(record: dict) -> tuple[str, list[list[Any]]]:
                                               "language_sampling", "temperature") if strategy.get(key) is not None]
     rows += [[key, record[key]] for key in ("batch_size", "max_steps", "learning_rate", "weight_decay",
                                             "warmup_ratio", "loss", "scale", "seed") if record.get(key) is not None]
+    tuning = record.get("fine_tuning") or {}
+    rows += [[key, tuning[key]] for key in ("freeze_embeddings", "freeze_layers") if tuning.get(key)]
+    if tuning.get("lora"):
+        rows.append(["lora", ", ".join(f"{k} {v}" for k, v in tuning["lora"].items())])
+    if tuning.get("wise_ft", 1.0) != 1.0:
+        rows.append(["wise_ft (WiSE-FT α)", tuning["wise_ft"]])
     return title, rows
 
 

@@ -45,6 +45,8 @@ class QuickstartConfig:
     seed: int = field(default=42, metadata={"help": "seed of the plan and training"})
     freeze_embeddings: bool = field(default=True, metadata={"help": "keep E5's 250k x 384 token embeddings fixed "
                                                                     "(a step on 2 CPU cores drops from ~20 s to a few)"})
+    freeze_layers: int = field(default=0, metadata={"help": "train only the top N of E5's 12 layers (0: all; "
+                                                            "see benchmarks/bench_train_step.py)"})
     repo_id: str | None = field(default=None, metadata={"help": "push the model here (needs a token)"})
 
     def validate(self) -> None:
@@ -105,6 +107,7 @@ def _checked(config: QuickstartConfig) -> tuple[Path, PlanConfig, TrainConfig]:
     """Every setting, checked before anything is written: a bad one leaves the output folder untouched."""
     from hf_hybrid.hub import get_token
     from hf_hybrid.models import resolve_model
+    from hf_hybrid.training.checks import check_tuning
 
     config.validate()
     out = Path(config.output).absolute()
@@ -113,8 +116,10 @@ def _checked(config: QuickstartConfig) -> tuple[Path, PlanConfig, TrainConfig]:
     plan.validate()
     train_cfg = TrainConfig(model=config.model, data=config.data, output_dir=str(out / "model"),
                             max_steps=config.steps, max_seq_length=config.max_seq_length, report_to=["none"],
-                            logging_steps=5, freeze_embeddings=config.freeze_embeddings)
+                            logging_steps=5, freeze_embeddings=config.freeze_embeddings,
+                            freeze_layers=config.freeze_layers)
     train_cfg.validate()
+    check_tuning(train_cfg)
     resolve_model(config.model)  # a missing model folder is an error now, not after the dataset is built
     if config.repo_id and not get_token():
         raise UserError("token", "no Hub token found for --repo_id", "run `hf auth login` or set HF_TOKEN")

@@ -176,7 +176,30 @@ def test_ci_grid_trains_skips_finished_runs_and_reports(tmp_path, monkeypatch, c
     assert "](figures/ci_mlm_alpha.png)" in text and (docs / "figures" / "ci_mlm_alpha.png").exists()
 
 
+def test_grid_forwards_tuning_options_and_evaluates_wise_ft_without_retraining(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("HF_HYBRID_CACHE", str(tmp_path / "cache"))
+    data = yaml.safe_load((CONFIGS / "ci.yaml").read_text())
+    data |= {"output_dir": str(tmp_path / "out"), "strategies": ["base", "hybrid-0.5"], "seeds": [0],
+             "freeze_layers": 1, "wise_ft": [0.0, 0.5]}
+    config = tmp_path / "wise.yaml"
+    config.write_text(yaml.safe_dump(data))
+    assert main(["--config", str(config)]) == 0
+    runs = tmp_path / "out" / "ci" / "runs" / "mlm"
+    result = {s: json.loads((runs / s / "seed-0" / "eval.json").read_text())
+              for s in ("base", "hybrid-0.5", "hybrid-0.5+wise0", "hybrid-0.5+wise0.5")}
+    assert result["hybrid-0.5"]["settings"]["training"]["fine_tuning"]["freeze_layers"] == 1
+    metrics = {s: r["suites"][0]["metrics"]["multi.map"] for s, r in result.items()}
+    assert metrics["hybrid-0.5+wise0"] == pytest.approx(metrics["base"], abs=1e-6)  # α = 0 is the base itself
+    assert metrics["hybrid-0.5+wise0.5"] not in (metrics["base"], metrics["hybrid-0.5"])
+    report = (tmp_path / "out" / "ci" / "report.md").read_text()
+    assert "| hybrid-0.5+wise0.5 |" in report
+    capsys.readouterr()
+    assert main(["--config", str(config)]) == 0
+    assert "0 runs trained, 2 skipped" in capsys.readouterr().out
+
+
 @pytest.mark.parametrize("argv, field", [
+    (["--wise_ft", "1.5"], "wise_ft"),
     (["--strategies", "mono", "hybrid"], "strategies"),
     (["--reference", "cross", "--strategies", "mono"], "reference"),
     (["--seeds", "1", "1"], "seeds"),

@@ -87,6 +87,7 @@ def test_a_folder_of_the_users_own_files_is_refused_untouched(tmp_path, capsys):
     (["--steps", "0"], ["steps", "0 is not a positive number"]),
     (["--held_out", "zz"], ["held_out", "'zz' not in"]),
     (["--batch_size", "1"], ["batch_size"]),
+    (["--freeze_layers", "-2"], ["freeze_layers", "negative"]),
 ])
 def test_bad_settings_write_nothing(tmp_path, capsys, argv, needles):
     _one_line_error(capsys, main(["--output", str(tmp_path / "qs"), "--data", SYNTHETIC, *argv]), *needles)

@@ -36,6 +36,8 @@ PARALLEL_SUITE = "parallel"  # the name of the suite of the grid's own evaluatio
 OWN_DATA_TASK = "parallel"  # in mteb_tasks: the grid's evaluation data as an MTEB retrieval task
 STRATEGIES = ("base", "mono", "cross", "hybrid-0.25", "hybrid-0.5", "hybrid-0.75", "seq-mono-cross",
               "seq-cross-mono", "mixed")
+# Training options forwarded to every run's TrainConfig (which weights train: hf_hybrid.training.tuning).
+TUNING = ("freeze_embeddings", "freeze_layers", "lora_r", "lora_alpha", "lora_dropout", "lora_target_modules")
 _STRATEGY = re.compile(r"^(mono|cross|mixed|base)$|^hybrid-(\d*\.?\d+)$|^seq-(mono|cross|mixed)-(mono|cross|mixed)$")
 
 
@@ -82,6 +84,16 @@ class ExperimentConfig:
     beir_pairs: bool = field(default=False, metadata={"help": "also export the evaluation split as BEIR folders per "
                                                                "language pair (<experiment>/beir_pairs) and score "
                                                                "them: nDCG@10, Recall@100"})
+    freeze_embeddings: bool = field(default=False, metadata={"help": "keep the token embeddings fixed (see train)"})
+    freeze_layers: int = field(default=0, metadata={"help": "train only the top N transformer layers (0: all)"})
+    lora_r: int = field(default=0, metadata={"help": "train LoRA adapters of this rank (0: off; saved merged)"})
+    lora_alpha: float = field(default=16.0, metadata={"help": "LoRA scaling numerator"})
+    lora_dropout: float = field(default=0.0, metadata={"help": "LoRA dropout"})
+    lora_target_modules: list[str] = field(default_factory=list, metadata={"help": "LoRA layers (default: peft's)"})
+    wise_ft: list[float] = field(default_factory=list,
+                                 metadata={"help": "WiSE-FT α values at which every fine-tuned run is also evaluated, "
+                                                   "without retraining: (1-α)·base + α·fine-tuned, reported as "
+                                                   "<strategy>+wise<α> (e.g. hybrid-0.5+wise0.5)"})
     bootstrap: int = field(default=1000, metadata={"help": "bootstrap resamples for the significance test"})
     keep_models: bool = field(default=False, metadata={"help": "keep fine-tuned weights (off: delete after "
                                                                "evaluation, keep the training record)"})
@@ -101,8 +113,6 @@ class ExperimentConfig:
     def validate(self) -> None:
         for name in self.strategies:
             plan_settings(name)
-        if self.reference not in self.strategies:
-            raise UserError("reference", repr(self.reference), f"use one of the strategies {self.strategies}")
         if not self.seeds or len(set(self.seeds)) != len(self.seeds):
             raise UserError("seeds", f"{self.seeds}", "give distinct seeds (>= 3 for confidence intervals)")
         if not self.models:
@@ -117,6 +127,12 @@ class ExperimentConfig:
                 raise UserError("suites", f"unknown suite {name!r}", f"use one of {', '.join(SUITES)}")
             if SUITES[name].needs_root and not getattr(self, f"{name}_dir", None):
                 raise UserError(f"{name}_dir", "missing", f"give a local copy of the release ({SUITES[name].source})")
+        for alpha in self.wise_ft:
+            if not 0 <= alpha < 1:
+                raise UserError("wise_ft", f"{alpha} is outside [0, 1)", "list α values such as [0.5] (1 is the "
+                                "fine-tuned model itself, always evaluated)")
+        if self.reference not in self.rows():
+            raise UserError("reference", repr(self.reference), f"use one of {self.rows()}")
         if self.bootstrap < 100:
             raise UserError("bootstrap", f"{self.bootstrap}", "use at least 100 resamples (1000 recommended)")
 
@@ -124,14 +140,27 @@ class ExperimentConfig:
     def folder(self) -> Path:
         return Path(self.output_dir) / self.name
 
+    def rows(self) -> list[str]:
+        """Every row of the report: the strategies, then each trained one at every WiSE-FT α."""
+        return list(self.strategies) + [wise_label(s, a) for s in self.strategies if s != BASE for a in self.wise_ft]
+
     def run_fingerprint(self) -> str:
         """What makes two runs of one (model, strategy, seed) comparable: everything except the grid's extent
         (models, strategies, seeds) and the report/output locations."""
         skip = {"name", "title", "output_dir", "models", "strategies", "seeds", "reference", "report",
                 "figures_dir", "summary_copy", "combine", "bootstrap", "keep_models", "mteb_tasks", "beir",
                 "beir_pairs", "suites", "africlirmatrix_dir"}
-        payload = {k: v for k, v in asdict(self).items() if k not in skip}
+        skip.add("wise_ft")  # evaluated variants of the same trained runs
+        defaults = ExperimentConfig.__dataclass_fields__
+        # Options at their default leave the fingerprint of grids made before the options existed unchanged.
+        payload = {k: v for k, v in asdict(self).items() if k not in skip
+                   and not (k in TUNING and v == (defaults[k].default_factory() if k == "lora_target_modules"
+                                                  else defaults[k].default))}
         return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def wise_label(strategy: str, alpha: float) -> str:
+    return f"{strategy}+wise{alpha:g}"
 
 
 def plan_settings(name: str) -> dict:
@@ -240,30 +269,32 @@ def train_run(ctx: Context, tag: str, strategy: str, seed: int, out: Path) -> Pa
 
     cfg = ctx.config
     model_dir = out / "model"
-    if (model_dir / RECORD).exists():
+    if (model_dir / RECORD).exists() and (model_dir / "modules.json").exists():
         return model_dir
-    if model_dir.exists():  # interrupted before the model was complete: a grid run is short, redo it
+    if model_dir.exists():  # interrupted before the model was complete (or its weights were dropped): redo it
         shutil.rmtree(model_dir)
     train_cfg = TrainConfig(model=ctx.base_models[tag], data=cfg.data, output_dir=str(model_dir),
                             max_steps=cfg.max_steps, learning_rate=cfg.learning_rate,
                             warmup_ratio=cfg.warmup_ratio, max_seq_length=cfg.max_seq_length,
                             use_negatives=cfg.use_negatives, query_prompt=cfg.query_prompt,
                             passage_prompt=cfg.passage_prompt, report_to=["none"],
-                            logging_steps=max(1, cfg.max_steps // 4))
+                            logging_steps=max(1, cfg.max_steps // 4),
+                            **{name: getattr(cfg, name) for name in TUNING})
     plan_cfg = PlanConfig(batch_size=cfg.batch_size, seed=seed, train_languages=list(ctx.train_languages),
                           **plan_settings(strategy))
     return train(train_cfg, plan_cfg)
 
 
-def evaluate_run(ctx: Context, model_dir: Path | str) -> tuple[list[dict], dict[str, np.ndarray]]:
-    """Every configured suite for one fine-tuned model, plus the per-query units of the parallel suite."""
+def evaluate_run(ctx: Context, model_dir) -> tuple[list[dict], dict[str, np.ndarray]]:
+    """Every configured suite for one fine-tuned model (a folder or a loaded model), plus the per-query units of
+    the parallel suite."""
     from hf_hybrid.evaluation.embeddings import encode_unique
     from hf_hybrid.evaluation.multilingual import pool_from_parallel, pool_suite
     from hf_hybrid.experiments.stats import per_query_units
     from hf_hybrid.models import load_model
 
     cfg = ctx.config
-    model = load_model(str(model_dir))
+    model = load_model(str(model_dir)) if isinstance(model_dir, str | Path) else model_dir
     pool = pool_from_parallel(ctx.eval_data, name=PARALLEL_SUITE, split=cfg.eval_split)
     # Encoded once here (not through evaluate_parallel) so the same embeddings feed the suite and the
     # per-query units of the bootstrap.
@@ -316,9 +347,8 @@ def _named_suites(ctx: Context, model) -> list[dict]:
 
 
 def run_one(ctx: Context, tag: str, strategy: str, seed: int) -> Path:
-    """Train and evaluate one cell of the grid; ``eval.json`` is written last (it marks the run finished)."""
-    from hf_hybrid.evaluation.report import write_results
-
+    """Train and evaluate one cell of the grid (and its WiSE-FT variants); ``eval.json`` is written last (it marks
+    the run finished)."""
     cfg = ctx.config
     out = run_folder(cfg, tag, strategy, seed)
     out.mkdir(parents=True, exist_ok=True)
@@ -335,16 +365,45 @@ def run_one(ctx: Context, tag: str, strategy: str, seed: int) -> Path:
         suites = result["suites"]
     else:
         suites, units = evaluate_run(ctx, model_dir)
-    with atomic_path(out / "units.npz", suffix=".npz") as tmp:
-        np.savez_compressed(tmp, **units)
     settings = {"run_fingerprint": cfg.run_fingerprint(), "model": tag, "base_model": ctx.base_models[tag],
                 "strategy": strategy, "seed": seed, "train_languages": ctx.train_languages,
                 "train_wall_s": round(trained, 2), "eval_wall_s": round(time.perf_counter() - start - trained, 2),
                 "training": training}
-    write_results(out / "eval.json", ctx.base_models[tag], suites, settings)
+    if strategy != BASE and cfg.wise_ft:  # before the run's own eval.json: that one marks the cell finished
+        from hf_hybrid.models import load_model
+
+        base = load_model(ctx.base_models[tag]).state_dict()
+        for alpha in cfg.wise_ft:
+            begin = time.perf_counter()
+            suites_a, units_a = evaluate_run(ctx, wise_ft_model(base, model_dir, alpha))
+            _write_run(run_folder(cfg, tag, wise_label(strategy, alpha), seed), ctx.base_models[tag], suites_a,
+                       units_a, settings | {"strategy": wise_label(strategy, alpha), "wise_ft": alpha,
+                                            "train_wall_s": 0.0,  # no training: counted once, in the run's row
+                                            "eval_wall_s": round(time.perf_counter() - begin, 2)})
+    _write_run(out, ctx.base_models[tag], suites, units, settings)
     if not cfg.keep_models and strategy != BASE:  # never the base model itself
         _drop_weights(model_dir)
     return out
+
+
+def _write_run(out: Path, base_model: str, suites: list[dict], units: dict, settings: dict) -> None:
+    from hf_hybrid.evaluation.report import write_results
+
+    out.mkdir(parents=True, exist_ok=True)
+    with atomic_path(out / "units.npz", suffix=".npz") as tmp:
+        np.savez_compressed(tmp, **units)
+    write_results(out / "eval.json", base_model, suites, settings)
+
+
+def wise_ft_model(base: dict, tuned: Path | str, alpha: float):
+    """WiSE-FT (Wortsman et al., 2022) of a finished run without retraining: (1-α)·base + α·fine-tuned, in memory
+    (``base``: the base model's state dict)."""
+    from hf_hybrid.models import load_model
+    from hf_hybrid.training.tuning import interpolate
+
+    model = load_model(str(tuned))
+    interpolate(model, base, alpha)
+    return model
 
 
 def _base_evaluated(cfg: ExperimentConfig, tag: str, seed: int) -> Path | None:
@@ -386,7 +445,8 @@ def run_grid(cfg: ExperimentConfig, log=print) -> dict[str, int]:
     # seeds it finished, so its partial report already compares like with like.
     cells = [(tag, s, seed) for tag in ctx.base_models for seed in cfg.seeds for s in cfg.strategies]
     for i, (tag, strategy, seed) in enumerate(cells, 1):
-        if is_finished(run_folder(cfg, tag, strategy, seed), fingerprint):
+        variants = [wise_label(strategy, a) for a in cfg.wise_ft] if strategy != BASE else []
+        if all(is_finished(run_folder(cfg, tag, s, seed), fingerprint) for s in [strategy, *variants]):
             counts["skipped"] += 1
             log(f"[{i}/{len(cells)}] {tag} {strategy} seed {seed}: finished earlier, skipped")
             continue

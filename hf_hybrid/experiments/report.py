@@ -69,7 +69,7 @@ def summarize(cfg: ExperimentConfig, command: str = "") -> dict:
     wall = 0.0
     for model in cfg.models:
         tag = model_tag(model)
-        runs = {s: _load_runs(cfg, tag, s) for s in cfg.strategies}
+        runs = {s: _load_runs(cfg, tag, s) for s in cfg.rows()}
         runs = {s: r for s, r in runs.items() if r}
         if not runs:
             continue

@@ -45,6 +45,22 @@ class TrainConfig:
     freeze_embeddings: bool = field(default=False, metadata={"help": "keep the token embedding matrix fixed: "
                                                                      "for 250k-piece vocabularies (XLM-R, E5) on CPU "
                                                                      "it is most of the weights and of a step's time"})
+    freeze_layers: int = field(default=0, metadata={"help": "train only the top N transformer layers (and the "
+                                                            "pooler / heads after them); 0: train every layer. "
+                                                            "Backward stops at layer L-N: a CPU step costs less"})
+    lora_r: int = field(default=0, metadata={"help": "train LoRA adapters of this rank instead of the weights "
+                                                     "(peft; 0: off)"})
+    lora_alpha: float = field(default=16.0, metadata={"help": "LoRA scaling numerator (update = alpha/r * B A)"})
+    lora_dropout: float = field(default=0.0, metadata={"help": "dropout on the LoRA branch's input"})
+    lora_target_modules: list[str] = field(default_factory=list,
+                                           metadata={"help": "linear layers that get adapters (default: peft's "
+                                                             "choice for the architecture: query, value for "
+                                                             "BERT / XLM-R)"})
+    save_adapter: bool = field(default=False, metadata={"help": "LoRA: save the adapter (loads with peft "
+                                                                "installed) instead of merged weights"})
+    wise_ft: float = field(default=1.0, metadata={"help": "WiSE-FT: save (1-a)*base + a*fine-tuned weights "
+                                                          "(a in [0, 1]; 1: the fine-tuned model) against "
+                                                          "forgetting (Wortsman et al., 2022)"})
     precision: str = field(default="auto", metadata={"help": "auto (bf16 on GPUs that have it, fp16 on other "
                                                              "GPUs, fp32 on CPU) | bf16 | fp16 | fp32"})
     reset_optimizer_at_switch: bool = field(default=False, metadata={"help": "sequential: restart optimizer "

@@ -29,6 +29,15 @@ def _strategy(train: TrainConfig, plan_cfg: PlanConfig, plan: BatchPlan) -> dict
             "temperature": plan_cfg.temperature if plan_cfg.language_sampling == "size" else None}
 
 
+def _fine_tuning(train: TrainConfig) -> dict:
+    """Which weights trained and how they were saved (:mod:`hf_hybrid.training.tuning`)."""
+    lora = ({"r": train.lora_r, "alpha": train.lora_alpha, "dropout": train.lora_dropout,
+             "target_modules": train.lora_target_modules or "peft default", "saved": "adapter" if train.save_adapter
+             else "merged"} if train.lora_r else None)
+    return {"freeze_embeddings": train.freeze_embeddings, "freeze_layers": train.freeze_layers, "lora": lora,
+            "wise_ft": train.wise_ft}
+
+
 def _versions() -> dict:
     import accelerate
     import datasets
@@ -64,6 +73,7 @@ def training_record(train: TrainConfig, plan_cfg: PlanConfig, plan: BatchPlan, d
         "loss": type(trainer.loss).__name__ if not isinstance(trainer.loss, dict) else "multiple",
         "loss_directions": list(loss_directions(train)),
         "scale": train.scale, "max_seq_length": train.max_seq_length,
+        "fine_tuning": _fine_tuning(train),
         "languages": languages, "train_languages": plan.training_languages,
         "held_out_languages": sorted(set(languages) - set(plan.training_languages)),
         "data": {"sources": [train.data], "fingerprint": data["fingerprint"], "rows": data["rows"],

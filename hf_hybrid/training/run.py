@@ -34,6 +34,7 @@ from hf_hybrid.training.losses import build_loss
 from hf_hybrid.training.record import training_record
 from hf_hybrid.training.run_folder import RunFolder, claim, finish, inspect_output
 from hf_hybrid.training.trainer import HybridTrainer, TracingCollator
+from hf_hybrid.training.tuning import finalize, prepare_model
 
 FEED = ".feed"  # the lazy feed's row-number files, one folder per process, deleted when training ends
 
@@ -76,8 +77,6 @@ def load_base_model(train_cfg: TrainConfig, path: str):
         raise UserError("model", f"{train_cfg.model!r} cannot be loaded ({str(err).splitlines()[0]})",
                         "give a Hub id that exists or a sentence-transformers folder") from None
     model.max_seq_length = train_cfg.max_seq_length
-    if train_cfg.freeze_embeddings:
-        model[0].auto_model.get_input_embeddings().requires_grad_(False)
     return model
 
 
@@ -171,6 +170,7 @@ def train(train_cfg: TrainConfig, plan_cfg: PlanConfig) -> Path:
     inputs = check_inputs(train_cfg, plan_cfg, world=state.num_processes)
     out = Path(train_cfg.output_dir)
     model = load_base_model(train_cfg, inputs.model_path)  # a Hub id that does not exist fails here, not later
+    start = prepare_model(model, train_cfg, plan_cfg.seed)  # which weights train; their starting values if WiSE-FT needs them
     with output_lock(out, state):
         folder = inputs.folder = inspect_output(train_cfg, plan_cfg, inputs.data_fingerprint)
         state.wait_for_everyone()  # every process has read the folder before the main one claims it
@@ -185,6 +185,7 @@ def train(train_cfg: TrainConfig, plan_cfg: PlanConfig) -> Path:
             with contextlib.suppress(OSError):  # the last process out removes the emptied folder
                 (folder.work / FEED).rmdir()
         if state.is_main_process:
+            finalize(model, train_cfg, start)
             data = {"fingerprint": inputs.data_fingerprint, "rows": len(inputs.train_data)}
             finish(folder, model, training_record(train_cfg, plan_cfg, inputs.plan, data, wall, state.num_processes,
                                                   trainer))

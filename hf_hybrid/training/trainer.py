@@ -68,6 +68,14 @@ class HybridTrainer(SentenceTransformerTrainer):
                 optimizer, two_phase_lambda(num_training_steps, warmup, switch, self.args.lr_scheduler_type))
         return self.lr_scheduler
 
+    def _load_from_checkpoint(self, checkpoint_path: str, *args) -> None:
+        """A LoRA run's checkpoint holds only the adapter: load it into the adapter being trained (the parent would
+        rebuild a model from the checkpoint in another layout, whose weight names do not match)."""
+        from hf_hybrid.training.tuning import load_checkpoint_adapter
+
+        if not load_checkpoint_adapter(getattr(self.model, "_orig_mod", self.model), checkpoint_path):
+            super()._load_from_checkpoint(checkpoint_path, *args)
+
     def training_step(self, model, inputs, num_items_in_batch=None):
         if self.reset_at_switch and self.state.global_step == self.switch_step and not self._reset_done:
             # Two-stage fine-tuning: the second phase starts from fresh AdamW moments.

@@ -1,0 +1,121 @@
+"""Which weights a run trains, and how the trained weights end up in the saved model.
+
+* ``freeze_layers N``: only the top N transformer layers (and whatever comes after them: pooler, heads) train.
+  Embeddings and lower layers get ``requires_grad=False``, so autograd never reaches them and backward stops at
+  layer L−N: on 2 CPU cores most of a step's time is backward through the 250k-piece embedding and the lower
+  layers of E5 / XLM-R.
+* ``lora_r r``: LoRA adapters (Hu et al., 2021, "LoRA: Low-Rank Adaptation of Large Language Models"), W + B·A
+  with rank r, through ``peft``. Saved merged by default (a plain sentence-transformers model that loads
+  without peft); with ``save_adapter`` in the adapter layout that ``SentenceTransformer(path)`` loads back.
+* ``wise_ft α``: WiSE-FT (Wortsman et al., 2022, "Robust fine-tuning of zero-shot models"):
+  θ = (1−α)·θ_base + α·θ_finetuned, the remedy against forgetting what the base did well elsewhere.
+  For LoRA, W + α·B·A is exactly that interpolation, so only B is interpolated (from its initial zeros).
+"""
+
+from __future__ import annotations
+
+import torch
+
+from hf_hybrid.errors import UserError
+from hf_hybrid.training.config import TrainConfig
+
+
+def layer_stack(model) -> torch.nn.ModuleList:
+    """The transformer's list of layers, found generically: the ``ModuleList`` with ``num_hidden_layers``
+    entries (``encoder.layer`` in BERT / XLM-R, ``transformer.layer`` in DistilBERT, ``layers`` elsewhere)."""
+    auto = model[0].auto_model
+    depth = getattr(auto.config, "num_hidden_layers", None)
+    for module in auto.modules():
+        if isinstance(module, torch.nn.ModuleList) and len(module) == depth:
+            return module
+    raise UserError("freeze_layers", f"no list of {depth} transformer layers found in {type(auto).__name__}",
+                    "use freeze_embeddings or lora_r with this model, or set --freeze_layers 0")
+
+
+def freeze_lower_layers(model, top: int) -> None:
+    """Train only the top ``top`` layers and what follows the layer stack; freeze the embeddings and the rest.
+
+    Parameters are registered in forward order (embeddings, layers, pooler), so everything met before the layer
+    stack is the input side, and everything after it trains."""
+    layers = layer_stack(model)
+    if top > len(layers):
+        raise UserError("freeze_layers", f"{top} is more than the model's {len(layers)} layers",
+                        f"use 1 to {len(layers)} (0: train every layer)")
+    trained = {id(p) for layer in list(layers)[len(layers) - top:] for p in layer.parameters()}
+    in_stack = {id(p) for p in layers.parameters()}
+    past_stack = False
+    for _, param in model[0].auto_model.named_parameters():
+        if id(param) in in_stack:
+            past_stack = True
+            param.requires_grad_(id(param) in trained)
+        else:
+            param.requires_grad_(past_stack)
+
+
+def add_lora(model, cfg: TrainConfig, seed: int) -> None:
+    """Wrap the transformer in a peft ``PeftModel`` with LoRA adapters; only the adapters train.
+
+    Written with peft's ``get_peft_model`` rather than ``SentenceTransformer.add_adapter``: the latter goes
+    through transformers' adapter mixin, which (transformers 5.24) refuses peft < 0.22, newer than any peft on
+    PyPI (0.21.2). The injected layers are the same, and sentence-transformers saves a ``PeftModel`` in the
+    adapter layout it loads (``adapter_config.json`` + ``adapter_model.safetensors``)."""
+    from peft import LoraConfig, get_peft_model
+
+    config = LoraConfig(r=cfg.lora_r, lora_alpha=cfg.lora_alpha, lora_dropout=cfg.lora_dropout,
+                        target_modules=cfg.lora_target_modules or None)
+    try:
+        with torch.random.fork_rng():  # A's random init from the run's seed: two runs of one config are the same
+            torch.manual_seed(seed)
+            model[0].model = get_peft_model(model[0].model, config)
+    except ValueError as err:  # peft knows no default target modules for this architecture, or none matched
+        raise UserError("lora_target_modules", f"{cfg.lora_target_modules or 'peft default'}: "
+                        f"{str(err).splitlines()[0]}", "name the model's linear layers, e.g. query,value") from None
+
+
+def prepare_model(model, cfg: TrainConfig, seed: int) -> dict[str, torch.Tensor] | None:
+    """Set which weights train; returns the starting values of the trained weights when WiSE-FT needs them
+    (a copy of only what changes, not of the whole model)."""
+    if cfg.freeze_embeddings:
+        model[0].auto_model.get_input_embeddings().requires_grad_(False)
+    if cfg.freeze_layers:
+        freeze_lower_layers(model, cfg.freeze_layers)
+    if cfg.lora_r:
+        add_lora(model, cfg, seed)
+    if cfg.wise_ft == 1.0:
+        return None
+    return {name: p.detach().clone() for name, p in model.named_parameters()
+            if p.requires_grad and "lora_A" not in name}
+
+
+def interpolate(model, start: dict[str, torch.Tensor], alpha: float) -> None:
+    """WiSE-FT in place: every weight named in ``start`` becomes (1−α)·start + α·current."""
+    state = model.state_dict()
+    missing = sorted(set(start) - set(state))
+    if missing:
+        raise UserError("wise_ft", f"the base lacks weights of the fine-tuned model (e.g. {missing[0]})",
+                        "interpolate a model with the base it was fine-tuned from (saved merged)")
+    with torch.no_grad():
+        for name, base in start.items():
+            if state[name].is_floating_point():
+                state[name].copy_(torch.lerp(base.to(state[name]), state[name], alpha))
+
+
+def finalize(model, cfg: TrainConfig, start: dict[str, torch.Tensor] | None) -> None:
+    """After training, before saving: apply WiSE-FT, then merge LoRA into the weights unless the adapter is to be
+    saved as one."""
+    if start is not None:
+        interpolate(model, start, cfg.wise_ft)
+    if cfg.lora_r and not cfg.save_adapter:
+        model[0].model = model[0].model.merge_and_unload()
+
+
+def load_checkpoint_adapter(model, checkpoint: str) -> bool:
+    """Resume a LoRA run: load the checkpoint's adapter weights into the ``PeftModel`` being trained (the trainer's
+    own loader would rebuild a model of another layout); False when the model has no adapter."""
+    from peft import PeftModel, load_peft_weights, set_peft_model_state_dict
+
+    inner = model[0].model
+    if not isinstance(inner, PeftModel):
+        return False
+    set_peft_model_state_dict(inner, load_peft_weights(checkpoint, device="cpu"))
+    return True
