@@ -14,7 +14,7 @@ import yaml
 from hf_hybrid.cli import main as cli_main
 from hf_hybrid.config import load_yaml
 from hf_hybrid.errors import UserError
-from hf_hybrid.evaluation.multilingual import MultilingualPool, score_pool
+from hf_hybrid.evaluation.multilingual import MultilingualPool, embedding_source, score_pool
 from hf_hybrid.experiments import ExperimentConfig, grid, main, plan_settings
 from hf_hybrid.experiments.stats import mean_ci, paired_bootstrap, per_query_units
 from hf_hybrid.pretrain import PretrainConfig
@@ -65,8 +65,8 @@ def test_per_query_units_average_to_the_evaluation_macro_scores():
     q = torch.nn.functional.normalize(torch.randn(18, 8, generator=gen), dim=1)
     c = torch.nn.functional.normalize(torch.randn(18, 8, generator=gen), dim=1)
     levels = {"aa": "high", "bb": "low", "cc": "zero-shot"}
-    scored = score_pool(pool, q, c, levels)
-    units = per_query_units(pool, q, c, levels)
+    scored = score_pool(pool, embedding_source(q, c), levels)
+    units = per_query_units(pool, embedding_source(q, c), levels)
     for x in langs:
         for y in langs:
             mask = (units["query_lang"] == x) & (units["cand_lang"] == y)
