@@ -152,5 +152,10 @@ class BM25Scores:
         return torch.from_numpy(out)
 
 
-def is_bm25(model) -> bool:
-    return isinstance(model, BM25Model) or model == NAME
+def dominant_script(texts: list[str]) -> str:
+    """The most frequent script among the letters of ``texts``, named by the first word of each letter's Unicode
+    name (``LATIN``, ``CYRILLIC``, ``ARABIC``, ``ETHIOPIC``, ``CJK``): BM25 cannot match across two of them."""
+    from collections import Counter
+
+    counts = Counter(unicodedata.name(ch, "UNKNOWN").split()[0] for text in texts for ch in text if ch.isalpha())
+    return counts.most_common(1)[0][0] if counts else "UNKNOWN"

@@ -32,11 +32,14 @@ MINIATURE = "mlm"  # the model name that means "the miniature encoder pre-traine
 # The base model evaluated as it is, without fine-tuning: the point every strategy starts from. Its runs are
 # identical across seeds (kept per seed so the paired bootstrap pairs it like any other row).
 BASE = "base"
+# The lexical baseline (hf_hybrid.evaluation.bm25): like the base, never trained and evaluated once for all seeds.
+BM25 = "bm25"
+UNTRAINED = (BASE, BM25)
 PARALLEL_SUITE = "parallel"  # the name of the suite of the grid's own evaluation data (every run has it)
 OWN_DATA_TASK = "parallel"  # in mteb_tasks: the grid's evaluation data as an MTEB retrieval task
-STRATEGIES = ("base", "mono", "cross", "hybrid-0.25", "hybrid-0.5", "hybrid-0.75", "seq-mono-cross",
+STRATEGIES = ("base", "bm25", "mono", "cross", "hybrid-0.25", "hybrid-0.5", "hybrid-0.75", "seq-mono-cross",
               "seq-cross-mono", "mixed")
-_STRATEGY = re.compile(r"^(mono|cross|mixed|base)$|^hybrid-(\d*\.?\d+)$|^seq-(mono|cross|mixed)-(mono|cross|mixed)$")
+_STRATEGY = re.compile(r"^(mono|cross|mixed|base|bm25)$|^hybrid-(\d*\.?\d+)$|^seq-(mono|cross|mixed)-(mono|cross|mixed)$")
 
 
 @dataclass
@@ -53,7 +56,7 @@ class ExperimentConfig:
                                                 "synthetic world of `data`"})
     strategies: list[str] = field(default_factory=lambda: list(STRATEGIES),
                                   metadata={"help": "mono, cross, mixed, hybrid-<alpha>, seq-<first>-<then>, "
-                                                    "base (no fine-tuning)"})
+                                                    "base (no fine-tuning), bm25 (lexical baseline)"})
     seeds: list[int] = field(default_factory=lambda: [0, 1, 2], metadata={"help": "seeds (>= 3 for intervals)"})
     reference: str = field(default="hybrid-0.5", metadata={"help": "the strategy tested against every other"})
     train_languages: list[str] | None = field(default=None, metadata={"help": "fine-tuning languages (synthetic "
@@ -136,12 +139,12 @@ class ExperimentConfig:
 
 def plan_settings(name: str) -> dict:
     """Strategy name → :class:`~hf_hybrid.sampling.PlanConfig` fields (``hybrid-0.5`` → hybrid, alpha 0.5);
-    ``base`` → ``{"strategy": "base"}``, which is never trained."""
+    ``base`` → ``{"strategy": "base"}`` and ``bm25`` → ``{"strategy": "bm25"}``, which are never trained."""
     match = _STRATEGY.match(name)
     if not match:
         raise UserError("strategies", f"unknown strategy {name!r}",
                         "use mono, cross, mixed, hybrid-<alpha> (e.g. hybrid-0.5), seq-<first>-<then> "
-                        "(e.g. seq-mono-cross) or base (no fine-tuning)")
+                        "(e.g. seq-mono-cross), base (no fine-tuning) or bm25 (lexical baseline)")
     single, alpha, first, then = match.groups()
     if single:
         return {"strategy": single}
@@ -257,21 +260,19 @@ def train_run(ctx: Context, tag: str, strategy: str, seed: int, out: Path) -> Pa
 
 def evaluate_run(ctx: Context, model_dir: Path | str) -> tuple[list[dict], dict[str, np.ndarray]]:
     """Every configured suite for one fine-tuned model, plus the per-query units of the parallel suite."""
-    from hf_hybrid.evaluation.embeddings import encode_unique
-    from hf_hybrid.evaluation.multilingual import pool_from_parallel, pool_suite
+    from hf_hybrid.evaluation.multilingual import pool_from_parallel, pool_source, pool_suite
     from hf_hybrid.experiments.stats import per_query_units
     from hf_hybrid.models import load_model
 
     cfg = ctx.config
     model = load_model(str(model_dir))
     pool = pool_from_parallel(ctx.eval_data, name=PARALLEL_SUITE, split=cfg.eval_split)
-    # Encoded once here (not through evaluate_parallel) so the same embeddings feed the suite and the
-    # per-query units of the bootstrap.
-    q_emb = encode_unique(model, pool.query_texts, role="query", show_progress_bar=False)
-    c_emb = encode_unique(model, pool.cand_texts, role="passage", show_progress_bar=False)
-    suite = pool_suite(pool, q_emb, c_emb, ctx.levels, dataset=cfg.eval_data or cfg.data)
+    # Encoded (or BM25-indexed) once here, not through evaluate_parallel, so the same scores feed the suite and
+    # the per-query units of the bootstrap.
+    source = pool_source(model, pool, show_progress_bar=False)
+    suite = pool_suite(pool, source, ctx.levels, dataset=cfg.eval_data or cfg.data)
     suites = [suite] + _named_suites(ctx, model)
-    if cfg.mteb_tasks:
+    if cfg.mteb_tasks and str(model_dir) != BM25:  # MTEB encodes texts: bm25 has no row there
         from hf_hybrid.evaluation import run_mteb
         from hf_hybrid.evaluation.mteb_runner import mteb_task_from_pool
 
@@ -287,7 +288,7 @@ def evaluate_run(ctx: Context, model_dir: Path | str) -> tuple[list[dict], dict[
         from hf_hybrid.evaluation.beir_pairs import evaluate_beir_pairs
 
         suites.append(evaluate_beir_pairs(model, beir_pairs_folder(ctx), resource_levels=ctx.levels))
-    return suites, per_query_units(pool, q_emb, c_emb, ctx.levels)
+    return suites, per_query_units(pool, source, ctx.levels)
 
 
 def beir_pairs_folder(ctx: Context) -> Path:
@@ -323,13 +324,13 @@ def run_one(ctx: Context, tag: str, strategy: str, seed: int) -> Path:
     out = run_folder(cfg, tag, strategy, seed)
     out.mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()
-    if strategy == BASE:
-        model_dir, training = ctx.base_models[tag], {"steps_per_kind": {}}
+    if strategy in UNTRAINED:
+        model_dir, training = ctx.base_models[tag] if strategy == BASE else BM25, {"steps_per_kind": {}}
     else:
         model_dir = train_run(ctx, tag, strategy, seed, out)
         training = json.loads((model_dir / TRAINING_RECORD).read_text())
     trained = time.perf_counter() - start
-    evaluated = _base_evaluated(cfg, tag, seed) if strategy == BASE else None
+    evaluated = _base_evaluated(cfg, tag, strategy, seed) if strategy in UNTRAINED else None
     if evaluated:
         result, units = read_run(evaluated)
         suites = result["suites"]
@@ -339,22 +340,35 @@ def run_one(ctx: Context, tag: str, strategy: str, seed: int) -> Path:
         np.savez_compressed(tmp, **units)
     settings = {"run_fingerprint": cfg.run_fingerprint(), "model": tag, "base_model": ctx.base_models[tag],
                 "strategy": strategy, "seed": seed, "train_languages": ctx.train_languages,
+                "scripts": language_scripts(ctx.eval_data),
                 "train_wall_s": round(trained, 2), "eval_wall_s": round(time.perf_counter() - start - trained, 2),
                 "training": training}
-    write_results(out / "eval.json", ctx.base_models[tag], suites, settings)
-    if not cfg.keep_models and strategy != BASE:  # never the base model itself
+    write_results(out / "eval.json", BM25 if strategy == BM25 else ctx.base_models[tag], suites, settings)
+    if not cfg.keep_models and strategy not in UNTRAINED:  # never the base model itself
         _drop_weights(model_dir)
     return out
 
 
-def _base_evaluated(cfg: ExperimentConfig, tag: str, seed: int) -> Path | None:
-    """A finished base run of another seed: the base is not trained, so its evaluation does not depend on the
-    seed, and one evaluation serves every seed (with XLM-R and MTEB suites that is minutes each)."""
+def _base_evaluated(cfg: ExperimentConfig, tag: str, strategy: str, seed: int) -> Path | None:
+    """A finished run of an untrained row (``base``, ``bm25``) of another seed: nothing is trained, so its
+    evaluation does not depend on the seed, and one evaluation serves every seed (with XLM-R and MTEB suites that
+    is minutes each)."""
     for other in cfg.seeds:
-        folder = run_folder(cfg, tag, BASE, other)
+        folder = run_folder(cfg, tag, strategy, other)
         if other != seed and is_finished(folder, cfg.run_fingerprint()):
             return folder
     return None
+
+
+def language_scripts(dataset) -> dict[str, str]:
+    """The dominant Unicode script of each language's passages: the report groups cross-lingual pairs by whether
+    their scripts differ (where lexical matching has nothing to match)."""
+    from hf_hybrid.evaluation.bm25 import dominant_script
+
+    texts: dict[str, list[str]] = {}
+    for row in dataset.select_columns(["lang", "passage"]):
+        texts.setdefault(row["lang"], []).append(row["passage"])
+    return {lang: dominant_script(items) for lang, items in sorted(texts.items())}
 
 
 def read_run(folder: Path) -> tuple[dict, dict[str, np.ndarray]]:
