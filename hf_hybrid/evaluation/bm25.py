@@ -69,10 +69,9 @@ def stemmer_name(lang: str | None) -> str | None:
 
 
 @cache
-def tokenizer_for(lang: str | None):
-    """bm25s' tokenizer for ``lang``: stopwords where bm25s has a list, a stemmer where PyStemmer has one."""
-    from bm25s.tokenization import Tokenizer
-
+def _language_settings(lang: str | None) -> tuple[list[str], object]:
+    """(stopwords, stemmer) of ``lang``: bm25s' stopword list where it has one, PyStemmer's Snowball stemmer where
+    it has one; empty and ``None`` otherwise."""
     try:
         from bm25s.tokenization import _infer_stopwords
 
@@ -80,11 +79,19 @@ def tokenizer_for(lang: str | None):
     except (ValueError, ImportError):
         stopwords = []
     stem = stemmer_name(lang)
-    stemmer = None
-    if stem:
-        import Stemmer
+    if not stem:
+        return stopwords, None
+    import Stemmer
 
-        stemmer = Stemmer.Stemmer(stem).stemWord
+    return stopwords, Stemmer.Stemmer(stem).stemWord
+
+
+def tokenizer_for(lang: str | None):
+    """A fresh bm25s tokenizer for ``lang`` (fresh because a bm25s ``Tokenizer`` keeps the vocabulary of its first
+    call and drops unseen words from later ones)."""
+    from bm25s.tokenization import Tokenizer
+
+    stopwords, stemmer = _language_settings(lang)
     return Tokenizer(lower=True, splitter=unicode_words, stopwords=stopwords, stemmer=stemmer)
 
 
