@@ -166,3 +166,12 @@ def dominant_script(texts: list[str]) -> str:
 
     counts = Counter(unicodedata.name(ch, "UNKNOWN").split()[0] for text in texts for ch in text if ch.isalpha())
     return counts.most_common(1)[0][0] if counts else "UNKNOWN"
+
+
+def language_scripts(dataset) -> dict[str, str]:
+    """The dominant script of each language's passages in a parallel-schema dataset: the grid's report groups
+    cross-lingual pairs by whether their scripts differ (where lexical matching has nothing to match)."""
+    texts: dict[str, list[str]] = {}
+    for row in dataset.select_columns(["lang", "passage"]):
+        texts.setdefault(row["lang"], []).append(row["passage"])
+    return {lang: dominant_script(items) for lang, items in sorted(texts.items())}

@@ -318,6 +318,7 @@ def _named_suites(ctx: Context, model) -> list[dict]:
 
 def run_one(ctx: Context, tag: str, strategy: str, seed: int) -> Path:
     """Train and evaluate one cell of the grid; ``eval.json`` is written last (it marks the run finished)."""
+    from hf_hybrid.evaluation.bm25 import language_scripts
     from hf_hybrid.evaluation.report import write_results
 
     cfg = ctx.config
@@ -358,17 +359,6 @@ def _base_evaluated(cfg: ExperimentConfig, tag: str, strategy: str, seed: int) -
         if other != seed and is_finished(folder, cfg.run_fingerprint()):
             return folder
     return None
-
-
-def language_scripts(dataset) -> dict[str, str]:
-    """The dominant Unicode script of each language's passages: the report groups cross-lingual pairs by whether
-    their scripts differ (where lexical matching has nothing to match)."""
-    from hf_hybrid.evaluation.bm25 import dominant_script
-
-    texts: dict[str, list[str]] = {}
-    for row in dataset.select_columns(["lang", "passage"]):
-        texts.setdefault(row["lang"], []).append(row["passage"])
-    return {lang: dominant_script(items) for lang, items in sorted(texts.items())}
 
 
 def read_run(folder: Path) -> tuple[dict, dict[str, np.ndarray]]:
