@@ -25,7 +25,7 @@ from sentence_transformers import SentenceTransformer
 
 from hf_hybrid.evaluation.beir import exact_top_k
 from hf_hybrid.evaluation.embeddings import encode_unique
-from hf_hybrid.evaluation.multilingual import pool_from_parallel, resolve_levels, score_pool
+from hf_hybrid.evaluation.multilingual import embedding_source, pool_from_parallel, resolve_levels, score_pool
 
 LANGS = ["ar", "de", "el", "en", "es", "hi", "ru", "th", "tr", "vi", "zh"]
 
@@ -52,7 +52,7 @@ def ours(model, ds) -> tuple[float, float]:
     q = encode_unique(model, pool.query_texts, role="query", show_progress_bar=False)
     c = encode_unique(model, pool.cand_texts, role="passage", show_progress_bar=False)
     encoded = time.perf_counter()
-    score_pool(pool, q, c, resolve_levels(pool.languages, {lang: "high" for lang in pool.languages}))
+    score_pool(pool, embedding_source(q, c), resolve_levels(pool.languages, {lang: "high" for lang in pool.languages}))
     return encoded - start, time.perf_counter() - encoded
 
 

@@ -279,10 +279,15 @@ def load_model(name_or_path: str, backend: str = "torch", **kwargs):
     Every stage (train, evaluate, demo, experiment, push, cards) loads a model through here, so a name that works
     for one works for all. A model that cannot be loaded is a one-line :class:`UserError`. ``backend`` (``onnx``,
     ``onnx-q8``, ``openvino-int8``, …; see :func:`hf_hybrid.backends.parse_backend`) runs the files that
-    ``hf-hybrid export`` wrote into the model folder or its Hub repo.
+    ``hf-hybrid export`` wrote into the model folder or its Hub repo. ``"bm25"`` is the lexical baseline, a
+    pseudo-model that the evaluation scorers index instead of encoding.
     """
     from sentence_transformers import SentenceTransformer
 
+    if str(name_or_path) == "bm25":  # the lexical baseline (hf_hybrid.evaluation.bm25); a folder is ./bm25
+        from hf_hybrid.evaluation.bm25 import BM25Model
+
+        return BM25Model()
     kwargs["trust_remote_code"] = False
     resolved = resolve_model(name_or_path)
     if backend != "torch":

@@ -14,7 +14,7 @@ import yaml
 from hf_hybrid.cli import main as cli_main
 from hf_hybrid.config import load_yaml
 from hf_hybrid.errors import UserError
-from hf_hybrid.evaluation.multilingual import MultilingualPool, score_pool
+from hf_hybrid.evaluation.multilingual import MultilingualPool, embedding_source, score_pool
 from hf_hybrid.experiments import ExperimentConfig, grid, main, plan_settings
 from hf_hybrid.experiments.stats import mean_ci, paired_bootstrap, per_query_units
 from hf_hybrid.pretrain import PretrainConfig
@@ -65,8 +65,8 @@ def test_per_query_units_average_to_the_evaluation_macro_scores():
     q = torch.nn.functional.normalize(torch.randn(18, 8, generator=gen), dim=1)
     c = torch.nn.functional.normalize(torch.randn(18, 8, generator=gen), dim=1)
     levels = {"aa": "high", "bb": "low", "cc": "zero-shot"}
-    scored = score_pool(pool, q, c, levels)
-    units = per_query_units(pool, q, c, levels)
+    scored = score_pool(pool, embedding_source(q, c), levels)
+    units = per_query_units(pool, embedding_source(q, c), levels)
     for x in langs:
         for y in langs:
             mask = (units["query_lang"] == x) & (units["cand_lang"] == y)
@@ -110,10 +110,10 @@ def test_ci_grid_trains_skips_finished_runs_and_reports(tmp_path, monkeypatch, c
     monkeypatch.setattr(grid, "evaluate_run", lambda ctx, model_dir: evaluated.append(model_dir) or
                         evaluate_run(ctx, model_dir))
     assert main(["--config", str(config)]) == 0
-    assert len(evaluated) == 5  # 2 strategies x 2 seeds, and the untrained base once for both seeds
+    assert len(evaluated) == 6  # 2 strategies x 2 seeds, and the untrained base and bm25 once for both seeds
     folder = tmp_path / "out" / "ci"
     results = sorted(folder.glob("runs/mlm/*/seed-*/eval.json"))
-    assert len(results) == 6  # (base + 2 strategies) x 2 seeds
+    assert len(results) == 8  # (base + bm25 + 2 strategies) x 2 seeds
     trained = folder / "runs" / "mlm" / "hybrid-0.5" / "seed-0"
     record = json.loads((trained / "eval.json").read_text())
     assert record["settings"]["train_languages"] == ["qaa", "qab", "qac"]  # fine-tuned on high-resource only
@@ -130,6 +130,11 @@ def test_ci_grid_trains_skips_finished_runs_and_reports(tmp_path, monkeypatch, c
     assert seed1["suites"][0]["metrics"] == base["suites"][0]["metrics"]  # no randomness without training
     report = (folder / "report.md").read_text()
     assert "| base |" in report and "| hybrid-0.5 |" in report and "| seq-mono-cross |" in report
+    # The lexical row is in every table (the grid's own suite, BEIR folders, BEIR pairs), and the report says what
+    # it shows: the synthetic world writes its languages in Latin, Cyrillic and Ethiopic letters.
+    assert report.count("| bm25 |") == report.count("| base |")
+    lexical = next(line for line in report.splitlines() if "Lexical matching cannot cross scripts" in line)
+    assert "CYRILLIC, ETHIOPIC, LATIN" in lexical and "`base`" in lexical
     assert "Significance: `hybrid-0.5` against each baseline" in report and "p=" in report
     assert "zero-shot languages" in report and "python -m hf_hybrid.experiments --config" in report
     for kind in ("bars", "alpha", "heatmaps"):
@@ -155,7 +160,7 @@ def test_ci_grid_trains_skips_finished_runs_and_reports(tmp_path, monkeypatch, c
     capsys.readouterr()
     assert cli_main(["experiment", "--config", str(config)]) == 0
     out = capsys.readouterr().out
-    assert "0 runs trained, 6 skipped" in out
+    assert "0 runs trained, 8 skipped" in out
     assert {p: p.stat().st_mtime_ns for p in results} == stamps
 
     # Another setting in the same experiment folder is refused in one line, not mixed into the tables.

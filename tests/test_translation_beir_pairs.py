@@ -16,7 +16,12 @@ from hf_hybrid.data.sample import SAMPLE_LANGUAGES
 from hf_hybrid.evaluation.beir import load_beir_folder
 from hf_hybrid.evaluation.beir_pairs import evaluate_beir_pairs, export_beir_pairs
 from hf_hybrid.evaluation.suites import evaluate_data, load_suite
-from hf_hybrid.evaluation.translation import TranslationSet, from_parallel, score_translation
+from hf_hybrid.evaluation.translation import (
+    TranslationSet,
+    embedding_source,
+    from_parallel,
+    score_translation,
+)
 
 ROWS = [("g0", "en", "Where is the market?", "The market is next to the old church."),
         ("g0", "de", "Wo ist der Markt?", "Der Markt ist neben der alten Kirche."),
@@ -40,9 +45,9 @@ def test_translation_scores_follow_the_embeddings():
     """One relevant per query (its translation): a perfect embedding scores 1, a swapped one ranks it second."""
     tset = TranslationSet("t", "test", {"a": {"en": "a", "de": "A"}, "b": {"en": "b", "de": "B"}})
     eye = np.eye(2, dtype=np.float32)
-    perfect = score_translation(tset, {"en": eye, "de": eye}, {"en": "high", "de": "low"})
+    perfect = score_translation(tset, embedding_source(tset, {"en": eye, "de": eye}), {"en": "high", "de": "low"})
     assert perfect["metrics"]["cross.map"] == 1.0 and perfect["metrics"]["en_to_low.recall@1"] == 1.0
-    swapped = score_translation(tset, {"en": eye, "de": eye[::-1].copy()}, {"en": "high", "de": "low"})
+    swapped = score_translation(tset, embedding_source(tset, {"en": eye, "de": eye[::-1].copy()}), {"en": "high", "de": "low"})
     assert swapped["metrics"]["cross.map"] == 0.5 and swapped["metrics"]["cross.recall@1"] == 0.0
     assert swapped["by_resource"]["low"]["cross.map"] == 0.5  # en↔de is grouped by its lower side
 

@@ -273,7 +273,10 @@ def check_evaluate(args, *, mirror: str | None = None, online: bool | None = Non
         report.problem("evaluate", "nothing to evaluate", "add --data, --suite, --mteb, --beir, --ciral or "
                        "--africlirmatrix")
     folder = Path(args.model)
-    if folder.is_dir():
+    if args.model == "bm25":  # the lexical baseline: nothing to download; MTEB needs embeddings it has not
+        if args.mteb:
+            report.problem("--mteb", f"{args.mteb} with --model bm25", "evaluate bm25 with --data, --suite or --beir")
+    elif folder.is_dir():
         if not any((folder / name).is_file() for name in ("modules.json", "config.json")):
             report.problem("--model", f"{args.model!r} holds no modules.json or config.json",
                            "give a SentenceTransformer folder (a trained model's output_dir)")

@@ -22,8 +22,8 @@ import torch
 from sentence_transformers import SentenceTransformer
 
 from hf_hybrid.errors import UserError
-from hf_hybrid.evaluation.embeddings import encode_unique, model_fingerprint
 from hf_hybrid.evaluation.results import SuiteResult, suite_result
+from hf_hybrid.evaluation.scoring import score_source
 
 BEIR_URL = "https://public.ukp.informatik.tu-darmstadt.de/thakur/BEIR/datasets/{name}.zip"
 
@@ -137,10 +137,19 @@ def download_beir(name: str, cache_dir: str | Path) -> Path:
 
 def exact_top_k(queries: torch.Tensor, corpus: torch.Tensor, k: int, chunk: int = 1024) -> tuple[np.ndarray, np.ndarray]:
     """Exact top-k by dot product, ``chunk`` queries at a time so memory stays ``chunk × |corpus|``."""
-    k = min(k, corpus.shape[0])
+    from hf_hybrid.evaluation.scoring import EmbeddingScores
+
+    return source_top_k(EmbeddingScores(queries, corpus), queries.shape[0], corpus.shape[0], k, chunk)
+
+
+def source_top_k(source, n_queries: int, n_docs: int, k: int, chunk: int = 1024) -> tuple[np.ndarray, np.ndarray]:
+    """Exact top-k of every query over all documents of a :class:`~hf_hybrid.evaluation.scoring.ScoreSource`
+    (embeddings or BM25), ``chunk`` queries at a time."""
+    k = min(k, n_docs)
+    docs = np.arange(n_docs)
     scores, indices = [], []
-    for start in range(0, queries.shape[0], chunk):
-        top = (queries[start : start + chunk] @ corpus.T).topk(k, dim=1)
+    for start in range(0, n_queries, chunk):
+        top = source.scores(np.arange(start, min(start + chunk, n_queries)), docs).topk(k, dim=1)
         scores.append(top.values.cpu().numpy())
         indices.append(top.indices.cpu().numpy())
     return np.concatenate(scores), np.concatenate(indices)
@@ -165,14 +174,14 @@ def evaluate_retrieval(
     model: SentenceTransformer, data: RetrievalData, *, batch_size: int = 64, cache_dir: str | None = None,
     show_progress_bar: bool = True, suite_type: str = "beir",
 ) -> SuiteResult:
-    """Encode queries and corpus once, retrieve the exact top 1000, and score with pytrec_eval."""
+    """Encode queries and corpus once (or index them with BM25), retrieve the exact top 1000, and score with
+    pytrec_eval. BM25 tokenizes by ``query_lang`` / ``corpus_lang`` when the collection names them."""
     qids = [q for q in data.queries if q in data.qrels]
     dids = list(data.corpus)
-    kwargs = {"batch_size": batch_size, "cache_dir": cache_dir, "show_progress_bar": show_progress_bar,
-              "fingerprint": model_fingerprint(model)}
-    q_emb = encode_unique(model, [data.queries[q] for q in qids], role="query", **kwargs)
-    d_emb = encode_unique(model, [data.corpus[d] for d in dids], role="passage", **kwargs)
-    scores, indices = exact_top_k(q_emb, d_emb, 1000)
+    source = score_source(model, [data.queries[q] for q in qids], [data.query_lang] * len(qids),
+                          [data.corpus[d] for d in dids], [data.corpus_lang] * len(dids), batch_size=batch_size,
+                          cache_dir=cache_dir, show_progress_bar=show_progress_bar)
+    scores, indices = source_top_k(source, len(qids), len(dids), 1000)
     run = {q: {dids[j]: float(s) for j, s in zip(indices[i], scores[i], strict=True)} for i, q in enumerate(qids)}
     langs = [lang for lang in (data.query_lang, data.corpus_lang) if lang]
     return suite_result(

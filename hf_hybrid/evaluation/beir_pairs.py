@@ -26,10 +26,12 @@ import numpy as np
 import torch
 
 from hf_hybrid.atomic import atomic_dir
-from hf_hybrid.evaluation.beir import RetrievalData, exact_top_k, load_beir_folder, score_run
+from hf_hybrid.evaluation.beir import RetrievalData, load_beir_folder, score_run, source_top_k
+from hf_hybrid.evaluation.bm25 import BM25Model, BM25Scores
 from hf_hybrid.evaluation.embeddings import encode_unique, model_fingerprint
 from hf_hybrid.evaluation.multilingual import resolve_levels
 from hf_hybrid.evaluation.results import SuiteResult, suite_result
+from hf_hybrid.evaluation.scoring import EmbeddingScores
 
 _LEVEL_ORDER = {"zero-shot": 0, "low": 1, "high": 2, "unknown": 3}
 METRICS = ("ndcg@10", "recall@100")
@@ -69,17 +71,33 @@ def load_beir_pairs(folder: str | Path) -> dict[tuple[str, str], RetrievalData]:
     return {(x, y): load_beir_folder(root / f"{x}-{y}", query_lang=x, corpus_lang=y) for x in langs for y in langs}
 
 
-def _pair_scores(pairs: dict, q_emb: dict, d_emb: dict) -> dict[str, dict[str, dict[str, float]]]:
+def _pair_scores(pairs: dict, source_for) -> dict[str, dict[str, dict[str, float]]]:
+    """pytrec_eval scores of every pair; ``source_for(x, y, query_texts, doc_texts)`` gives the pair's
+    :class:`~hf_hybrid.evaluation.scoring.ScoreSource`."""
     out: dict[str, dict[str, dict[str, float]]] = defaultdict(dict)
     for (x, y), data in pairs.items():
         qids, dids = list(data.queries), list(data.corpus)
-        queries = torch.stack([q_emb[data.queries[q]] for q in qids])
-        corpus = torch.stack([d_emb[data.corpus[d]] for d in dids])
-        scores, indices = exact_top_k(queries, corpus, 100)
+        source = source_for(x, y, [data.queries[q] for q in qids], [data.corpus[d] for d in dids])
+        scores, indices = source_top_k(source, len(qids), len(dids), 100)
         run = {q: {dids[j]: float(s) for j, s in zip(indices[i], scores[i], strict=True)} for i, q in enumerate(qids)}
         data.metrics = METRICS
         out[x][y] = score_run(data, run)
     return dict(out)
+
+
+def _embedding_sources(model, pairs: dict, **kwargs):
+    """Each distinct text encoded once for all pairs; a pair's source stacks its rows."""
+    queries = sorted({t for d in pairs.values() for t in d.queries.values()})
+    docs = sorted({t for d in pairs.values() for t in d.corpus.values()})
+    q_emb = dict(zip(queries, encode_unique(model, queries, role="query", **kwargs), strict=True))
+    d_emb = dict(zip(docs, encode_unique(model, docs, role="passage", **kwargs), strict=True))
+    return lambda x, y, q_texts, d_texts: EmbeddingScores(torch.stack([q_emb[t] for t in q_texts]),
+                                                          torch.stack([d_emb[t] for t in d_texts]))
+
+
+def _bm25_sources(model):
+    """A BM25 index over each pair's corpus (language y), its queries tokenized as language x."""
+    return lambda x, y, q_texts, d_texts: BM25Scores(model, q_texts, [x] * len(q_texts), d_texts, [y] * len(d_texts))
 
 
 def _aggregate(pair_scores: dict, levels: dict[str, str]) -> tuple[dict, dict]:
@@ -105,12 +123,14 @@ def evaluate_beir_pairs(model, folder: str | Path, *, zero_shot: list[str] | Non
                         show_progress_bar: bool = False) -> SuiteResult:
     """nDCG@10 and Recall@100 of every exported pair, aggregated into mono / cross and by resource level."""
     pairs = load_beir_pairs(folder)
-    kwargs = {"batch_size": batch_size, "show_progress_bar": show_progress_bar, "fingerprint": model_fingerprint(model)}
-    queries = sorted({t for d in pairs.values() for t in d.queries.values()})
-    docs = sorted({t for d in pairs.values() for t in d.corpus.values()})
-    q_emb = dict(zip(queries, encode_unique(model, queries, role="query", **kwargs), strict=True))
-    d_emb = dict(zip(docs, encode_unique(model, docs, role="passage", **kwargs), strict=True))
-    scores = _pair_scores(pairs, q_emb, d_emb)
+    if isinstance(model, BM25Model):
+        source_for = _bm25_sources(model)
+    else:
+        source_for = _embedding_sources(model, pairs, batch_size=batch_size, show_progress_bar=show_progress_bar,
+                                        fingerprint=model_fingerprint(model))
+    scores = _pair_scores(pairs, source_for)
+    queries = {t for d in pairs.values() for t in d.queries.values()}
+    docs = {t for d in pairs.values() for t in d.corpus.values()}
     langs = sorted(scores)
     levels = resolve_levels(langs, resource_levels, zero_shot)
     metrics, by_resource = _aggregate(scores, levels)

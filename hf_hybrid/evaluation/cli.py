@@ -20,7 +20,8 @@ from hf_hybrid.training.files import TRAINING_RECORD
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="hf-hybrid evaluate", description=__doc__.splitlines()[0])
     p.add_argument("--model", required=True,
-                   help="SentenceTransformer folder or Hub id, resolved as `train` does (see `hf-hybrid models`)")
+                   help="SentenceTransformer folder or Hub id, resolved as `train` does (see `hf-hybrid models`), "
+                        "or bm25: the lexical baseline (bm25s, tokenized per language)")
     p.add_argument("--backend", default="torch",
                    help="torch | onnx | onnx-int8 | onnx-q8 | onnx-q4 | openvino | openvino-int8: run the files "
                         "`hf-hybrid export` wrote into the model (faster on CPU)")
@@ -173,6 +174,9 @@ def main(argv: list[str] | None = None) -> int:
     if not (args.data or selected_suites(args) or args.mteb or args.beir):
         raise UserError("evaluate", "nothing to evaluate", "add --data, --suite, --mteb or --beir")
     check_output(args.output)
+    if args.model == "bm25" and args.mteb:
+        raise UserError("--mteb", f"{args.mteb} with --model bm25",
+                        "MTEB encodes texts; evaluate bm25 with --data, --suite or --beir")
     mteb_tasks = resolve_tasks(args.mteb) if args.mteb else []
     levels = parse_levels(args.resource_levels)
     pools, collections = load_inputs(args)

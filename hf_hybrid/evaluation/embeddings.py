@@ -25,6 +25,10 @@ def model_fingerprint(model: SentenceTransformer) -> str:
     Hashing every weight of a 470 MB model takes seconds; names, shapes and the first 256 values of every
     tensor change whenever training changes the model, so they are hashed instead.
     """
+    from hf_hybrid.evaluation.bm25 import BM25Model
+
+    if isinstance(model, BM25Model):  # no weights: its settings and bm25s' version are what fix its scores
+        return model.fingerprint()
     digest = hashlib.sha256()
     for name, tensor in model.state_dict().items():
         flat = tensor.detach().reshape(-1)[:256].to(torch.float32).cpu().numpy()

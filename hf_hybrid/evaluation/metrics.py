@@ -78,19 +78,34 @@ def relevant_ranks(
 ) -> tuple[np.ndarray, np.ndarray | None]:
     """Exact ranks of the relevant candidates for every query, scoring ``queries @ candidates.T`` in chunks.
 
-    Embeddings are expected L2-normalised (dot product = cosine). Memory is bounded: each chunk of queries
-    holds one ``(chunk, N)`` score block and one ``(chunk, R, N)`` comparison. With ``top_k > 0`` also returns
-    the indices of the ``top_k`` best candidates per query (used for language shares of the top-k).
+    Embeddings are expected L2-normalised (dot product = cosine). See :func:`source_ranks`.
     """
-    n, n_cand = queries.shape[0], candidates.shape[0]
+    from hf_hybrid.evaluation.scoring import EmbeddingScores
+
+    return source_ranks(EmbeddingScores(queries, candidates), np.arange(queries.shape[0]),
+                        np.arange(candidates.shape[0]), relevant, top_k=top_k)
+
+
+def source_ranks(
+    source, q_idx: np.ndarray, c_idx: np.ndarray, relevant: np.ndarray, *, top_k: int = 0,
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """Exact ranks of the relevant candidates (``relevant`` indexes ``c_idx``) for queries ``q_idx``, from the
+    score blocks of a :class:`~hf_hybrid.evaluation.scoring.ScoreSource` (embeddings or BM25).
+
+    Memory is bounded: each chunk of queries holds one ``(chunk, N)`` score block and one ``(chunk, R, N)``
+    comparison. With ``top_k > 0`` also returns the indices (into ``c_idx``) of the ``top_k`` best candidates per
+    query (used for language shares of the top-k).
+    """
+    n, n_cand = len(q_idx), len(c_idx)
     width = relevant.shape[1]
     chunk = query_chunk(width, n_cand)
-    rel = torch.from_numpy(relevant).to(queries.device)
+    rel = torch.from_numpy(relevant)
     out = np.empty((n, width), dtype=np.float64)
     tops = np.empty((n, min(top_k, n_cand)), dtype=np.int64) if top_k else None
     for start in range(0, n, chunk):
-        block = queries[start : start + chunk] @ candidates.T
-        out[start : start + chunk] = ranks_from_scores(block, rel[start : start + chunk]).cpu().numpy()
+        block = source.scores(q_idx[start : start + chunk], c_idx)
+        rel_block = rel[start : start + chunk].to(block.device)
+        out[start : start + chunk] = ranks_from_scores(block, rel_block).cpu().numpy()
         if tops is not None:
             tops[start : start + chunk] = block.topk(tops.shape[1], dim=1).indices.cpu().numpy()
     return out, tops

@@ -28,15 +28,16 @@ import torch
 from sentence_transformers import SentenceTransformer
 
 from hf_hybrid.errors import UserError
-from hf_hybrid.evaluation.embeddings import encode_unique, model_fingerprint
+from hf_hybrid.evaluation.bm25 import BM25Model
 from hf_hybrid.evaluation.metrics import (
     METRIC_NAMES,
     metrics_from_ranks,
     pad_relevant,
     rank_distance,
-    relevant_ranks,
+    source_ranks,
 )
 from hf_hybrid.evaluation.results import SuiteResult, suite_result
+from hf_hybrid.evaluation.scoring import EmbeddingScores, ScoreSource, score_source
 
 _LEVEL_ORDER = {"zero-shot": 0, "low": 1, "high": 2, "unknown": 3}
 
@@ -161,10 +162,11 @@ def _mean_dict(items: list[dict[str, float]]) -> dict[str, float]:
 
 
 class PooledScorer:
-    """Scores any (query subset, candidate subset) of one pool from embeddings computed once."""
+    """Scores any (query subset, candidate subset) of one pool from one score source (embeddings computed once,
+    or a BM25 index per candidate subset)."""
 
-    def __init__(self, pool: MultilingualPool, q_emb: torch.Tensor, c_emb: torch.Tensor):
-        self.pool, self.q_emb, self.c_emb = pool, q_emb, c_emb
+    def __init__(self, pool: MultilingualPool, source: ScoreSource):
+        self.pool, self.source = pool, source
         self.q_langs = np.array(pool.query_langs)
         self.c_langs = np.array(pool.cand_langs)
 
@@ -179,17 +181,16 @@ class PooledScorer:
         keep = [i for i, r in enumerate(rel) if r]
         if not keep:
             return None, None, c_idx
-        ranks, tops = relevant_ranks(self.q_emb[q_idx[keep]], self.c_emb[c_idx], pad_relevant([rel[i] for i in keep]),
-                                     top_k=top_k)
+        ranks, tops = source_ranks(self.source, q_idx[keep], c_idx, pad_relevant([rel[i] for i in keep]),
+                                   top_k=top_k)
         return ranks, tops, c_idx
 
 
-def score_pool(
-    pool: MultilingualPool, q_emb: torch.Tensor, c_emb: torch.Tensor, levels: dict[str, str], top_k_share: int = 10
-) -> dict:
-    """All settings of one pool from its embeddings: macro metrics, per-pair matrix, per-language pooled
-    metrics, language bias and ``by_resource`` groups (see the module docstring for the definitions)."""
-    scorer = PooledScorer(pool, q_emb, c_emb)
+def score_pool(pool: MultilingualPool, source: ScoreSource, levels: dict[str, str], top_k_share: int = 10) -> dict:
+    """All settings of one pool from its score source (:func:`embedding_source` for embeddings): macro metrics,
+    per-pair matrix, per-language pooled metrics, language bias and ``by_resource`` groups (see the module
+    docstring for the definitions)."""
+    scorer = PooledScorer(pool, source)
     query_langs = sorted(set(pool.query_langs))
     cand_langs = sorted(set(pool.cand_langs))
     pairs: dict[str, dict[str, dict[str, float]]] = defaultdict(dict)
@@ -241,7 +242,7 @@ def _by_resource(pairs: dict, per_language: dict, levels: dict[str, str]) -> dic
 
 
 def evaluate_pool(
-    model: SentenceTransformer,
+    model: SentenceTransformer | BM25Model,
     pool: MultilingualPool,
     *,
     languages: list[str] | None = None,
@@ -256,20 +257,27 @@ def evaluate_pool(
         pool = pool.select_languages(list(languages))
     if not pool.cand_texts:
         raise UserError("data", f"{pool.name!r} has no candidates", "give a dataset with passages")
-    fingerprint = model_fingerprint(model)
-    kwargs = {"batch_size": batch_size, "cache_dir": cache_dir, "show_progress_bar": show_progress_bar,
-              "fingerprint": fingerprint}
-    q_emb = encode_unique(model, pool.query_texts, role="query", **kwargs)
-    c_emb = encode_unique(model, pool.cand_texts, role="passage", **kwargs)
+    source = pool_source(model, pool, batch_size=batch_size, cache_dir=cache_dir,
+                         show_progress_bar=show_progress_bar)
     levels = resolve_levels(pool.languages, resource_levels, zero_shot)
-    return pool_suite(pool, q_emb, c_emb, levels)
+    return pool_suite(pool, source, levels)
 
 
-def pool_suite(pool: MultilingualPool, q_emb: torch.Tensor, c_emb: torch.Tensor, levels: dict[str, str], *,
+def pool_source(model, pool: MultilingualPool, **encode_kwargs) -> ScoreSource:
+    """The pool's score source for ``model`` (a SentenceTransformer, or the ``bm25`` pseudo-model)."""
+    return score_source(model, pool.query_texts, pool.query_langs, pool.cand_texts, pool.cand_langs, **encode_kwargs)
+
+
+def embedding_source(q_emb: torch.Tensor, c_emb: torch.Tensor) -> ScoreSource:
+    """A score source from a pool's query and candidate embeddings (rows in pool order)."""
+    return EmbeddingScores(q_emb, c_emb)
+
+
+def pool_suite(pool: MultilingualPool, source: ScoreSource, levels: dict[str, str], *,
                dataset: str | None = None) -> SuiteResult:
-    """The ``"multilingual"`` suite of a pool from its embeddings (callers that need the embeddings for more,
-    such as the grid's bootstrap, encode once and call this)."""
-    scored = score_pool(pool, q_emb, c_emb, levels)
+    """The ``"multilingual"`` suite of a pool from its score source (callers that need the scores for more,
+    such as the grid's bootstrap, build the source once and call this)."""
+    scored = score_pool(pool, source, levels)
     return suite_result(
         name=pool.name, type="multilingual", dataset=dataset or pool.metadata.get("dataset", pool.name),
         split=pool.split, fingerprint=pool.fingerprint(), languages=pool.languages, resource_levels=levels,
@@ -280,7 +288,7 @@ def pool_suite(pool: MultilingualPool, q_emb: torch.Tensor, c_emb: torch.Tensor,
 
 
 def evaluate_parallel(
-    model: SentenceTransformer,
+    model: SentenceTransformer | BM25Model,
     dataset,
     *,
     languages: list[str] | None = None,
@@ -305,4 +313,4 @@ def evaluate_parallel(
 
 
 __all__ = ["METRIC_NAMES", "MultilingualPool", "evaluate_parallel", "evaluate_pool", "pool_from_parallel",
-           "pool_suite", "resolve_levels", "score_pool"]
+           "embedding_source", "pool_source", "pool_suite", "resolve_levels", "score_pool"]

@@ -28,10 +28,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from hf_hybrid.errors import UserError
-from hf_hybrid.evaluation.embeddings import encode_unique, model_fingerprint
-from hf_hybrid.evaluation.metrics import metrics_from_ranks, pad_relevant, relevant_ranks
+from hf_hybrid.evaluation.metrics import metrics_from_ranks, pad_relevant, source_ranks
 from hf_hybrid.evaluation.multilingual import resolve_levels
 from hf_hybrid.evaluation.results import SuiteResult, suite_result
+from hf_hybrid.evaluation.scoring import score_source
 
 _LEVEL_ORDER = {"zero-shot": 0, "low": 1, "high": 2, "unknown": 3}
 REPORTED = ("map", "recall@1")
@@ -87,24 +87,45 @@ def from_cldr_territories(languages: list[str]) -> TranslationSet:
     return TranslationSet("translation_cldr", "babel CLDR territory names", texts)
 
 
-def score_translation(tset: TranslationSet, embeddings: dict[str, np.ndarray], levels: dict[str, str]) -> dict:
-    """Every ordered pair x → y, x ≠ y: each text of x against all texts of y (one relevant: its translation)."""
+def flat_texts(tset: TranslationSet) -> tuple[list[str], list[str], dict[str, tuple[list[str], np.ndarray]]]:
+    """Every language's side in one list (texts, their languages) and, per language, its keys and row numbers:
+    the rows a translation score source is built on."""
+    texts: list[str] = []
+    langs: list[str] = []
+    rows: dict[str, tuple[list[str], np.ndarray]] = {}
+    for lang in tset.languages:
+        keys, side = tset.side(lang)
+        rows[lang] = (keys, np.arange(len(texts), len(texts) + len(side)))
+        texts += side
+        langs += [lang] * len(side)
+    return texts, langs, rows
+
+
+def embedding_source(tset: TranslationSet, embeddings: dict[str, np.ndarray]):
+    """A score source from per-language embeddings (rows in :meth:`TranslationSet.side` order)."""
     import torch
 
+    from hf_hybrid.evaluation.scoring import EmbeddingScores
+
+    stacked = torch.as_tensor(np.concatenate([embeddings[lang] for lang in tset.languages]))
+    return EmbeddingScores(stacked, stacked)
+
+
+def score_translation(tset: TranslationSet, source, levels: dict[str, str]) -> dict:
+    """Every ordered pair x → y, x ≠ y: each text of x against all texts of y (one relevant: its translation).
+    ``source`` scores the rows of :func:`flat_texts` (embeddings: :func:`embedding_source`; or BM25)."""
     pairs: dict[str, dict[str, dict[str, float]]] = defaultdict(dict)
-    langs = tset.languages
-    for x in langs:
-        x_keys, _ = tset.side(x)
-        for y in langs:
+    _, _, rows = flat_texts(tset)
+    for x, (x_keys, x_rows) in rows.items():
+        for y, (y_keys, y_rows) in rows.items():
             if x == y:
                 continue
-            y_keys, _ = tset.side(y)
             where = {k: i for i, k in enumerate(y_keys)}
             keep = [i for i, k in enumerate(x_keys) if k in where]
             if not keep:
                 continue
             relevant = pad_relevant([[where[x_keys[i]]] for i in keep])
-            ranks, _ = relevant_ranks(torch.as_tensor(embeddings[x][keep]), torch.as_tensor(embeddings[y]), relevant)
+            ranks, _ = source_ranks(source, x_rows[keep], y_rows, relevant)
             values = metrics_from_ranks(ranks)
             pairs[x][y] = {m: float(values[m].mean()) for m in REPORTED}
     return {"pairs": dict(pairs), **_aggregate(pairs, levels)}
@@ -128,16 +149,15 @@ def _aggregate(pairs: dict, levels: dict[str, str]) -> dict:
 def evaluate_translation(model, tset: TranslationSet, *, zero_shot: list[str] | None = None,
                          resource_levels: dict[str, str] | None = None, batch_size: int = 64,
                          cache_dir: str | None = None, show_progress_bar: bool = False) -> SuiteResult:
-    """Encode each language's texts once (query role) and score every ordered pair."""
+    """Encode each text once (query role), or index each language with BM25, and score every ordered pair."""
     if len(tset.languages) < 2:
         raise UserError("translation set", f"{tset.name!r} has languages {tset.languages}",
                         "give texts in at least two languages")
-    kwargs = {"batch_size": batch_size, "cache_dir": cache_dir, "show_progress_bar": show_progress_bar,
-              "fingerprint": model_fingerprint(model)}
-    embeddings = {lang: encode_unique(model, tset.side(lang)[1], role="query", **kwargs).cpu().numpy()
-                  for lang in tset.languages}
+    texts, langs, _ = flat_texts(tset)
+    source = score_source(model, texts, langs, texts, langs, query_role="query", cand_role="query",
+                          batch_size=batch_size, cache_dir=cache_dir, show_progress_bar=show_progress_bar)
     levels = resolve_levels(tset.languages, resource_levels, zero_shot)
-    scored = score_translation(tset, embeddings, levels)
+    scored = score_translation(tset, source, levels)
     return suite_result(name=tset.name, type="translation", dataset=tset.dataset, split="test",
                         fingerprint=tset.fingerprint(), languages=tset.languages, resource_levels=levels,
                         metrics=scored["metrics"], main_score="cross.map", by_resource=scored["by_resource"],

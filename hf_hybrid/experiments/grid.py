@@ -32,13 +32,16 @@ MINIATURE = "mlm"  # the model name that means "the miniature encoder pre-traine
 # The base model evaluated as it is, without fine-tuning: the point every strategy starts from. Its runs are
 # identical across seeds (kept per seed so the paired bootstrap pairs it like any other row).
 BASE = "base"
+# The lexical baseline (hf_hybrid.evaluation.bm25): like the base, never trained and evaluated once for all seeds.
+BM25 = "bm25"
+UNTRAINED = (BASE, BM25)
 PARALLEL_SUITE = "parallel"  # the name of the suite of the grid's own evaluation data (every run has it)
 OWN_DATA_TASK = "parallel"  # in mteb_tasks: the grid's evaluation data as an MTEB retrieval task
-STRATEGIES = ("base", "mono", "cross", "hybrid-0.25", "hybrid-0.5", "hybrid-0.75", "seq-mono-cross",
+STRATEGIES = ("base", "bm25", "mono", "cross", "hybrid-0.25", "hybrid-0.5", "hybrid-0.75", "seq-mono-cross",
               "seq-cross-mono", "mixed")
 # Training options forwarded to every run's TrainConfig (which weights train: hf_hybrid.training.tuning).
 TUNING = ("freeze_embeddings", "freeze_layers", "lora_r", "lora_alpha", "lora_dropout", "lora_target_modules")
-_STRATEGY = re.compile(r"^(mono|cross|mixed|base)$|^hybrid-(\d*\.?\d+)$|^seq-(mono|cross|mixed)-(mono|cross|mixed)$")
+_STRATEGY = re.compile(r"^(mono|cross|mixed|base|bm25)$|^hybrid-(\d*\.?\d+)$|^seq-(mono|cross|mixed)-(mono|cross|mixed)$")
 
 
 @dataclass
@@ -55,7 +58,7 @@ class ExperimentConfig:
                                                 "synthetic world of `data`"})
     strategies: list[str] = field(default_factory=lambda: list(STRATEGIES),
                                   metadata={"help": "mono, cross, mixed, hybrid-<alpha>, seq-<first>-<then>, "
-                                                    "base (no fine-tuning)"})
+                                                    "base (no fine-tuning), bm25 (lexical baseline)"})
     seeds: list[int] = field(default_factory=lambda: [0, 1, 2], metadata={"help": "seeds (>= 3 for intervals)"})
     reference: str = field(default="hybrid-0.5", metadata={"help": "the strategy tested against every other"})
     train_languages: list[str] | None = field(default=None, metadata={"help": "fine-tuning languages (synthetic "
@@ -142,7 +145,8 @@ class ExperimentConfig:
 
     def rows(self) -> list[str]:
         """Every row of the report: the strategies, then each trained one at every WiSE-FT α."""
-        return list(self.strategies) + [wise_label(s, a) for s in self.strategies if s != BASE for a in self.wise_ft]
+        return list(self.strategies) + [wise_label(s, a) for s in self.strategies if s not in UNTRAINED
+                                        for a in self.wise_ft]
 
     def run_fingerprint(self) -> str:
         """What makes two runs of one (model, strategy, seed) comparable: everything except the grid's extent
@@ -165,12 +169,12 @@ def wise_label(strategy: str, alpha: float) -> str:
 
 def plan_settings(name: str) -> dict:
     """Strategy name → :class:`~hf_hybrid.sampling.PlanConfig` fields (``hybrid-0.5`` → hybrid, alpha 0.5);
-    ``base`` → ``{"strategy": "base"}``, which is never trained."""
+    ``base`` → ``{"strategy": "base"}`` and ``bm25`` → ``{"strategy": "bm25"}``, which are never trained."""
     match = _STRATEGY.match(name)
     if not match:
         raise UserError("strategies", f"unknown strategy {name!r}",
                         "use mono, cross, mixed, hybrid-<alpha> (e.g. hybrid-0.5), seq-<first>-<then> "
-                        "(e.g. seq-mono-cross) or base (no fine-tuning)")
+                        "(e.g. seq-mono-cross), base (no fine-tuning) or bm25 (lexical baseline)")
     single, alpha, first, then = match.groups()
     if single:
         return {"strategy": single}
@@ -286,23 +290,21 @@ def train_run(ctx: Context, tag: str, strategy: str, seed: int, out: Path) -> Pa
 
 
 def evaluate_run(ctx: Context, model_dir) -> tuple[list[dict], dict[str, np.ndarray]]:
-    """Every configured suite for one fine-tuned model (a folder or a loaded model), plus the per-query units of
-    the parallel suite."""
-    from hf_hybrid.evaluation.embeddings import encode_unique
-    from hf_hybrid.evaluation.multilingual import pool_from_parallel, pool_suite
+    """Every configured suite for one fine-tuned model (a folder, ``bm25`` or a loaded model), plus the per-query
+    units of the parallel suite."""
+    from hf_hybrid.evaluation.multilingual import pool_from_parallel, pool_source, pool_suite
     from hf_hybrid.experiments.stats import per_query_units
     from hf_hybrid.models import load_model
 
     cfg = ctx.config
     model = load_model(str(model_dir)) if isinstance(model_dir, str | Path) else model_dir
     pool = pool_from_parallel(ctx.eval_data, name=PARALLEL_SUITE, split=cfg.eval_split)
-    # Encoded once here (not through evaluate_parallel) so the same embeddings feed the suite and the
-    # per-query units of the bootstrap.
-    q_emb = encode_unique(model, pool.query_texts, role="query", show_progress_bar=False)
-    c_emb = encode_unique(model, pool.cand_texts, role="passage", show_progress_bar=False)
-    suite = pool_suite(pool, q_emb, c_emb, ctx.levels, dataset=cfg.eval_data or cfg.data)
+    # Encoded (or BM25-indexed) once here, not through evaluate_parallel, so the same scores feed the suite and
+    # the per-query units of the bootstrap.
+    source = pool_source(model, pool, show_progress_bar=False)
+    suite = pool_suite(pool, source, ctx.levels, dataset=cfg.eval_data or cfg.data)
     suites = [suite] + _named_suites(ctx, model)
-    if cfg.mteb_tasks:
+    if cfg.mteb_tasks and str(model_dir) != BM25:  # MTEB encodes texts: bm25 has no row there
         from hf_hybrid.evaluation import run_mteb
         from hf_hybrid.evaluation.mteb_runner import mteb_task_from_pool
 
@@ -318,7 +320,7 @@ def evaluate_run(ctx: Context, model_dir) -> tuple[list[dict], dict[str, np.ndar
         from hf_hybrid.evaluation.beir_pairs import evaluate_beir_pairs
 
         suites.append(evaluate_beir_pairs(model, beir_pairs_folder(ctx), resource_levels=ctx.levels))
-    return suites, per_query_units(pool, q_emb, c_emb, ctx.levels)
+    return suites, per_query_units(pool, source, ctx.levels)
 
 
 def beir_pairs_folder(ctx: Context) -> Path:
@@ -349,17 +351,19 @@ def _named_suites(ctx: Context, model) -> list[dict]:
 def run_one(ctx: Context, tag: str, strategy: str, seed: int) -> Path:
     """Train and evaluate one cell of the grid (and its WiSE-FT variants); ``eval.json`` is written last (it marks
     the run finished)."""
+    from hf_hybrid.evaluation.bm25 import language_scripts
+
     cfg = ctx.config
     out = run_folder(cfg, tag, strategy, seed)
     out.mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()
-    if strategy == BASE:
-        model_dir, training = ctx.base_models[tag], {"steps_per_kind": {}}
+    if strategy in UNTRAINED:
+        model_dir, training = ctx.base_models[tag] if strategy == BASE else BM25, {"steps_per_kind": {}}
     else:
         model_dir = train_run(ctx, tag, strategy, seed, out)
         training = json.loads((model_dir / TRAINING_RECORD).read_text())
     trained = time.perf_counter() - start
-    evaluated = _base_evaluated(cfg, tag, seed) if strategy == BASE else None
+    evaluated = _base_evaluated(cfg, tag, strategy, seed) if strategy in UNTRAINED else None
     if evaluated:
         result, units = read_run(evaluated)
         suites = result["suites"]
@@ -367,21 +371,23 @@ def run_one(ctx: Context, tag: str, strategy: str, seed: int) -> Path:
         suites, units = evaluate_run(ctx, model_dir)
     settings = {"run_fingerprint": cfg.run_fingerprint(), "model": tag, "base_model": ctx.base_models[tag],
                 "strategy": strategy, "seed": seed, "train_languages": ctx.train_languages,
+                "scripts": language_scripts(ctx.eval_data),
                 "train_wall_s": round(trained, 2), "eval_wall_s": round(time.perf_counter() - start - trained, 2),
                 "training": training}
-    if strategy != BASE and cfg.wise_ft:  # before the run's own eval.json: that one marks the cell finished
+    base_model = BM25 if strategy == BM25 else ctx.base_models[tag]
+    if strategy not in UNTRAINED and cfg.wise_ft:  # before the run's own eval.json: that one marks the cell finished
         from hf_hybrid.models import load_model
 
         base = load_model(ctx.base_models[tag]).state_dict()
         for alpha in cfg.wise_ft:
             begin = time.perf_counter()
             suites_a, units_a = evaluate_run(ctx, wise_ft_model(base, model_dir, alpha))
-            _write_run(run_folder(cfg, tag, wise_label(strategy, alpha), seed), ctx.base_models[tag], suites_a,
+            _write_run(run_folder(cfg, tag, wise_label(strategy, alpha), seed), base_model, suites_a,
                        units_a, settings | {"strategy": wise_label(strategy, alpha), "wise_ft": alpha,
                                             "train_wall_s": 0.0,  # no training: counted once, in the run's row
                                             "eval_wall_s": round(time.perf_counter() - begin, 2)})
-    _write_run(out, ctx.base_models[tag], suites, units, settings)
-    if not cfg.keep_models and strategy != BASE:  # never the base model itself
+    _write_run(out, base_model, suites, units, settings)
+    if not cfg.keep_models and strategy not in UNTRAINED:  # never the base model itself
         _drop_weights(model_dir)
     return out
 
@@ -406,11 +412,12 @@ def wise_ft_model(base: dict, tuned: Path | str, alpha: float):
     return model
 
 
-def _base_evaluated(cfg: ExperimentConfig, tag: str, seed: int) -> Path | None:
-    """A finished base run of another seed: the base is not trained, so its evaluation does not depend on the
-    seed, and one evaluation serves every seed (with XLM-R and MTEB suites that is minutes each)."""
+def _base_evaluated(cfg: ExperimentConfig, tag: str, strategy: str, seed: int) -> Path | None:
+    """A finished run of an untrained row (``base``, ``bm25``) of another seed: nothing is trained, so its
+    evaluation does not depend on the seed, and one evaluation serves every seed (with XLM-R and MTEB suites that
+    is minutes each)."""
     for other in cfg.seeds:
-        folder = run_folder(cfg, tag, BASE, other)
+        folder = run_folder(cfg, tag, strategy, other)
         if other != seed and is_finished(folder, cfg.run_fingerprint()):
             return folder
     return None
@@ -445,7 +452,7 @@ def run_grid(cfg: ExperimentConfig, log=print) -> dict[str, int]:
     # seeds it finished, so its partial report already compares like with like.
     cells = [(tag, s, seed) for tag in ctx.base_models for seed in cfg.seeds for s in cfg.strategies]
     for i, (tag, strategy, seed) in enumerate(cells, 1):
-        variants = [wise_label(strategy, a) for a in cfg.wise_ft] if strategy != BASE else []
+        variants = [wise_label(strategy, a) for a in cfg.wise_ft] if strategy not in UNTRAINED else []
         if all(is_finished(run_folder(cfg, tag, s, seed), fingerprint) for s in [strategy, *variants]):
             counts["skipped"] += 1
             log(f"[{i}/{len(cells)}] {tag} {strategy} seed {seed}: finished earlier, skipped")

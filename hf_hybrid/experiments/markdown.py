@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 
-from hf_hybrid.experiments.grid import BASE, PARALLEL_SUITE, plan_settings
+from hf_hybrid.experiments.grid import BASE, BM25, PARALLEL_SUITE, plan_settings
 from hf_hybrid.experiments.stats import SETTINGS
 
 TABLE_METRICS = ("mono.map", "cross.map", "multi.map", "multi.language_bias")
@@ -72,12 +72,52 @@ def _findings(summary: dict, tag: str) -> list[str]:
         if worse:
             verdict.append(f"significantly worse than {_names(worse)}")
         base_note = f"; the untuned base scores {cells[BASE]:.4f}" if BASE in cells else ""
+        base_note += f"; lexical `bm25` scores {cells[BM25]:.4f}" if BM25 in cells else ""
         lines.append(f"- **{metric}, {subset} languages**: best mean is `{best}` ({cells[best]:.4f}); `{ref}` "
                      f"({cells.get(ref, float('nan')):.4f}) is "
                      f"{' and '.join(verdict) or 'not significantly different from any baseline'} "
                      f"(paired bootstrap, p < 0.05; {len(sig)} baseline{'s' if len(sig) != 1 else ''} tested)"
                      f"{base_note}.")
-    return lines
+    return lines + _lexical_finding(summary, tag)
+
+
+def _pair_mean(pairs: dict, keep) -> tuple[float, int]:
+    values = [v for x, row in pairs.items() for y, v in row.items() if keep(x, y)]
+    return (sum(values) / len(values) if values else float("nan")), len(values)
+
+
+def _lexical_finding(summary: dict, tag: str) -> list[str]:
+    """The sentence the BM25 row exists for: lexical matching cannot cross scripts. x→y mAP averaged over the
+    pairs whose passages are in different scripts, for bm25 against the untuned base and the reference."""
+    model = summary["models"][tag]
+    pairs, scripts = model.get("pairs", {}), model.get("scripts") or {}
+    if BM25 not in pairs or not scripts:
+        return []
+
+    def differ(x, y):
+        return x != y and scripts.get(x) != scripts.get(y)
+
+    def share(x, y):
+        return x != y and scripts.get(x) == scripts.get(y)
+
+    lexical, n_differ = _pair_mean(pairs[BM25], differ)
+    if not n_differ:
+        return []
+    others = [f"`{s}` {_pair_mean(pairs[s], differ)[0]:.4f}" for s in dict.fromkeys([BASE, summary["reference"]])
+              if s in pairs]
+    same, n_same = _pair_mean(pairs[BM25], share)
+    mono, _ = _pair_mean(pairs[BM25], lambda x, y: x == y)
+    chance = summary.get("chance_single_language_ap")
+    line = (f"- **Lexical matching cannot cross scripts**: on the {n_differ} cross-lingual pairs whose passages are "
+            f"in different scripts ({', '.join(sorted(set(scripts.values())))}), `bm25` scores x→y mAP "
+            f"{lexical:.4f}" + (f" (a random ranking: {chance:.4f})" if chance else "")
+            + (f", against {' and '.join(others)}" if others else "") + ".")
+    if n_same:
+        line += f" On the {n_same} pairs that share a script it scores {same:.4f} (shared words, names, numbers)"
+        line += f", and {mono:.4f} within one language."
+    else:
+        line += f" Within one language it scores {mono:.4f}."
+    return [line]
 
 
 def alpha_rows(table: dict) -> list[tuple[float, str]]:

@@ -86,6 +86,7 @@ def summarize(cfg: ExperimentConfig, command: str = "") -> dict:
         models[tag] = {"base_model": first["settings"]["base_model"], "suites": suites,
                        "seeds": {s: [r["settings"]["seed"] for r, _ in rs] for s, rs in runs.items()},
                        "pairs": {s: _mean_pairs([r for r, _ in rs]) for s, rs in runs.items()},
+                       "scripts": first["settings"].get("scripts", {}),
                        "significance": _significance(cfg, runs),
                        "steps_per_kind": {s: rs[0][0]["settings"]["training"].get("steps_per_kind")
                                           for s, rs in runs.items()}}

@@ -3,7 +3,7 @@
 Why per-query values: the method paper (arXiv 2408.10536) reports small gains without a significance test. A
 paired test needs the score of every query under both strategies; the evaluation package returns macro averages
 only, so :func:`per_query_units` ranks each (query, candidate language) once more from the *same* embeddings
-with the evaluation package's own helpers (:func:`~hf_hybrid.evaluation.metrics.relevant_ranks`,
+with the evaluation package's own helpers (:func:`~hf_hybrid.evaluation.metrics.source_ranks`,
 :func:`~hf_hybrid.evaluation.metrics.metrics_from_ranks`), so the bootstrap and the tables use one definition
 of AP.
 
@@ -18,18 +18,18 @@ from __future__ import annotations
 import math
 
 import numpy as np
-import torch
 
-from hf_hybrid.evaluation.metrics import metrics_from_ranks, pad_relevant, relevant_ranks
+from hf_hybrid.evaluation.metrics import metrics_from_ranks, pad_relevant, source_ranks
 
 SETTINGS = ("mono", "cross", "multi")
 LEVELS = ("high", "low", "zero-shot", "unknown")
 _LEVEL_ORDER = {level: i for i, level in enumerate(("zero-shot", "low", "high", "unknown"))}
 
 
-def per_query_units(pool, q_emb: torch.Tensor, c_emb: torch.Tensor, levels: dict[str, str]) -> dict[str, np.ndarray]:
+def per_query_units(pool, source, levels: dict[str, str]) -> dict[str, np.ndarray]:
     """AP of every unit of the three settings, in a fixed order (same pool → same order in every run).
 
+    ``source`` is the pool's :class:`~hf_hybrid.evaluation.scoring.ScoreSource` (embeddings or BM25).
     A unit is a (query, candidate language) pair for ``mono`` (x→x) and ``cross`` (x→y), and a query for
     ``multi`` (x→all). ``level`` is the query language's resource level for mono and multi, and the *lower* of
     the pair's for cross (as in the evaluation's ``by_resource``). Returns parallel arrays ``setting``,
@@ -47,7 +47,7 @@ def per_query_units(pool, q_emb: torch.Tensor, c_emb: torch.Tensor, levels: dict
             keep = [i for i, r in enumerate(rel) if r]
             if not keep:
                 continue
-            ranks, _ = relevant_ranks(q_emb[q_idx[keep]], c_emb[c_idx], pad_relevant([rel[i] for i in keep]))
+            ranks, _ = source_ranks(source, q_idx[keep], c_idx, pad_relevant([rel[i] for i in keep]))
             setting = "multi" if y is None else "mono" if y == x else "cross"
             level = levels[x] if y is None else min(levels[x], levels[y], key=_LEVEL_ORDER.__getitem__)
             n = len(keep)
