@@ -53,7 +53,8 @@ class ExperimentConfig:
                                                 "synthetic world of `data`"})
     strategies: list[str] = field(default_factory=lambda: list(STRATEGIES),
                                   metadata={"help": "mono, cross, mixed, hybrid-<alpha>, seq-<first>-<then>, "
-                                                    "base (no fine-tuning)"})
+                                                    "base (no fine-tuning); suffix +mined / +generic: train "
+                                                    "on hard negatives mined by the base model"})
     seeds: list[int] = field(default_factory=lambda: [0, 1, 2], metadata={"help": "seeds (>= 3 for intervals)"})
     reference: str = field(default="hybrid-0.5", metadata={"help": "the strategy tested against every other"})
     train_languages: list[str] | None = field(default=None, metadata={"help": "fine-tuning languages (synthetic "
@@ -134,9 +135,31 @@ class ExperimentConfig:
         return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:16]
 
 
+# Strategy suffixes after '+': what each sets in :func:`strategy_options` (``hybrid-0.5+mined``).
+# mined: negatives mined per language with the row's group excluded; generic: the group-blind ablation.
+SUFFIXES = {"mined": ("negatives", "mined"), "generic": ("negatives", "generic")}
+
+
+def strategy_options(name: str) -> dict:
+    """The '+' suffixes of a strategy name as options (``hybrid-0.5+mined`` → ``{"negatives": "mined"}``)."""
+    options = {}
+    for suffix in name.split("+")[1:]:
+        if suffix not in SUFFIXES:
+            raise UserError("strategies", f"{name!r}: unknown suffix +{suffix}",
+                            f"use one of {', '.join('+' + s for s in SUFFIXES)}")
+        key, value = SUFFIXES[suffix]
+        if key in options:
+            raise UserError("strategies", f"{name!r} sets {key} twice", "keep one suffix per option")
+        options[key] = value
+    return options
+
+
 def plan_settings(name: str) -> dict:
     """Strategy name → :class:`~hf_hybrid.sampling.PlanConfig` fields (``hybrid-0.5`` → hybrid, alpha 0.5);
-    ``base`` → ``{"strategy": "base"}``, which is never trained."""
+    ``base`` → ``{"strategy": "base"}``, which is never trained. Suffixes after '+' are checked here and read
+    by :func:`strategy_options`."""
+    strategy_options(name)
+    name = name.split("+")[0]
     match = _STRATEGY.match(name)
     if not match:
         raise UserError("strategies", f"unknown strategy {name!r}",
@@ -244,15 +267,34 @@ def train_run(ctx: Context, tag: str, strategy: str, seed: int, out: Path) -> Pa
         return model_dir
     if model_dir.exists():  # interrupted before the model was complete: a grid run is short, redo it
         shutil.rmtree(model_dir)
-    train_cfg = TrainConfig(model=ctx.base_models[tag], data=cfg.data, output_dir=str(model_dir),
+    negatives = strategy_options(strategy).get("negatives")
+    data = str(mined_data(ctx, tag, negatives)) if negatives else cfg.data
+    train_cfg = TrainConfig(model=ctx.base_models[tag], data=data, output_dir=str(model_dir),
                             max_steps=cfg.max_steps, learning_rate=cfg.learning_rate,
                             warmup_ratio=cfg.warmup_ratio, max_seq_length=cfg.max_seq_length,
-                            use_negatives=cfg.use_negatives, query_prompt=cfg.query_prompt,
+                            use_negatives=cfg.use_negatives or bool(negatives), query_prompt=cfg.query_prompt,
                             passage_prompt=cfg.passage_prompt, report_to=["none"],
                             logging_steps=max(1, cfg.max_steps // 4))
     plan_cfg = PlanConfig(batch_size=cfg.batch_size, seed=seed, train_languages=list(ctx.train_languages),
                           **plan_settings(strategy))
     return train(train_cfg, plan_cfg)
+
+
+def mined_data(ctx: Context, tag: str, mode: str) -> Path:
+    """The training data with negatives mined by the base model (``mode``: mined or generic), once per
+    experiment: cached under ``<experiment>/mined/``, keyed by the miner's settings, the data and the base model."""
+    from hf_hybrid.mining import MineConfig
+    from hf_hybrid.mining.cli import save
+    from hf_hybrid.mining.mine import mine_dataset
+
+    cfg = ctx.config
+    mine_cfg = MineConfig(data=cfg.data, model=ctx.base_models[tag], generic=mode == "generic")
+    key = json.dumps({"settings": mine_cfg.settings(), "data": cfg.data}, sort_keys=True, default=str)
+    folder = cfg.folder / "mined" / f"{tag}-{mode}-{hashlib.sha256(key.encode()).hexdigest()[:12]}"
+    if not (folder / "summary.json").exists():
+        data, summary = mine_dataset(mine_cfg)
+        save(str(folder), data, summary)
+    return folder / "parallel"
 
 
 def evaluate_run(ctx: Context, model_dir: Path | str) -> tuple[list[dict], dict[str, np.ndarray]]:

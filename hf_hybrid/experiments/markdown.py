@@ -84,6 +84,8 @@ def alpha_rows(table: dict) -> list[tuple[float, str]]:
     """Strategies on the α axis: cross is α = 0, mono α = 1, hybrid-α in between."""
     points = []
     for strategy in table:
+        if "+" in strategy:  # a variant (e.g. +mined) is not a point of the alpha curve
+            continue
         spec = plan_settings(strategy)
         alpha = {"cross": 0.0, "mono": 1.0}.get(spec["strategy"], spec.get("alpha"))
         if spec["strategy"] in ("cross", "mono", "hybrid"):
