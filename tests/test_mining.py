@@ -142,3 +142,27 @@ def test_grid_strategy_suffixes():
         plan_settings("hybrid-0.5+minde")
     with pytest.raises(UserError, match="twice"):
         plan_settings("hybrid-0.5+mined+generic")
+
+
+def test_language_trap_negatives_follow_the_query_in_cross_pairs(local_file, minilm, tmp_path):
+    """Stored as ``trap_negatives`` (the row's hardest survivors in its own language); the plan gives a cross pair
+    the QUERY row's first trap and a mono pair the passage row's first negative."""
+    from hf_hybrid.sampling import BatchPlan, PlanConfig, materialize
+
+    data, _ = mine_dataset(MineConfig(data=local_file, language_trap=1, num_negatives=2), model=minilm)
+    train = data["train"]
+    groups = group_passages(train)
+    assert all(len(t) == 1 and not set(t) & groups[r["id"]] for t, r in zip(train["trap_negatives"], train,
+                                                                             strict=True))
+    mined = tmp_path / "mined.jsonl"
+    mined.write_text("".join(json.dumps(r) + "\n" for r in train))
+    train = load_parallel(str(mined))["train"]  # the column survives a round trip through a local file
+    trap_of = {(r["query"]): r["trap_negatives"][0] for r in train}
+    neg_of = {(r["passage"]): r["negatives"][0] for r in train}
+    rows = materialize(train, BatchPlan(train, PlanConfig(strategy="hybrid", alpha=0.5, batch_size=4, seed=0), 6))
+    kinds = set()
+    for row in rows:
+        kinds.add(row["query_lang"] == row["passage_lang"])
+        expected = neg_of[row["positive"]] if row["query_lang"] == row["passage_lang"] else trap_of[row["anchor"]]
+        assert row["negative"] == expected
+    assert kinds == {True, False}
