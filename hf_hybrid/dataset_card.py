@@ -64,7 +64,7 @@ def _mining_table(mining: dict | None) -> str:
         rows += [[f"{split}: rows", c.get("rows")],
                  [f"{split}: negatives per row (min / mean / max)", f"{per.get('min')} / {per.get('mean')} / "
                                                                      f"{per.get('max')}"],
-                 [f"{split}: candidates excluded as the group's own translations", c.get("translations_excluded")],
+                 [f"{split}: group translations a pooled search ranks in its top range_max (kept out)", c.get("translations_excluded")],
                  [f"{split}: negatives that are the group's own translations", c.get("translations_returned")],
                  [f"{split}: candidates dropped by the guards", c.get("dropped_by_guards")],
                  [f"{split}: rows without a negative", c.get("rows_without")]]

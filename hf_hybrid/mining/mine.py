@@ -56,6 +56,21 @@ def _top_candidates(q: torch.Tensor, c: torch.Tensor, k: int) -> tuple[np.ndarra
     return np.concatenate(scores), np.concatenate(indices)
 
 
+def _pooled_translations(q_emb: torch.Tensor, p_emb: torch.Tensor, pools: Pools, ids: list[str], k: int) -> int:
+    """How many of the rows' group translations a pooled, group-blind search would rank in its top ``k``
+    candidates (besides the row's own passage): what the per-language pools and the group exclusion keep out."""
+    total = 0
+    for start in range(0, len(q_emb), _CHUNK):
+        scores = q_emb[start:start + _CHUNK] @ p_emb.T
+        kth = torch.topk(scores, k=min(k + 1, scores.shape[1]), dim=1).values[:, -1]  # +1: room for the own one
+        for j in range(len(scores)):
+            row = start + j
+            group = pools.group_passages[ids[row]]
+            others = group[group != pools.passage_of_row[row]]
+            total += int((scores[j, torch.from_numpy(others)] >= kth[j]).sum())
+    return total
+
+
 def _pick(survivors: np.ndarray, cfg: MineConfig, rng: np.random.Generator) -> np.ndarray:
     if cfg.sampling == "random" and len(survivors) > cfg.num_negatives:
         return survivors[np.sort(rng.choice(len(survivors), size=cfg.num_negatives, replace=False))]
@@ -102,6 +117,8 @@ def mine_split(split: Dataset, model, cfg: MineConfig) -> Mined:
         top_scores, local = _top_candidates(q_emb[rows], p_emb[pool], k)
         positives = (q_emb[rows] * p_emb[pools.passage_of_row[rows]]).sum(1).numpy()
         chosen |= _select(rows, pool[local], top_scores, positives, pools, ids, cfg, rng, counts)
+    if not cfg.generic:
+        counts["translations_excluded"] += _pooled_translations(q_emb, p_emb, pools, ids, cfg.range_max)
     text = pools.passages
     negatives = [[text[i] for i in chosen[row][0]] for row in range(len(split))]
     traps = [[text[i] for i in chosen[row][1]] for row in range(len(split))] if cfg.language_trap else None
