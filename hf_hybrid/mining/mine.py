@@ -84,9 +84,7 @@ def _select(rows, top_idx, top_scores, positives, pools: Pools, ids, cfg, rng, c
         own = pools.passage_of_row[row]
         group = pools.group_passages[ids[row]]
         cand, sc = top_idx[j], top_scores[j]
-        in_group = np.isin(cand, group)
-        excluded = (cand == own) if cfg.generic else in_group
-        counts["translations_excluded"] += int((excluded & (cand != own)).sum())
+        excluded = (cand == own) if cfg.generic else np.isin(cand, group)
         cand, sc = cand[~excluded][:cfg.range_max], sc[~excluded][:cfg.range_max]
         keep = _guards(sc, float(positives[j]), cfg)
         counts["dropped_by_guards"] += int((~keep).sum())
