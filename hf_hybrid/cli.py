@@ -18,6 +18,7 @@ STAGES = {
     "demo": "hf_hybrid.demo",
     "experiment": "hf_hybrid.experiments",
     "export": "hf_hybrid.export",
+    "mine": "hf_hybrid.mining.cli",
     "quickstart": "hf_hybrid.quickstart",
 }
 

@@ -49,4 +49,23 @@ def render_dataset_card(info: dict) -> DatasetCard:
         plan_name=plan.get("name"),
         plan_batch_size=plan_config.get("batch_size"),
         plan_table=md_table(["parameter", "value"], plan_rows, plain) if plan_rows else "",
+        mining_table=_mining_table(info.get("mining")),
     )
+
+
+def _mining_table(mining: dict | None) -> str:
+    """Provenance of mined hard negatives (``hf-hybrid mine``): the model, every setting, the counts per split."""
+    if not mining:
+        return ""
+    rows = [["model", mining.get("model")]]
+    rows += [[key, value] for key, value in (mining.get("settings") or {}).items()]
+    for split, c in (mining.get("splits") or {}).items():
+        per = c.get("negatives_per_row") or {}
+        rows += [[f"{split}: rows", c.get("rows")],
+                 [f"{split}: negatives per row (min / mean / max)", f"{per.get('min')} / {per.get('mean')} / "
+                                                                     f"{per.get('max')}"],
+                 [f"{split}: group translations a pooled search ranks in its top range_max (kept out)", c.get("translations_excluded")],
+                 [f"{split}: negatives that are the group's own translations", c.get("translations_returned")],
+                 [f"{split}: candidates dropped by the guards", c.get("dropped_by_guards")],
+                 [f"{split}: rows without a negative", c.get("rows_without")]]
+    return md_table(["parameter", "value"], rows, plain)

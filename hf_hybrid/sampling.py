@@ -286,7 +286,24 @@ def batch_rows(dataset_table: pa.Table, batches: list[Batch]) -> pa.Table:
     }
     if "negatives" in dataset_table.column_names:
         cols["negative"] = _take_texts(pc.list_element(dataset_table["negatives"], 0), p)
+        if "trap_negatives" in dataset_table.column_names:
+            cols["negative"] = _language_traps(dataset_table, q, p, cols["negative"])
     return pa.table(cols)
+
+
+def _language_traps(table: pa.Table, q: np.ndarray, p: np.ndarray, negative: pa.ChunkedArray) -> pa.ChunkedArray:
+    """Language-trap negatives (``hf-hybrid mine --language_trap``): a cross-lingual pair (query in x, passage in
+    y != x) takes the first of the QUERY row's ``trap_negatives`` (a near miss in x, never of the group) when it
+    has one, so a model that ranks its own language first is penalized; a monolingual pair, or a query row
+    without traps, keeps the passage row's negative."""
+    langs = table["lang"].to_numpy()
+    traps = table["trap_negatives"]
+    has_trap = pc.fill_null(pc.list_value_length(traps), 0).to_numpy(zero_copy_only=False)[q] > 0
+    use = (langs[q] != langs[p]) & has_trap
+    if not use.any():
+        return negative
+    trap = _take_texts(pc.list_element(traps, 0), np.where(use, q, q[use][0]))
+    return pc.if_else(pa.array(use), trap, negative)
 
 
 _STRING_BYTES = 2**31 - 1  # Arrow's ``string`` holds at most this many bytes per array (32-bit offsets)

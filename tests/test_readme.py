@@ -44,6 +44,8 @@ CI_SIZE = {
         ("hub", ["--corpus", str(ROOT / "tests" / "fixtures" / "eval" / "parallel_test.jsonl")]),
     "MODEL_ID=out/model python space/app.py": "demo",
     "hf-hybrid experiment --config configs/experiments/readme.yaml": "experiment",
+    "hf-hybrid mine --data sample --languages en sw --model intfloat/multilingual-e5-small --relative_margin 0.05 "
+    "--output out/mined": ["--model", MINILM],
     "python scripts/make_source_fixtures.py --mirror out/hub": [],
     "hf-hybrid check configs/xlmr-hybrid.yaml --mirror out/hub": [],
     "HF_HYBRID_MIRROR=out/hub hf-hybrid train --config configs/xlmr-hybrid.yaml --dry_run": [],

@@ -30,7 +30,8 @@ def _normalize(dataset: Dataset, source: str) -> Dataset:
     check_columns(dataset.column_names, source=source)
     if is_wide(dataset.column_names):
         dataset = Dataset(wide_to_long(dataset.data.table, source=source))
-    keep = [c for c in dataset.column_names if c in ("id", "lang", "query", "passage", "negatives", "split")]
+    keep = [c for c in dataset.column_names if c in ("id", "lang", "query", "passage", "negatives", "trap_negatives",
+                                                            "split")]
     if "id" in dataset.column_names and pa.types.is_integer(dataset.data.table["id"].type):
         dataset = dataset.cast_column("id", _string())
     return dataset.select_columns(keep) if keep != dataset.column_names and "query" in keep else dataset

@@ -22,7 +22,7 @@ from hf_hybrid.data.languages import is_known
 from hf_hybrid.errors import UserError
 
 REQUIRED_COLUMNS = ("id", "lang", "query", "passage")
-OPTIONAL_COLUMNS = ("negatives",)
+OPTIONAL_COLUMNS = ("negatives", "trap_negatives")  # trap_negatives: hf_hybrid.sampling._language_traps
 _WIDE = re.compile(r"^(query|passage|negatives)_([a-z]{2,3})$")
 
 

@@ -26,6 +26,7 @@ import numpy as np
 
 from hf_hybrid.atomic import atomic_path, write_text
 from hf_hybrid.errors import UserError
+from hf_hybrid.experiments.variants import SUFFIXES, mined_data, strategy_options, wise_ft_model, wise_label  # noqa: F401
 from hf_hybrid.training.files import RUN_MARKER, TRAINING_RECORD
 
 MINIATURE = "mlm"  # the model name that means "the miniature encoder pre-trained on this config's world"
@@ -58,7 +59,9 @@ class ExperimentConfig:
                                                 "synthetic world of `data`"})
     strategies: list[str] = field(default_factory=lambda: list(STRATEGIES),
                                   metadata={"help": "mono, cross, mixed, hybrid-<alpha>, seq-<first>-<then>, "
-                                                    "base (no fine-tuning), bm25 (lexical baseline)"})
+                                                    "base (no fine-tuning), bm25 (lexical baseline); suffix "
+                                                    "+mined / +generic: train on hard negatives mined by the base "
+                                                    "model"})
     seeds: list[int] = field(default_factory=lambda: [0, 1, 2], metadata={"help": "seeds (>= 3 for intervals)"})
     reference: str = field(default="hybrid-0.5", metadata={"help": "the strategy tested against every other"})
     train_languages: list[str] | None = field(default=None, metadata={"help": "fine-tuning languages (synthetic "
@@ -163,13 +166,12 @@ class ExperimentConfig:
         return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:16]
 
 
-def wise_label(strategy: str, alpha: float) -> str:
-    return f"{strategy}+wise{alpha:g}"
-
-
 def plan_settings(name: str) -> dict:
     """Strategy name → :class:`~hf_hybrid.sampling.PlanConfig` fields (``hybrid-0.5`` → hybrid, alpha 0.5);
-    ``base`` → ``{"strategy": "base"}`` and ``bm25`` → ``{"strategy": "bm25"}``, which are never trained."""
+    ``base`` → ``{"strategy": "base"}`` and ``bm25`` → ``{"strategy": "bm25"}``, which are never trained.
+    Suffixes after '+' are checked here and read by :func:`strategy_options`."""
+    strategy_options(name)
+    name = name.split("+")[0]
     match = _STRATEGY.match(name)
     if not match:
         raise UserError("strategies", f"unknown strategy {name!r}",
@@ -277,10 +279,12 @@ def train_run(ctx: Context, tag: str, strategy: str, seed: int, out: Path) -> Pa
         return model_dir
     if model_dir.exists():  # interrupted before the model was complete (or its weights were dropped): redo it
         shutil.rmtree(model_dir)
-    train_cfg = TrainConfig(model=ctx.base_models[tag], data=cfg.data, output_dir=str(model_dir),
+    negatives = strategy_options(strategy).get("negatives")
+    data = str(mined_data(ctx, tag, negatives)) if negatives else cfg.data
+    train_cfg = TrainConfig(model=ctx.base_models[tag], data=data, output_dir=str(model_dir),
                             max_steps=cfg.max_steps, learning_rate=cfg.learning_rate,
                             warmup_ratio=cfg.warmup_ratio, max_seq_length=cfg.max_seq_length,
-                            use_negatives=cfg.use_negatives, query_prompt=cfg.query_prompt,
+                            use_negatives=cfg.use_negatives or bool(negatives), query_prompt=cfg.query_prompt,
                             passage_prompt=cfg.passage_prompt, report_to=["none"],
                             logging_steps=max(1, cfg.max_steps // 4),
                             **{name: getattr(cfg, name) for name in TUNING})
@@ -399,17 +403,6 @@ def _write_run(out: Path, base_model: str, suites: list[dict], units: dict, sett
     with atomic_path(out / "units.npz", suffix=".npz") as tmp:
         np.savez_compressed(tmp, **units)
     write_results(out / "eval.json", base_model, suites, settings)
-
-
-def wise_ft_model(base: dict, tuned: Path | str, alpha: float):
-    """WiSE-FT (Wortsman et al., 2022) of a finished run without retraining: (1-α)·base + α·fine-tuned, in memory
-    (``base``: the base model's state dict)."""
-    from hf_hybrid.models import load_model
-    from hf_hybrid.training.tuning import interpolate
-
-    model = load_model(str(tuned))
-    interpolate(model, base, alpha)
-    return model
 
 
 def _base_evaluated(cfg: ExperimentConfig, tag: str, strategy: str, seed: int) -> Path | None:

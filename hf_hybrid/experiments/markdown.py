@@ -124,7 +124,7 @@ def alpha_rows(table: dict) -> list[tuple[float, str]]:
     """Strategies on the α axis: cross is α = 0, mono α = 1, hybrid-α in between."""
     points = []
     for strategy in table:
-        if "+wise" in strategy:  # a WiSE-FT variant (grid.wise_label) is no point of the α curve
+        if "+" in strategy:  # a variant (+mined, +generic, a WiSE-FT +wise<α>) is not a point of the α curve
             continue
         spec = plan_settings(strategy)
         alpha = {"cross": 0.0, "mono": 1.0}.get(spec["strategy"], spec.get("alpha"))
