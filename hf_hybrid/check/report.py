@@ -22,7 +22,7 @@ class FileEntry:
     source: str
     path: str
     size: int | None = None
-    where: str = "hub"  # "hub" (fetched at run time), "local" (a folder or a --mirror copy), "cache"
+    where: str = "hub"  # "hub" (fetched at run time), "local" (a folder or a --mirror copy), "cache", "bundled"
 
 
 @dataclass

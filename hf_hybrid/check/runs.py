@@ -167,7 +167,8 @@ def check_names(report: CheckReport, *, suites=(), mteb_tasks=(), beir=(), afric
         if name not in SUITES:
             report.problem("suites", f"unknown suite {name!r}", f"use one of {', '.join(SUITES)}")
         else:
-            report.files.append(FileEntry(f"suite {name}", SUITES[name].source, None, "hub"))
+            where = "bundled" if SUITES[name].source.startswith(("bundled:", "pypi:")) else "hub"
+            report.files.append(FileEntry(f"suite {name}", SUITES[name].source, None, where))
     if "africlirmatrix" in suites and not (africlirmatrix_dir and Path(africlirmatrix_dir).is_dir()):
         report.problem("africlirmatrix_dir", repr(africlirmatrix_dir), "give the AfriCLIRMatrix release folder")
     _check_mteb(report, [t for t in mteb_tasks if t != "parallel"])
@@ -193,7 +194,7 @@ def _check_mteb(report: CheckReport, names: list[str]) -> None:
 def check_experiment(cfg, *, mirror: str | None = None, num_processes: int | None = None,
                      online: bool | None = None, read_large: bool = False) -> CheckReport:
     """Dry run of ``hf-hybrid experiment`` (a grid of runs): every run's data, plan, model and evaluation."""
-    from hf_hybrid.experiments.grid import BASE, MINIATURE, plan_settings
+    from hf_hybrid.experiments.grid import MINIATURE, UNTRAINED, plan_settings
 
     report = CheckReport("experiment")
     mirror = mirror or default_mirror()
@@ -212,7 +213,7 @@ def check_experiment(cfg, *, mirror: str | None = None, num_processes: int | Non
     for rows in (data, evaluation):
         if rows is not None:
             report.summary[f"rows read ({next(iter(rows))})"] = rows_per_language(rows)
-    trained = [s for s in cfg.strategies if s != BASE]
+    trained = [s for s in cfg.strategies if s not in UNTRAINED]
     if data is not None and trained:
         train_languages = cfg.train_languages or _default_train_languages(cfg)
         for strategy in trained:
@@ -234,6 +235,8 @@ def check_experiment(cfg, *, mirror: str | None = None, num_processes: int | Non
             precision="auto", checkpointing=False, report=report)
     check_names(report, suites=cfg.suites, mteb_tasks=cfg.mteb_tasks, beir=cfg.beir,
                 africlirmatrix_dir=cfg.africlirmatrix_dir)
+    if cfg.wise_ft:
+        report.summary["WiSE-FT rows"] = f"every trained run also scored at α {', '.join(map(str, cfg.wise_ft))}"
     runs = len(cfg.models) * len(cfg.strategies) * len(cfg.seeds)
     report.summary["runs"] = f"{runs} ({len(trained) * len(cfg.models) * len(cfg.seeds)} trained), " \
                              f"{cfg.max_steps} steps of {cfg.batch_size} each"
