@@ -22,18 +22,16 @@ import json
 from collections import defaultdict
 from pathlib import Path
 
-import numpy as np
 import torch
 
 from hf_hybrid.atomic import atomic_dir
 from hf_hybrid.evaluation.beir import RetrievalData, load_beir_folder, score_run, source_top_k
 from hf_hybrid.evaluation.bm25 import BM25Model, BM25Scores
 from hf_hybrid.evaluation.embeddings import encode_unique, model_fingerprint
-from hf_hybrid.evaluation.multilingual import resolve_levels
+from hf_hybrid.evaluation.multilingual import mean_metrics, pair_level, resolve_levels
 from hf_hybrid.evaluation.results import SuiteResult, suite_result
 from hf_hybrid.evaluation.scoring import EmbeddingScores
 
-_LEVEL_ORDER = {"zero-shot": 0, "low": 1, "high": 2, "unknown": 3}
 METRICS = ("ndcg@10", "recall@100")
 MANIFEST = "pairs.json"
 
@@ -101,19 +99,15 @@ def _bm25_sources(model):
 
 
 def _aggregate(pair_scores: dict, levels: dict[str, str]) -> tuple[dict, dict]:
-    def mean(items):
-        return {m: float(np.mean([v[m] for v in items])) for m in METRICS} if items else {}
-
     settings = {"mono": [], "cross": []}
     groups: dict[str, dict[str, list]] = defaultdict(lambda: defaultdict(list))
     for x, row in pair_scores.items():
         for y, values in row.items():
             setting = "mono" if x == y else "cross"
             settings[setting].append(values)
-            lower = min(levels[x], levels[y], key=_LEVEL_ORDER.__getitem__)
-            groups[lower][setting].append(values)
-    metrics = {f"{s}.{m}": v for s, items in settings.items() for m, v in mean(items).items()}
-    by_resource = {lv: {f"{s}.{m}": v for s, items in sets.items() for m, v in mean(items).items()}
+            groups[pair_level(levels, x, y)][setting].append(values)
+    metrics = {k: v for s, items in settings.items() for k, v in mean_metrics(items, f"{s}.").items()}
+    by_resource = {lv: {k: v for s, items in sets.items() for k, v in mean_metrics(items, f"{s}.").items()}
                    for lv, sets in groups.items()}
     return metrics, by_resource
 

@@ -157,8 +157,15 @@ def _level_from_registry(lang: str) -> str:
         return "unknown"
 
 
-def _mean_dict(items: list[dict[str, float]]) -> dict[str, float]:
-    return {k: float(np.mean([d[k] for d in items])) for k in items[0]} if items else {}
+def mean_metrics(items: list[dict[str, float]], prefix: str = "") -> dict[str, float]:
+    """Macro average of per-pair (or per-language) metric dicts, keys optionally prefixed (``cross.map``)."""
+    return {f"{prefix}{k}": float(np.mean([d[k] for d in items])) for k in items[0]} if items else {}
+
+
+def pair_level(levels: dict[str, str], x: str, y: str) -> str:
+    """The level of a language pair x→y: its lower-resource side (zero-shot < low < high), because a pair is only
+    as easy as its harder language."""
+    return min(levels[x], levels[y], key=_LEVEL_ORDER.__getitem__)
 
 
 class PooledScorer:
@@ -215,8 +222,8 @@ def score_pool(pool: MultilingualPool, source: ScoreSource, levels: dict[str, st
     mono = [pairs[x][x] for x in query_langs if x in pairs[x]]
     cross = [pairs[x][y] for x in pairs for y in pairs[x] if x != y]
     for setting, items in (("mono", mono), ("cross", cross), ("multi", list(per_language.values()))):
-        for k, v in _mean_dict(items).items():
-            metrics[f"{setting}.{k}"] = v
+        for k, v in mean_metrics(items, f"{setting}.").items():
+            metrics[k] = v
     all_dist = np.concatenate(distances) if distances else np.array([])
     metrics["multi.language_bias_median"] = float(np.median(all_dist)) if all_dist.size else float("nan")
     by_resource = _by_resource(pairs, per_language, levels)
@@ -231,12 +238,11 @@ def _by_resource(pairs: dict, per_language: dict, levels: dict[str, str]) -> dic
             if x == y:
                 groups[levels[x]]["mono"].append(values)
             else:
-                lower = min(levels[x], levels[y], key=_LEVEL_ORDER.__getitem__)
-                groups[lower]["cross"].append(values)
+                groups[pair_level(levels, x, y)]["cross"].append(values)
     for x, values in per_language.items():
         groups[levels[x]]["multi"].append(values)
     return {
-        level: {f"{setting}.{k}": v for setting, items in settings.items() for k, v in _mean_dict(items).items()}
+        level: {k: v for setting, items in settings.items() for k, v in mean_metrics(items, f"{setting}.").items()}
         for level, settings in groups.items()
     }
 

@@ -29,11 +29,10 @@ import numpy as np
 
 from hf_hybrid.errors import UserError
 from hf_hybrid.evaluation.metrics import metrics_from_ranks, pad_relevant, source_ranks
-from hf_hybrid.evaluation.multilingual import resolve_levels
+from hf_hybrid.evaluation.multilingual import mean_metrics, pair_level, resolve_levels
 from hf_hybrid.evaluation.results import SuiteResult, suite_result
 from hf_hybrid.evaluation.scoring import score_source
 
-_LEVEL_ORDER = {"zero-shot": 0, "low": 1, "high": 2, "unknown": 3}
 REPORTED = ("map", "recall@1")
 
 
@@ -131,19 +130,15 @@ def score_translation(tset: TranslationSet, source, levels: dict[str, str]) -> d
     return {"pairs": dict(pairs), **_aggregate(pairs, levels)}
 
 
-def _mean(items: list[dict[str, float]], prefix: str) -> dict[str, float]:
-    return {f"{prefix}.{m}": float(np.mean([d[m] for d in items])) for m in REPORTED} if items else {}
-
-
 def _aggregate(pairs: dict, levels: dict[str, str]) -> dict:
     everything = [v for row in pairs.values() for v in row.values()]
     en_low = [v for y, v in pairs.get("en", {}).items() if levels.get(y) in ("low", "zero-shot")]
     groups: dict[str, list] = defaultdict(list)
     for x, row in pairs.items():
         for y, values in row.items():
-            groups[min(levels[x], levels[y], key=_LEVEL_ORDER.__getitem__)].append(values)
-    return {"metrics": _mean(everything, "cross") | _mean(en_low, "en_to_low"),
-            "by_resource": {level: _mean(items, "cross") for level, items in groups.items()}}
+            groups[pair_level(levels, x, y)].append(values)
+    return {"metrics": mean_metrics(everything, "cross.") | mean_metrics(en_low, "en_to_low."),
+            "by_resource": {level: mean_metrics(items, "cross.") for level, items in groups.items()}}
 
 
 def evaluate_translation(model, tset: TranslationSet, *, zero_shot: list[str] | None = None,

@@ -20,10 +20,10 @@ import math
 import numpy as np
 
 from hf_hybrid.evaluation.metrics import metrics_from_ranks, pad_relevant, source_ranks
+from hf_hybrid.evaluation.multilingual import pair_level
 
 SETTINGS = ("mono", "cross", "multi")
 LEVELS = ("high", "low", "zero-shot", "unknown")
-_LEVEL_ORDER = {level: i for i, level in enumerate(("zero-shot", "low", "high", "unknown"))}
 
 
 def per_query_units(pool, source, levels: dict[str, str]) -> dict[str, np.ndarray]:
@@ -49,7 +49,7 @@ def per_query_units(pool, source, levels: dict[str, str]) -> dict[str, np.ndarra
                 continue
             ranks, _ = source_ranks(source, q_idx[keep], c_idx, pad_relevant([rel[i] for i in keep]))
             setting = "multi" if y is None else "mono" if y == x else "cross"
-            level = levels[x] if y is None else min(levels[x], levels[y], key=_LEVEL_ORDER.__getitem__)
+            level = levels[x] if y is None else pair_level(levels, x, y)
             n = len(keep)
             columns["setting"] += [setting] * n
             columns["group"] += [group_index[pool.query_keys[q]] for q in q_idx[keep]]
