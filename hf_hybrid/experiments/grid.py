@@ -26,6 +26,7 @@ import numpy as np
 
 from hf_hybrid.atomic import atomic_path, write_text
 from hf_hybrid.errors import UserError
+from hf_hybrid.experiments.scoring import evaluate_run
 from hf_hybrid.experiments.variants import SUFFIXES, mined_data, strategy_options, wise_ft_model, wise_label  # noqa: F401
 from hf_hybrid.training.files import RUN_MARKER, TRAINING_RECORD
 
@@ -291,65 +292,6 @@ def train_run(ctx: Context, tag: str, strategy: str, seed: int, out: Path) -> Pa
     plan_cfg = PlanConfig(batch_size=cfg.batch_size, seed=seed, train_languages=list(ctx.train_languages),
                           **plan_settings(strategy))
     return train(train_cfg, plan_cfg)
-
-
-def evaluate_run(ctx: Context, model_dir) -> tuple[list[dict], dict[str, np.ndarray]]:
-    """Every configured suite for one fine-tuned model (a folder, ``bm25`` or a loaded model), plus the per-query
-    units of the parallel suite."""
-    from hf_hybrid.evaluation.multilingual import pool_from_parallel, pool_source, pool_suite
-    from hf_hybrid.experiments.stats import per_query_units
-    from hf_hybrid.models import load_model
-
-    cfg = ctx.config
-    model = load_model(str(model_dir)) if isinstance(model_dir, str | Path) else model_dir
-    pool = pool_from_parallel(ctx.eval_data, name=PARALLEL_SUITE, split=cfg.eval_split)
-    # Encoded (or BM25-indexed) once here, not through evaluate_parallel, so the same scores feed the suite and
-    # the per-query units of the bootstrap.
-    source = pool_source(model, pool, show_progress_bar=False)
-    suite = pool_suite(pool, source, ctx.levels, dataset=cfg.eval_data or cfg.data)
-    suites = [suite] + _named_suites(ctx, model)
-    if cfg.mteb_tasks and str(model_dir) != BM25:  # MTEB encodes texts: bm25 has no row there
-        from hf_hybrid.evaluation import run_mteb
-        from hf_hybrid.evaluation.mteb_runner import mteb_task_from_pool
-
-        # OWN_DATA_TASK is the grid's own evaluation data run through MTEB (x→y subsets, nDCG@10): MTEB's
-        # scores beside ours, and the one MTEB task that needs no download.
-        tasks = [mteb_task_from_pool(pool) if name == OWN_DATA_TASK else name for name in cfg.mteb_tasks]
-        suites += run_mteb(model, tasks)
-    for folder in cfg.beir:
-        from hf_hybrid.evaluation import run_beir
-
-        suites.append(run_beir(model, folder))
-    if cfg.beir_pairs:
-        from hf_hybrid.evaluation.beir_pairs import evaluate_beir_pairs
-
-        suites.append(evaluate_beir_pairs(model, beir_pairs_folder(ctx), resource_levels=ctx.levels))
-    return suites, per_query_units(pool, source, ctx.levels)
-
-
-def beir_pairs_folder(ctx: Context) -> Path:
-    """The evaluation split exported once per experiment as BEIR folders per language pair (see
-    :mod:`hf_hybrid.evaluation.beir_pairs`); re-exported when the data changed."""
-    from hf_hybrid.evaluation.beir_pairs import MANIFEST, export_beir_pairs
-
-    cfg = ctx.config
-    folder = cfg.folder / "beir_pairs"
-    name = f"{cfg.eval_data or cfg.data}:{cfg.eval_split}:{ctx.eval_data._fingerprint}"
-    if not (folder / MANIFEST).exists() or json.loads((folder / MANIFEST).read_text())["name"] != name:
-        export_beir_pairs(ctx.eval_data, folder, name=name)
-    return folder
-
-
-def _named_suites(ctx: Context, model) -> list[dict]:
-    """The configured suites of the registry (XQuAD-R, MLQA-R, CIRAL, AfriCLIRMatrix, ...), each by its own loader;
-    a suite's local folder comes from the config's ``<name>_dir`` when it has one."""
-    from hf_hybrid.evaluation.suites import SuiteOptions, evaluate_data, load_suite
-
-    cfg = ctx.config
-    zero_shot = [lang for lang, level in ctx.levels.items() if level == "zero-shot"]
-    return [evaluate_data(model, data, zero_shot=zero_shot, show_progress_bar=False)
-            for name in cfg.suites
-            for data in load_suite(name, SuiteOptions(root=getattr(cfg, f"{name}_dir", None)))]
 
 
 def run_one(ctx: Context, tag: str, strategy: str, seed: int) -> Path:
