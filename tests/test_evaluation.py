@@ -310,3 +310,23 @@ def test_a_document_only_prompt_is_used_for_passages(model):
     assert not np.allclose(ours, plain, atol=1e-3)  # the prompt really changed the input
     queries = encode_unique(prompted, texts, role="query", show_progress_bar=False).cpu().numpy()
     np.testing.assert_allclose(queries, plain, atol=1e-5)  # no query prompt: queries are encoded plainly
+
+
+def test_shared_embeddings_encode_a_text_once_per_model_and_role(model, monkeypatch):
+    """Inside ``shared_embeddings`` a second suite reading the same texts encodes nothing; the vectors are the
+    ones it would have computed, and outside the block nothing is kept."""
+    from hf_hybrid.evaluation.embeddings import encode_unique, shared_embeddings
+
+    calls = []
+    encode = model.encode
+    monkeypatch.setattr(model, "encode", lambda texts, **kw: calls.append(list(texts)) or encode(texts, **kw))
+    texts = ["one text", "another text", "a third"]
+    alone = encode_unique(model, texts, role="query", show_progress_bar=False)
+    with shared_embeddings():
+        first = encode_unique(model, texts[:2], role="query", show_progress_bar=False)
+        again = encode_unique(model, texts, role="query", show_progress_bar=False)
+        encode_unique(model, texts, role="passage", show_progress_bar=False)
+    encode_unique(model, texts[:1], role="query", show_progress_bar=False)
+    assert calls[1:] == [texts[:2], ["a third"], texts, texts[:1]]
+    np.testing.assert_allclose(again[:2].numpy(), first.numpy(), atol=1e-6)
+    np.testing.assert_allclose(again.numpy(), alone.numpy(), atol=1e-5)

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -66,6 +68,26 @@ class EmbeddingCache:
             np.savez(tmp, keys=keys, vectors=vectors)
 
 
+# Set by :func:`shared_embeddings`: (id of the model, prompt) -> {text key: vector}, or None outside the block.
+_SHARED: dict[tuple[int, str | None], dict[str, np.ndarray]] | None = None
+
+
+@contextmanager
+def shared_embeddings() -> Iterator[None]:
+    """Within the block, a text a model has encoded is not encoded again by the next suite.
+
+    One scoring run reads the same texts through several suites (the parallel suite and its BEIR pairs share
+    every query and passage); keeping the vectors in memory for the block halves the encoding of a grid cell.
+    Keyed by the model object, so a WiSE-FT variant scored in its own block never sees its parent's vectors.
+    """
+    global _SHARED
+    outer, _SHARED = _SHARED, {}
+    try:
+        yield
+    finally:
+        _SHARED = outer
+
+
 def encode_unique(
     model: SentenceTransformer,
     texts: list[str],
@@ -85,10 +107,10 @@ def encode_unique(
     distinct = list(dict.fromkeys(texts))
     prompt = prompt_name_for(model, role)
     cache = None
-    table: dict[str, np.ndarray] = {}
+    table: dict[str, np.ndarray] = {} if _SHARED is None else _SHARED.setdefault((id(model), prompt), {})
     if cache_dir is not None:
         cache = EmbeddingCache(cache_dir, fingerprint or model_fingerprint(model), prompt)
-        table = cache.load()
+        table.update(cache.load())
     missing = [t for t in distinct if text_key(t) not in table]
     if missing:
         vectors = model.encode(

@@ -21,7 +21,14 @@ if TYPE_CHECKING:
 
 def evaluate_run(ctx: Context, model_dir) -> tuple[list[dict], dict[str, np.ndarray]]:
     """Every configured suite for one fine-tuned model (a folder, ``bm25`` or a loaded model), plus the per-query
-    units of the parallel suite."""
+    units of the parallel suite; a text read by several suites is encoded once (:func:`shared_embeddings`)."""
+    from hf_hybrid.evaluation.embeddings import shared_embeddings
+
+    with shared_embeddings():
+        return _evaluate_run(ctx, model_dir)
+
+
+def _evaluate_run(ctx: Context, model_dir) -> tuple[list[dict], dict[str, np.ndarray]]:
     from hf_hybrid.evaluation.multilingual import pool_from_parallel, pool_source, pool_suite
     from hf_hybrid.experiments.grid import BM25, OWN_DATA_TASK, PARALLEL_SUITE
     from hf_hybrid.experiments.stats import per_query_units
