@@ -417,6 +417,20 @@ def test_concurrent_clients_all_get_answers(served):
     assert len(statuses) == 100 and all(s.startswith("Top 10 of 40") for s in statuses)
 
 
+def test_the_benchmarks_http_client_gets_the_pages_answer(served):
+    """bench_demo's one-client figure goes through Gradio's HTTP API as curl does: same answer as the page."""
+    import sys
+
+    import httpx
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+    from bench_demo import http_search
+
+    with httpx.Client(base_url=served[0].rstrip("/"), timeout=60) as client:
+        assert http_search(client, "Where is the market?").startswith("Top 10 of 40")
+        assert http_search(client, "").startswith("⚠️ query: empty")
+
+
 # ------------------------------------------------------------------------------------------ start-up and cache
 
 

@@ -251,7 +251,7 @@ def test_every_experiment_config_parses_and_resolves_its_names(path):
 
 def test_readme_grid_is_the_full_grid():
     cfg = ExperimentConfig(**load_yaml(str(CONFIGS / "readme.yaml"), (ExperimentConfig,)))
-    assert set(cfg.strategies) == {"base", "mono", "cross", "hybrid-0.25", "hybrid-0.5", "hybrid-0.75", "seq-mono-cross",
+    assert set(cfg.strategies) == {"base", "bm25", "mono", "cross", "hybrid-0.25", "hybrid-0.5", "hybrid-0.75", "seq-mono-cross",
                                    "seq-cross-mono", "mixed"}
     assert len(cfg.seeds) >= 3
 

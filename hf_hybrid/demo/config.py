@@ -27,8 +27,8 @@ class DemoConfig:
     max_upload_passages: int = 500  # an upload is embedded on the request path: bound its cost
     max_passage_chars: int = 2_000
     faiss_min_passages: int = 20_000  # below this a numpy matrix product is as fast and simpler
-    # from this corpus size on, search binary codes + int8 rescoring (hf_hybrid.vector_index.QuantizedIndex):
-    # 432 bytes a passage instead of 1,536, p95 ~5 ms at 1 M passages; below it exact search costs little memory
+    # from this corpus size on, search int8 codes in k-means cells (hf_hybrid.vector_index.QuantizedIndex):
+    # 392 bytes a passage instead of 1,536 (benchmarks/RESULTS.md); below it exact search costs little memory
     quantized_min_passages: int = 200_000
     embeddings_dir: str | None = None  # shipped corpus embeddings (<fingerprint>/<prompt>.npz), read before embedding
     concurrency_limit: int = 4  # searches running at once; the rest wait in the queue

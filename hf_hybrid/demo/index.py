@@ -19,10 +19,10 @@ class PassageIndex:
 
     Small corpora use one numpy matrix-vector product (exact, no extra dependency); from
     ``faiss_min_passages`` on, FAISS ``IndexFlatIP`` does the same exact search with SIMD and threads; from
-    ``quantized_min_passages`` on, :class:`hf_hybrid.vector_index.QuantizedIndex` keeps binary codes and int8
-    vectors (432 bytes a passage at d = 384 instead of 1,536; the float32 matrix is not kept) and searches by
-    Hamming distance with int8 rescoring, which ``benchmarks/bench_search.py`` measured at a p95 of a few ms per
-    query over 1 M passages against 154 ms for exact search. Its scores are int8 approximations of the cosine.
+    ``quantized_min_passages`` on, :class:`hf_hybrid.vector_index.QuantizedIndex` keeps int8 codes in k-means
+    cells (392 bytes a passage at d = 384 instead of 1,536; the float32 matrix is not kept) and scans the cells
+    nearest to the query (``benchmarks/bench_search.py`` measures its recall and latency at 1 M passages against
+    exact search). Its scores are int8 approximations of the cosine.
     A language filter restricts the candidates before ranking, so top-k is the top-k *within* the chosen
     languages, not a post-filtered global top-k that could come back short.
     """
