@@ -1,6 +1,7 @@
 """The grid's report as Markdown, generated from an experiment's ``summary.json`` (no number typed by hand).
 
-Tables (mean ± 95 % interval over seeds), plain-sentence findings computed from them, the paired-bootstrap table,
+Tables (mean ± 95 % interval over seeds), plain-sentence findings computed from them
+(:mod:`hf_hybrid.experiments.findings`), the paired-bootstrap table,
 the α ablation, figure links, the reproduction block and the caveats (:func:`limits`).
 """
 
@@ -8,7 +9,8 @@ from __future__ import annotations
 
 import math
 
-from hf_hybrid.experiments.grid import BASE, BM25, PARALLEL_SUITE, plan_settings
+from hf_hybrid.experiments.findings import model_findings
+from hf_hybrid.experiments.grid import PARALLEL_SUITE, plan_settings
 from hf_hybrid.experiments.stats import SETTINGS
 
 TABLE_METRICS = ("mono.map", "cross.map", "multi.map", "multi.language_bias")
@@ -21,7 +23,6 @@ SUITE_NOTES = {
     "beir": "The evaluation split as BEIR folders per language pair, scored by pytrec_eval as BEIR does; mono = "
             "x→x folders, cross = x→y. ",
 }
-HEADLINE = (("cross", "low"), ("cross", "zero-shot"), ("multi", "all"), ("mono", "all"))
 
 
 def _fmt(cell: dict) -> str:
@@ -43,81 +44,6 @@ def _sig_cell(row: dict) -> str:
     star = " **" if row["p"] < 0.05 else " "
     return f"{row['diff']:+.4f} [{row['ci_low']:+.4f}, {row['ci_high']:+.4f}]{star}p={row['p']:.3f}" + \
         ("**" if row["p"] < 0.05 else "")
-
-
-def _names(items: list[str]) -> str:
-    return ", ".join(f"`{item}`" for item in items)
-
-
-def _findings(summary: dict, tag: str) -> list[str]:
-    """Plain sentences generated from the numbers: the best strategy on the headline cells, and how the
-    reference fares against each baseline there."""
-    model = summary["models"][tag]
-    table = model["suites"][PARALLEL_SUITE]["table"]
-    ref = summary["reference"]
-    lines = []
-    for setting, subset in HEADLINE:
-        metric = f"{setting}.map"
-        cells = {s: t[subset][metric]["mean"] for s, t in table.items() if subset in t}
-        cells = {s: v for s, v in cells.items() if v is not None and math.isfinite(v)}
-        if not cells:
-            continue
-        best = max(cells, key=cells.get)
-        sig = [r for r in model["significance"] if r["setting"] == setting and r["subset"] == subset]
-        better = [r["baseline"] for r in sig if r["p"] < 0.05 and r["diff"] > 0]
-        worse = [r["baseline"] for r in sig if r["p"] < 0.05 and r["diff"] < 0]
-        verdict = []
-        if better:
-            verdict.append(f"significantly better than {_names(better)}")
-        if worse:
-            verdict.append(f"significantly worse than {_names(worse)}")
-        base_note = f"; the untuned base scores {cells[BASE]:.4f}" if BASE in cells else ""
-        base_note += f"; lexical `bm25` scores {cells[BM25]:.4f}" if BM25 in cells else ""
-        lines.append(f"- **{metric}, {subset} languages**: best mean is `{best}` ({cells[best]:.4f}); `{ref}` "
-                     f"({cells.get(ref, float('nan')):.4f}) is "
-                     f"{' and '.join(verdict) or 'not significantly different from any baseline'} "
-                     f"(paired bootstrap, p < 0.05; {len(sig)} baseline{'s' if len(sig) != 1 else ''} tested)"
-                     f"{base_note}.")
-    return lines + _lexical_finding(summary, tag)
-
-
-def _pair_mean(pairs: dict, keep) -> tuple[float, int]:
-    values = [v for x, row in pairs.items() for y, v in row.items() if keep(x, y)]
-    return (sum(values) / len(values) if values else float("nan")), len(values)
-
-
-def _lexical_finding(summary: dict, tag: str) -> list[str]:
-    """The sentence the BM25 row exists for: lexical matching cannot cross scripts. x→y mAP averaged over the
-    pairs whose passages are in different scripts, for bm25 against the untuned base and the reference."""
-    model = summary["models"][tag]
-    pairs, scripts = model.get("pairs", {}), model.get("scripts") or {}
-    if BM25 not in pairs or not scripts:
-        return []
-
-    def differ(x, y):
-        return x != y and scripts.get(x) != scripts.get(y)
-
-    def share(x, y):
-        return x != y and scripts.get(x) == scripts.get(y)
-
-    lexical, n_differ = _pair_mean(pairs[BM25], differ)
-    if not n_differ:
-        return []
-    others = [f"`{s}` {_pair_mean(pairs[s], differ)[0]:.4f}" for s in dict.fromkeys([BASE, summary["reference"]])
-              if s in pairs]
-    same, n_same = _pair_mean(pairs[BM25], share)
-    mono, _ = _pair_mean(pairs[BM25], lambda x, y: x == y)
-    chance = summary.get("chance_single_language_ap")
-    line = (f"- **Lexical matching cannot cross scripts**: on the {n_differ} cross-lingual pairs whose passages are "
-            f"in different scripts ({', '.join(sorted(set(scripts.values())))}), `bm25` scores x→y mAP "
-            f"{lexical:.4f}" + (f" (a random ranking: {chance:.4f})" if chance else "")
-            + (f", against {' and '.join(others)}" if others else "") + ".")
-    if n_same:
-        line += f" On the {n_same} pairs that share a script it scores {same:.4f} (shared words, names, numbers)"
-        line += f", and {mono:.4f} within one language."
-    else:
-        line += f" Within one language it scores {mono:.4f}."
-    return [line]
 
 
 def alpha_rows(table: dict) -> list[tuple[float, str]]:
@@ -179,13 +105,15 @@ def render(summary: dict, figures_prefix: str = "figures", heading: int = 1) -> 
     lines += [f"{n_runs} runs ({summary['wall_s']:.0f} s of training and evaluation). Fine-tuning languages: "
               f"{', '.join(summary['train_languages'])}. Evaluated languages by level: "
               + "; ".join(f"{lv}: {', '.join(c) or '–'}" for lv, c in by_level.items()) + ".", ""]
+    lines += _unfinished(summary)
     if summary.get("chance_single_language_ap") is not None:
         lines += [f"A random ranking scores mAP ≈ {summary['chance_single_language_ap']:.4f} in one language's "
                   "candidates (mono and x→y settings): compare the tables with it.", ""]
     for tag, model in summary["models"].items():
         lines += [f"{h}# Model `{tag}` (base: `{model['base_model']}`)", ""]
         if PARALLEL_SUITE in model["suites"]:
-            lines += ["What the numbers show (generated from the tables below):", ""] + _findings(summary, tag) + [""]
+            lines += ["What the numbers show (generated from the tables below):", ""] + model_findings(summary, tag)
+            lines += [""]
         for suite_name, suite in model["suites"].items():
             metrics = tuple(suite.get("metrics")
                             or (TABLE_METRICS if suite["type"] == "multilingual" else (suite["main_score"],)))
@@ -209,6 +137,22 @@ def render(summary: dict, figures_prefix: str = "figures", heading: int = 1) -> 
             lines += [f"![{caption}]({figures_prefix}/{name})", ""]
     lines += _reproduce(summary, h)
     return "\n".join(lines)
+
+
+def _unfinished(summary: dict) -> list[str]:
+    """A grid still running (it is checkpointed and may span sittings) says so above its tables: which runs are
+    missing, so a mean over fewer seeds is never read as the finished answer."""
+    seeds, rows = summary["config"].get("seeds") or [], summary.get("rows") or []
+    missing = []
+    for tag in summary["models"]:
+        done = summary["models"][tag]["seeds"]
+        missing += [f"`{row}` seed{'s' if len(left) > 1 else ''} {', '.join(map(str, left))}" for row in rows
+                    if (left := [seed for seed in seeds if seed not in done.get(row, [])])]
+    if not missing:
+        return []
+    return [f"**Unfinished grid**: {len(missing)} row{'s' if len(missing) > 1 else ''} still lack runs ("
+            + "; ".join(missing) + "). Means without an interval come from one seed; rerunning the command below "
+            "finishes the grid (finished runs are skipped) and rewrites this section.", ""]
 
 
 def _reproduce(summary: dict, h: str) -> list[str]:

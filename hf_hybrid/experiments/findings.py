@@ -1,0 +1,230 @@
+"""The report's words, generated from an experiment's summary (no number typed by hand).
+
+Issue 19 asks the report to *say* where hybrid batches win and where sequential or cross-only training wins, by
+how much and with what significance, on the held-out groups of the training source (in-domain) and on a second
+set (out-of-domain) separately, and where the two disagree; what fine-tuning costs on another task (translation
+retrieval: forgetting) and what the WiSE-FT remedy gives back; and why two set-ups can rank the strategies
+differently. Each function here turns one of those questions into sentences from the summary's tables, so a rerun
+rewrites the words with the numbers.
+
+Significance is the paired bootstrap over query groups (:mod:`hf_hybrid.experiments.stats`), which the grid keeps
+for the in-domain suite only; on the other suites a difference is called clear only when the two strategies'
+95 % seed intervals do not overlap.
+"""
+
+from __future__ import annotations
+
+import math
+
+from hf_hybrid.experiments.grid import BASE, BM25, PARALLEL_SUITE
+
+# The cells the issue asks about first: low-resource and zero-shot languages queried cross-lingually.
+HEADLINE = (("cross", "low"), ("cross", "zero-shot"), ("multi", "all"), ("mono", "all"))
+WISE = "+wise"
+
+
+def _names(items: list[str]) -> str:
+    return ", ".join(f"`{item}`" for item in items)
+
+
+def _means(table: dict, subset: str, metric: str) -> dict[str, float]:
+    cells = {s: t[subset][metric]["mean"] for s, t in table.items() if subset in t and metric in t[subset]}
+    return {s: v for s, v in cells.items() if v is not None and math.isfinite(v)}
+
+
+def _trained(strategy: str) -> bool:
+    return strategy not in (BASE, BM25) and WISE not in strategy
+
+
+def model_findings(summary: dict, tag: str) -> list[str]:
+    """Every finding for one model of one experiment, in-domain first."""
+    return (alignment_finding(summary, tag) + in_domain_findings(summary, tag) + lexical_finding(summary, tag)
+            + out_of_domain_findings(summary, tag) + forgetting_findings(summary, tag))
+
+
+def alignment_finding(summary: dict, tag: str) -> list[str]:
+    """How aligned the untuned base already is: its cross-lingual mAP as a share of its monolingual mAP."""
+    ratio = base_alignment(summary, tag)
+    if ratio is None:
+        return []
+    cross, mono, chance = ratio
+    return [f"- **Starting point**: the untuned base scores cross.map {cross:.4f} against mono.map {mono:.4f} "
+            f"(cross / mono = {cross / mono:.2f}" + (f"; a random ranking: {chance:.4f}" if chance else "") + ")."]
+
+
+def base_alignment(summary: dict, tag: str) -> tuple[float, float, float | None] | None:
+    table = summary["models"][tag]["suites"].get(PARALLEL_SUITE, {}).get("table", {})
+    cross, mono = _means(table, "all", "cross.map").get(BASE), _means(table, "all", "mono.map").get(BASE)
+    if cross is None or not mono:
+        return None
+    return cross, mono, summary.get("chance_single_language_ap")
+
+
+def in_domain_findings(summary: dict, tag: str) -> list[str]:
+    """The best strategy on the headline cells of the held-out groups, and how the reference fares against each
+    baseline there (paired bootstrap, p < 0.05)."""
+    model = summary["models"][tag]
+    table = model["suites"][PARALLEL_SUITE]["table"]
+    ref = summary["reference"]
+    lines = []
+    for setting, subset in HEADLINE:
+        metric = f"{setting}.map"
+        cells = _means(table, subset, metric)
+        if not cells:
+            continue
+        best = max(cells, key=cells.get)
+        sig = [r for r in model["significance"] if r["setting"] == setting and r["subset"] == subset]
+        better = [r["baseline"] for r in sig if r["p"] < 0.05 and r["diff"] > 0]
+        worse = [f"`{r['baseline']}` (Δ {r['diff']:+.4f}, p={r['p']:.3f})" for r in sig
+                 if r["p"] < 0.05 and r["diff"] < 0]
+        verdict = []
+        if better:
+            verdict.append(f"significantly better than {_names(better)}")
+        if worse:
+            verdict.append(f"significantly worse than {', '.join(worse)}")
+        base_note = f"; the untuned base scores {cells[BASE]:.4f}" if BASE in cells else ""
+        base_note += f"; lexical `bm25` scores {cells[BM25]:.4f}" if BM25 in cells else ""
+        lines.append(f"- **In-domain {metric}, {subset} languages**: best mean is `{best}` ({cells[best]:.4f}); "
+                     f"`{ref}` ({cells.get(ref, float('nan')):.4f}) is "
+                     f"{' and '.join(verdict) or 'not significantly different from any baseline'} "
+                     f"(paired bootstrap, p < 0.05; {len(sig)} baseline{'s' if len(sig) != 1 else ''} tested)"
+                     f"{base_note}.")
+    return lines
+
+
+def _pair_mean(pairs: dict, keep) -> tuple[float, int]:
+    values = [v for x, row in pairs.items() for y, v in row.items() if keep(x, y)]
+    return (sum(values) / len(values) if values else float("nan")), len(values)
+
+
+def lexical_finding(summary: dict, tag: str) -> list[str]:
+    """The sentence the BM25 row exists for: lexical matching cannot cross scripts. x→y mAP averaged over the
+    pairs whose passages are in different scripts, for bm25 against the untuned base and the reference."""
+    model = summary["models"][tag]
+    pairs, scripts = model.get("pairs", {}), model.get("scripts") or {}
+    if BM25 not in pairs or not scripts:
+        return []
+
+    def differ(x, y):
+        return x != y and scripts.get(x) != scripts.get(y)
+
+    def share(x, y):
+        return x != y and scripts.get(x) == scripts.get(y)
+
+    lexical, n_differ = _pair_mean(pairs[BM25], differ)
+    if not n_differ:
+        return []
+    others = [f"`{s}` {_pair_mean(pairs[s], differ)[0]:.4f}" for s in dict.fromkeys([BASE, summary["reference"]])
+              if s in pairs]
+    same, n_same = _pair_mean(pairs[BM25], share)
+    mono, _ = _pair_mean(pairs[BM25], lambda x, y: x == y)
+    chance = summary.get("chance_single_language_ap")
+    line = (f"- **Lexical matching cannot cross scripts**: on the {n_differ} cross-lingual pairs whose passages are "
+            f"in different scripts ({', '.join(sorted(set(scripts.values())))}), `bm25` scores x→y mAP "
+            f"{lexical:.4f}" + (f" (a random ranking: {chance:.4f})" if chance else "")
+            + (f", against {' and '.join(others)}" if others else "") + ".")
+    if n_same:
+        line += f" On the {n_same} pairs that share a script it scores {same:.4f} (shared words, names, numbers)"
+        line += f", and {mono:.4f} within one language."
+    else:
+        line += f" Within one language it scores {mono:.4f}."
+    return [line]
+
+
+def _clearly_apart(table: dict, subset: str, metric: str, a: str, b: str) -> bool:
+    """Whether the 95 % seed intervals of ``a`` and ``b`` do not overlap (False when either has no interval)."""
+    ca, cb = table[a][subset][metric], table[b][subset][metric]
+    if not all(math.isfinite(c.get("ci") or float("nan")) for c in (ca, cb)):
+        return False
+    return abs(ca["mean"] - cb["mean"]) > ca["ci"] + cb["ci"]
+
+
+def out_of_domain_findings(summary: dict, tag: str) -> list[str]:
+    """The headline cells on every other multilingual suite (a second source, never trained on), beside the
+    in-domain winner: where the best trained strategy differs, the sentence says the two sets disagree."""
+    suites = summary["models"][tag]["suites"]
+    ref = summary["reference"]
+    in_domain = suites.get(PARALLEL_SUITE, {}).get("table", {})
+    lines = []
+    for name, suite in suites.items():
+        if name == PARALLEL_SUITE or suite["type"] != "multilingual":
+            continue
+        table = suite["table"]
+        for setting, subset in HEADLINE:
+            metric = f"{setting}.map"
+            cells = {s: v for s, v in _means(table, subset, metric).items() if _trained(s)}
+            if not cells:
+                continue
+            best = max(cells, key=cells.get)
+            home = {s: v for s, v in _means(in_domain, subset, metric).items() if _trained(s)}
+            home_best = max(home, key=home.get) if home else None
+            gap = ""
+            if ref in cells and best != ref:
+                apart = _clearly_apart(table, subset, metric, best, ref)
+                gap = (f"; `{ref}` scores {cells[ref]:.4f}, {cells[best] - cells[ref]:.4f} lower, "
+                       f"{'outside' if apart else 'within'} the seed intervals")
+            base = _means(table, subset, metric).get(BASE)
+            agree = ("" if home_best is None else
+                     f"; in-domain the best trained strategy is also `{best}`" if home_best == best else
+                     f"; **in-domain the best trained strategy is `{home_best}`: the two sets disagree**")
+            lines.append(f"- **Out-of-domain ({name}) {metric}, {subset} languages**: best trained strategy is "
+                         f"`{best}` ({cells[best]:.4f}){gap}" + (f"; the untuned base scores {base:.4f}" if base
+                                                                    is not None else "") + f"{agree}.")
+    return lines
+
+
+def forgetting_findings(summary: dict, tag: str) -> list[str]:
+    """Translation retrieval (another task than the training data): each trained strategy's change against the
+    untuned base, and how much of a loss each WiSE-FT row (``<strategy>+wise<α>``) gives back."""
+    suites = summary["models"][tag]["suites"]
+    lines = []
+    for name, suite in suites.items():
+        if suite["type"] != "translation":
+            continue
+        for metric, subset in (("cross.map", "all"), ("en_to_low.map", "low")):
+            cells = _means(suite["table"], subset, metric)
+            base = cells.get(BASE)
+            trained = {s: v for s, v in cells.items() if _trained(s)}
+            if base is None or not trained:
+                continue
+            changes = ", ".join(f"`{s}` {v - base:+.4f}" for s, v in trained.items())
+            line = (f"- **Forgetting ({name}) {metric}, {subset}**: the untuned base scores {base:.4f}; fine-tuning "
+                    f"changes it by {changes}.")
+            remedies = []
+            for s, v in cells.items():
+                parent = s.split(WISE)[0]
+                if WISE in s and parent in trained:
+                    lost = base - trained[parent]
+                    share = f", {(v - trained[parent]) / lost:.0%} of the loss" if lost > 1e-9 else ""
+                    remedies.append(f"`{s}` {v - trained[parent]:+.4f} over `{parent}`{share}")
+            if remedies:
+                line += " WiSE-FT gives back: " + "; ".join(remedies) + "."
+            lines.append(line)
+    return lines
+
+
+def setups_compared(summaries: list[dict]) -> list[str]:
+    """Why two set-ups can rank the strategies differently: per experiment, how aligned its base starts and which
+    strategy wins cross-lingual retrieval for low-resource languages there."""
+    rows = []
+    for summary in summaries:
+        for tag, model in summary["models"].items():
+            aligned = base_alignment(summary, tag)
+            table = model["suites"].get(PARALLEL_SUITE, {}).get("table", {})
+            cells = {s: v for s, v in _means(table, "low", "cross.map").items() if _trained(s)}
+            if aligned is None or not cells:
+                continue
+            best = max(cells, key=cells.get)
+            ref = summary["reference"]
+            rows.append(f"| {summary['title']} | `{tag}` | {aligned[0] / aligned[1]:.2f} | `{best}` "
+                        f"({cells[best]:.4f}) | `{ref}` {cells.get(ref, float('nan')):.4f} |")
+    if len(rows) < 2:
+        return []
+    return ["## How the set-ups differ", "",
+            "How aligned the untuned base starts (cross.map / mono.map on the held-out groups) beside the best "
+            "trained strategy for low-resource languages queried cross-lingually, and the reference's score there. "
+            "A base that already maps languages near each other leaves cross-lingual batches less to teach, and "
+            "gives monolingual batches an aligned space to keep; a base near chance must learn the alignment from "
+            "the cross-lingual batches themselves.", "",
+            "| experiment | model | base cross / mono | best trained on cross.map, low | reference on it |",
+            "| --- | --- | ---: | --- | ---: |", *rows, ""]

@@ -1,0 +1,69 @@
+"""The report's words (hf_hybrid.experiments.findings) follow the numbers of the summary they are made from."""
+
+from __future__ import annotations
+
+from hf_hybrid.experiments.findings import model_findings, setups_compared
+
+
+def _cell(mean: float, ci: float = 0.01) -> dict:
+    return {"mean": mean, "ci": ci, "values": [mean]}
+
+
+def _table(by_strategy: dict[str, dict[tuple[str, str], float]]) -> dict:
+    table: dict = {}
+    for strategy, cells in by_strategy.items():
+        for (subset, metric), value in cells.items():
+            table.setdefault(strategy, {}).setdefault(subset, {})[metric] = _cell(value)
+    return table
+
+
+def _summary(title: str, base_cross: float, in_domain_best: str) -> dict:
+    parallel = {s: {("all", "mono.map"): 0.9, ("all", "cross.map"): v, ("low", "cross.map"): v - 0.1}
+                for s, v in (("base", base_cross), ("mono", 0.70), ("hybrid-0.5", 0.75), ("seq-cross-mono", 0.72))}
+    parallel[in_domain_best][("low", "cross.map")] = 0.80
+    howto = {s: {("low", "cross.map"): v} for s, v in (("base", 0.5), ("mono", 0.66), ("hybrid-0.5", 0.60))}
+    translation = {s: {("all", "cross.map"): v} for s, v in
+                   (("base", 0.90), ("mono", 0.80), ("hybrid-0.5", 0.86), ("mono+wise0.5", 0.85))}
+    significance = [{"baseline": "seq-cross-mono", "setting": "cross", "subset": "low", "diff": -0.05,
+                     "ci_low": -0.08, "ci_high": -0.02, "p": 0.004},
+                    {"baseline": "mono", "setting": "cross", "subset": "low", "diff": 0.02, "ci_low": 0.01,
+                     "ci_high": 0.03, "p": 0.01}]
+    return {"title": title, "reference": "hybrid-0.5", "chance_single_language_ap": 0.05, "models": {"m": {
+        "suites": {"parallel": {"type": "multilingual", "table": _table(parallel)},
+                   "howto": {"type": "multilingual", "table": _table(howto)},
+                   "translation_howto": {"type": "translation", "table": _table(translation)}},
+        "significance": significance, "pairs": {}, "scripts": {}}}}
+
+
+def test_findings_say_who_wins_where_the_sets_disagree_and_what_wise_ft_gives_back():
+    lines = model_findings(_summary("real", 0.6, "seq-cross-mono"), "m")
+    start = next(line for line in lines if "Starting point" in line)
+    assert "cross.map 0.6000 against mono.map 0.9000 (cross / mono = 0.67; a random ranking: 0.0500)" in start
+    low = next(line for line in lines if "In-domain cross.map, low" in line)
+    assert "best mean is `seq-cross-mono` (0.8000)" in low
+    assert "significantly better than `mono`" in low and "significantly worse than `seq-cross-mono` (Δ -0.0500" in low
+    ood = next(line for line in lines if "Out-of-domain (howto) cross.map, low" in line)
+    assert "best trained strategy is `mono` (0.6600)" in ood and "0.0600 lower, outside the seed intervals" in ood
+    assert "in-domain the best trained strategy is `seq-cross-mono`: the two sets disagree" in ood
+    forget = next(line for line in lines if "Forgetting (translation_howto) cross.map" in line)
+    assert "`mono` -0.1000, `hybrid-0.5` -0.0400" in forget
+    assert "`mono+wise0.5` +0.0500 over `mono`, 50% of the loss" in forget
+
+
+def test_setups_are_compared_by_how_aligned_their_base_starts():
+    lines = setups_compared([_summary("synthetic", 0.09, "hybrid-0.5"), _summary("real", 0.6, "seq-cross-mono")])
+    assert lines[0] == "## How the set-ups differ"
+    assert "| synthetic | `m` | 0.10 | `hybrid-0.5` (0.8000) | `hybrid-0.5` 0.8000 |" in lines
+    assert "| real | `m` | 0.67 | `seq-cross-mono` (0.8000) | `hybrid-0.5` 0.6500 |" in lines
+    assert setups_compared([_summary("one", 0.5, "mono")]) == []  # nothing to compare
+
+
+def test_an_unfinished_grid_names_the_runs_it_lacks():
+    from hf_hybrid.experiments.markdown import _unfinished
+
+    summary = {"config": {"seeds": [0, 1, 2]}, "rows": ["base", "mono", "mono+wise0.5"],
+               "models": {"m": {"seeds": {"base": [0, 1, 2], "mono": [0], "mono+wise0.5": [0, 1]}}}}
+    [line, _] = _unfinished(summary)
+    assert line.startswith("**Unfinished grid**: 2 rows still lack runs (`mono` seeds 1, 2; `mono+wise0.5` seed 2)")
+    summary["models"]["m"]["seeds"] |= {"mono": [0, 1, 2], "mono+wise0.5": [2, 1, 0]}
+    assert _unfinished(summary) == []
