@@ -80,13 +80,15 @@ def run_peer(model_name: str, corpus_source: str, queries: list[str]) -> dict:
     """
     import faiss
 
-    from hf_hybrid.demo import DemoConfig, Encoder, load_corpus, serve_with_threads
+    from hf_hybrid.demo import DemoConfig, Encoder, corpus_embeddings, load_corpus, serve_with_threads
     from hf_hybrid.models import load_model
 
     corpus = load_corpus(corpus_source)
     encoder = Encoder(model_name, load_model(model_name))
     start = time.perf_counter()
-    passages = encoder.encode(corpus.passages, query=False)
+    # through the demo's embedding cache (what a warm demo reads too): the corpus is embedded once per machine,
+    # not once per run of this benchmark; the search, not the embedding, is what is compared
+    passages = corpus_embeddings(encoder, corpus.passages, model_name=model_name, log=lambda line: None)
     embed_s = time.perf_counter() - start
     index = faiss.IndexFlatIP(passages.shape[1])
     index.add(passages)
@@ -360,7 +362,7 @@ def report(args: argparse.Namespace, peer: dict, http: dict, one: dict, demo: di
         f"(load average {args.load_before:.1f} at the start, {os.getloadavg()[0]:.1f} at the end: the figures are "
         f"noisy). Model: `{model_label(args.model)}`; "
         f"corpus `{args.corpus}`: {peer['passages']} passages in {peer['languages']} languages "
-        f"(embedded once in {peer['embed_s']:.1f} s; demo ready in {startup_s:.1f} s).\n",
+        f"(corpus embeddings embedded or read from the demo's cache in {peer['embed_s']:.1f} s; demo ready in {startup_s:.1f} s).\n",
         "| what | requests | p50 ms | p95 ms | throughput |",
         "| --- | ---: | ---: | ---: | ---: |",
         f"| demo via Gradio's HTTP API (as curl), 1 client, serial, top-10 | {http['requests']} | "
