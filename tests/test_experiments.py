@@ -155,6 +155,9 @@ def test_ci_grid_trains_skips_finished_runs_and_reports(tmp_path, monkeypatch, c
     hybrid, base = (mteb_suite["table"][s]["all"]["ndcg_at_10"]["mean"] for s in ("hybrid-0.5", "base"))
     assert 0 < base < 1 and 0 < hybrid < 1
     stamps = {p: p.stat().st_mtime_ns for p in results}
+    (folder / "report.md").unlink()
+    assert main(["--config", str(config), "--report_only"]) == 0  # the report alone, from the runs on disk
+    assert (folder / "report.md").read_text() == report and "Unfinished grid" not in report
 
     # The results on disk are the grid's checkpoint: a rerun (through the console script) trains nothing.
     capsys.readouterr()
@@ -271,4 +274,7 @@ def test_docs_results_were_made_by_the_shipped_configs():
         assert {k: ran[k] for k in settings} == settings, shipped[0].name
         assert f"python -m hf_hybrid.experiments --config configs/experiments/{shipped[0].name}" in docs
         names.add(ran["name"])
-    assert {"synthetic-miniature", "e5-sample"} <= names
+        if ran["name"] == "e5-real":  # issue 19: a scale that moves the model, seeds, held-out languages, 2 sets
+            assert ran["max_steps"] >= 300 and len(ran["seeds"]) >= 3 and len(ran["zero_shot"]) >= 3
+            assert "howto" in ran["suites"] and ran["beir_pairs"]
+    assert {"synthetic-miniature", "e5-real"} <= names

@@ -5,7 +5,9 @@ cross-lingual-only and mixed batches for zero-shot retrieval, above all for low-
 cross-lingually? This runs the grid strategies × seeds × base models (:mod:`~hf_hybrid.experiments.grid`), skips
 runs finished earlier, and writes the report (:mod:`~hf_hybrid.experiments.report`): tables with 95 % intervals
 over seeds, a paired bootstrap of the reference strategy against every baseline, the α curve, heatmaps, and the
-exact settings and versions. ``--combine dirA dirB --report docs/results.md`` merges finished experiments.
+exact settings and versions. ``--combine dirA dirB --report docs/results.md`` merges finished experiments;
+``--report_only`` writes the report of the runs finished so far (of a grid still running elsewhere) and trains
+nothing.
 
 Python API::
 
@@ -39,8 +41,8 @@ def main(argv: list[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
     # --dry_run is an action, not a setting of the grid: kept out of ExperimentConfig so that the config recorded
     # in every run and report (and the run fingerprints) stay what they were
-    dry_run = "--dry_run" in args
-    args = [a for a in args if a != "--dry_run"]
+    dry_run, report_only = "--dry_run" in args, "--report_only" in args
+    args = [a for a in args if a not in ("--dry_run", "--report_only")]
     (cfg,) = parse(args, ExperimentConfig, description=__doc__)
     if dry_run:
         from hf_hybrid.check import check_experiment
@@ -52,6 +54,9 @@ def main(argv: list[str] | None = None) -> int:
     if cfg.combine:
         path = combine(cfg.combine, cfg.report or "docs/results.md", cfg.figures_dir, command)
         print(f"combined report: {path}")
+        return 0
+    if report_only:  # the runs on disk as they are: an unfinished grid's report names the runs it lacks
+        print(f"report of the finished runs, nothing trained: {write_report(cfg, command)}")
         return 0
     run_experiment(cfg, command)
     return 0

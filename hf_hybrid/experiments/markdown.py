@@ -193,6 +193,11 @@ def limits(summaries: list[dict]) -> list[str]:
     items = list(LIMITS)
     if any(s["config"].get("data") == "sample" for s in summaries):
         items.append(SAMPLE_LIMIT)
+    if any("translation_cldr" in m["suites"] for s in summaries for m in s["models"].values()):
+        items.append("No part of the bundled sample or the how-to set is human-translated; the one evaluation set "
+                     "written by people is CLDR's territory names (`translation_cldr`), so whether a finding holds "
+                     "on human translations can be read only from that suite's rows, and it is a translation task, "
+                     "not question answering.")
     for summary in summaries:
         chance = summary.get("chance_single_language_ap")
         for tag, model in summary["models"].items():
