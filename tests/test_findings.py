@@ -46,8 +46,12 @@ def test_findings_say_who_wins_where_the_sets_disagree_and_what_wise_ft_gives_ba
     assert "best trained strategy is `mono` (0.6600)" in ood and "0.0600 lower, outside the seed intervals" in ood
     assert "in-domain the best trained strategy is `seq-cross-mono`: the two sets disagree" in ood
     forget = next(line for line in lines if "Forgetting (translation_howto) cross.map" in line)
+    assert "WiSE-FT (weights averaged with the base)" in forget
     assert "`mono` -0.1000, `hybrid-0.5` -0.0400" in forget
     assert "`mono+wise0.5` +0.0500 over `mono`, 50% of the loss" in forget
+    summary = _summary("real", 0.6, "seq-cross-mono")
+    del summary["models"]["m"]["suites"]["parallel"]["table"]["hybrid-0.5"]
+    assert "`hybrid-0.5` has no finished run yet" in " ".join(model_findings(summary, "m"))
 
 
 def test_setups_are_compared_by_how_aligned_their_base_starts():

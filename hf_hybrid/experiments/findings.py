@@ -84,11 +84,12 @@ def in_domain_findings(summary: dict, tag: str) -> list[str]:
             verdict.append(f"significantly worse than {', '.join(worse)}")
         base_note = f"; the untuned base scores {cells[BASE]:.4f}" if BASE in cells else ""
         base_note += f"; lexical `bm25` scores {cells[BM25]:.4f}" if BM25 in cells else ""
+        standing = (f"`{ref}` has no finished run yet" if ref not in cells else
+                    f"`{ref}` ({cells[ref]:.4f}) is "
+                    f"{' and '.join(verdict) or 'not significantly different from any baseline'} "
+                    f"(paired bootstrap, p < 0.05; {len(sig)} baseline{'s' if len(sig) != 1 else ''} tested)")
         lines.append(f"- **In-domain {metric}, {subset} languages**: best mean is `{best}` ({cells[best]:.4f}); "
-                     f"`{ref}` ({cells.get(ref, float('nan')):.4f}) is "
-                     f"{' and '.join(verdict) or 'not significantly different from any baseline'} "
-                     f"(paired bootstrap, p < 0.05; {len(sig)} baseline{'s' if len(sig) != 1 else ''} tested)"
-                     f"{base_note}.")
+                     f"{standing}{base_note}.")
     return lines
 
 
@@ -181,7 +182,7 @@ def forgetting_findings(summary: dict, tag: str) -> list[str]:
     for name, suite in suites.items():
         if suite["type"] != "translation":
             continue
-        for metric, subset in (("cross.map", "all"), ("en_to_low.map", "low")):
+        for metric, subset in (("cross.map", "all"), ("en_to_low.map", "all")):
             cells = _means(suite["table"], subset, metric)
             base = cells.get(BASE)
             trained = {s: v for s, v in cells.items() if _trained(s)}
@@ -198,7 +199,7 @@ def forgetting_findings(summary: dict, tag: str) -> list[str]:
                     share = f", {(v - trained[parent]) / lost:.0%} of the loss" if lost > 1e-9 else ""
                     remedies.append(f"`{s}` {v - trained[parent]:+.4f} over `{parent}`{share}")
             if remedies:
-                line += " WiSE-FT gives back: " + "; ".join(remedies) + "."
+                line += " WiSE-FT (weights averaged with the base): " + "; ".join(remedies) + "."
             lines.append(line)
     return lines
 
