@@ -57,8 +57,8 @@ def test_findings_say_who_wins_where_the_sets_disagree_and_what_wise_ft_gives_ba
 def test_setups_are_compared_by_how_aligned_their_base_starts():
     lines = setups_compared([_summary("synthetic", 0.09, "hybrid-0.5"), _summary("real", 0.6, "seq-cross-mono")])
     assert lines[0] == "## How the set-ups differ"
-    assert "| synthetic | `m` | 0.10 | `hybrid-0.5` (0.8000) | `hybrid-0.5` 0.8000 |" in lines
-    assert "| real | `m` | 0.67 | `seq-cross-mono` (0.8000) | `hybrid-0.5` 0.6500 |" in lines
+    assert "| synthetic | `m` | 0.9000 | 0.0900 | 0.0500 | `hybrid-0.5` (0.8000) | `hybrid-0.5` 0.8000 |" in lines
+    assert "| real | `m` | 0.9000 | 0.6000 | 0.0500 | `seq-cross-mono` (0.8000) | `hybrid-0.5` 0.6500 |" in lines
     assert setups_compared([_summary("one", 0.5, "mono")]) == []  # nothing to compare
 
 
