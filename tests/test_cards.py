@@ -155,3 +155,14 @@ def test_card_advertises_the_prompt_encode_document_uses(model_dir: Path, prompt
     text = str(render_model_card(model_dir))
     assert 'prompt_name="document"' in text and 'prompt_name="passage"' not in text
     assert 'prompt_name="query"' not in text
+
+
+def test_reading_a_training_record_imports_no_torch():
+    """Cards and the demo's model labels read a JSON record: importing them must not pull in torch and the trainer
+    (6 CPU seconds before the demo's page could come up)."""
+    import subprocess
+    import sys
+
+    code = ("import sys, hf_hybrid.cards, hf_hybrid.demo.startup; "
+            "print(sorted(m for m in ('torch', 'sentence_transformers', 'transformers') if m in sys.modules))")
+    assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout == "[]\n"

@@ -7,11 +7,21 @@
 * :mod:`~hf_hybrid.training.schedule`, :mod:`~hf_hybrid.training.losses`, :mod:`~hf_hybrid.training.checkpoints`,
   :mod:`~hf_hybrid.training.record`;
 * :mod:`~hf_hybrid.training.run` — ``train()``, the story of a run.
+
+The names below are imported on first use (PEP 562), not with the package: reading a training record
+(:mod:`~hf_hybrid.training.files`, what cards and the demo's model labels need) must not import torch,
+sentence-transformers and the trainer, which cost the demo's start 6 CPU seconds before its page could come up.
 """
 
-from hf_hybrid.training.checks import RunInputs, validate_run
-from hf_hybrid.training.config import TrainConfig
-from hf_hybrid.training.files import RUN_MARKER, TRAINING_RECORD
-from hf_hybrid.training.run import train
+from importlib import import_module
+
+_LAZY = {"RunInputs": "checks", "validate_run": "checks", "TrainConfig": "config", "RUN_MARKER": "files",
+         "TRAINING_RECORD": "files", "train": "run"}
 
 __all__ = ["RUN_MARKER", "TRAINING_RECORD", "RunInputs", "TrainConfig", "train", "validate_run"]
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        return getattr(import_module(f"hf_hybrid.training.{_LAZY[name]}"), name)
+    raise AttributeError(f"module 'hf_hybrid.training' has no attribute {name!r}")
