@@ -8,6 +8,7 @@ import os
 import subprocess
 import sys
 import sysconfig
+import time
 from pathlib import Path
 
 import pytest
@@ -82,11 +83,12 @@ def test_pushed_space_installs_from_its_wheel_starts_and_answers(local_hub, tiny
     try:
         wait_for(f"http://127.0.0.1:{port}/", app, timeout=90)
         client = Client(f"http://127.0.0.1:{port}/", verbose=False, download_files=False)
-        status = ""
-        for _ in range(60):  # the page is up before the model is; it says so until ready
+        status, deadline = "", time.monotonic() + 120
+        while time.monotonic() < deadline:  # the page is up before the model is; it says so until ready
             status, first, *_ = client.predict("Where is the market?", [], 3, api_name="/search")
             if not status.startswith("⏳"):
                 break
+            time.sleep(0.5)
         assert status.startswith("Top 3 of 40 passages"), status
         assert "market" in json.dumps(first).lower()
     finally:
