@@ -52,6 +52,8 @@ def test_findings_say_who_wins_where_the_sets_disagree_and_what_wise_ft_gives_ba
     summary = _summary("real", 0.6, "seq-cross-mono")
     del summary["models"]["m"]["suites"]["parallel"]["table"]["hybrid-0.5"]
     assert "`hybrid-0.5` has no finished run yet" in " ".join(model_findings(summary, "m"))
+    summary["models"]["m"]["suites"]["howto"]["table"]["mono"]["low"]["cross.map"]["ci"] = float("nan")
+    assert "0.0600 lower, one seed so far, no interval to compare" in " ".join(model_findings(summary, "m"))
 
 
 def test_setups_are_compared_by_how_aligned_their_base_starts():

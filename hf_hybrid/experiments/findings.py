@@ -132,12 +132,13 @@ def lexical_finding(summary: dict, tag: str) -> list[str]:
     return [line]
 
 
-def _clearly_apart(table: dict, subset: str, metric: str, a: str, b: str) -> bool:
-    """Whether the 95 % seed intervals of ``a`` and ``b`` do not overlap (False when either has no interval)."""
+def _intervals(table: dict, subset: str, metric: str, a: str, b: str) -> str:
+    """Whether the 95 % seed intervals of ``a`` and ``b`` overlap, in words; a one-seed mean has no interval."""
     ca, cb = table[a][subset][metric], table[b][subset][metric]
     if not all(math.isfinite(c.get("ci") or float("nan")) for c in (ca, cb)):
-        return False
-    return abs(ca["mean"] - cb["mean"]) > ca["ci"] + cb["ci"]
+        return "one seed so far, no interval to compare"
+    apart = abs(ca["mean"] - cb["mean"]) > ca["ci"] + cb["ci"]
+    return f"{'outside' if apart else 'within'} the seed intervals"
 
 
 def out_of_domain_findings(summary: dict, tag: str) -> list[str]:
@@ -161,9 +162,8 @@ def out_of_domain_findings(summary: dict, tag: str) -> list[str]:
             home_best = max(home, key=home.get) if home else None
             gap = ""
             if ref in cells and best != ref:
-                apart = _clearly_apart(table, subset, metric, best, ref)
                 gap = (f"; `{ref}` scores {cells[ref]:.4f}, {cells[best] - cells[ref]:.4f} lower, "
-                       f"{'outside' if apart else 'within'} the seed intervals")
+                       f"{_intervals(table, subset, metric, best, ref)}")
             base = _means(table, subset, metric).get(BASE)
             agree = ("" if home_best is None else
                      f"; in-domain the best trained strategy is also `{best}`" if home_best == best else
