@@ -77,7 +77,7 @@ def shared_embeddings() -> Iterator[None]:
     """Within the block, a text a model has encoded is not encoded again by the next suite.
 
     One scoring run reads the same texts through several suites (the parallel suite and its BEIR pairs share
-    every query and passage); keeping the vectors in memory for the block halves the encoding of a grid cell.
+    every query and passage); keeping the vectors in memory for the block spares the second encoding.
     Keyed by the model object, so a WiSE-FT variant scored in its own block never sees its parent's vectors.
     """
     global _SHARED

@@ -16,11 +16,11 @@ from __future__ import annotations
 
 import math
 
-from hf_hybrid.experiments.grid import BASE, BM25, PARALLEL_SUITE
+from hf_hybrid.experiments.grid import BASE, BM25, PARALLEL_SUITE, UNTRAINED
+from hf_hybrid.experiments.variants import WISE
 
 # The cells the issue asks about first: low-resource and zero-shot languages queried cross-lingually.
 HEADLINE = (("cross", "low"), ("cross", "zero-shot"), ("multi", "all"), ("mono", "all"))
-WISE = "+wise"
 
 
 def _names(items: list[str]) -> str:
@@ -33,7 +33,7 @@ def _means(table: dict, subset: str, metric: str) -> dict[str, float]:
 
 
 def _trained(strategy: str) -> bool:
-    return strategy not in (BASE, BM25) and WISE not in strategy
+    return strategy not in UNTRAINED and WISE not in strategy
 
 
 def model_findings(summary: dict, tag: str) -> list[str]:

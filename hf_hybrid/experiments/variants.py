@@ -18,8 +18,11 @@ if TYPE_CHECKING:
     from hf_hybrid.experiments.grid import Context
 
 
+WISE = "+wise"  # a WiSE-FT row is its trained strategy's name, this, and α: ``hybrid-0.5+wise0.5``
+
+
 def wise_label(strategy: str, alpha: float) -> str:
-    return f"{strategy}+wise{alpha:g}"
+    return f"{strategy}{WISE}{alpha:g}"
 
 
 # Strategy suffixes after '+': what each sets in :func:`strategy_options` (``hybrid-0.5+mined``).
