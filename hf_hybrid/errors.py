@@ -18,6 +18,10 @@ class UserError(Exception):
         self.field, self.problem, self.fix = field, problem, fix
         super().__init__(f"{field}: {problem}; fix: {fix}")
 
+    def __reduce__(self):
+        """Pickled by its three parts (the demo's model process raises it in the page's process)."""
+        return type(self), (self.field, self.problem, self.fix)
+
 
 def cli_entry(main: Callable[[list[str] | None], int | None]) -> Callable[[list[str] | None], int]:
     """Wrap a stage's ``main(argv)`` so a :class:`UserError` becomes one stderr line and exit code 2."""

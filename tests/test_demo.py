@@ -15,6 +15,7 @@ import socket
 import subprocess
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -350,6 +351,7 @@ def served(search):
     port = free_port()
     app = demo.build_app(pair)
     app.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True, ssr_mode=False)
+    demo.add_search_route(app.app, demo.Startup.ready(pair))  # as `hf-hybrid demo` serves it
     url = f"http://127.0.0.1:{port}/"
     yield url, Client(url, verbose=False, download_files=False)
     app.close()
@@ -429,6 +431,101 @@ def test_the_benchmarks_http_client_gets_the_pages_answer(served):
     with httpx.Client(base_url=served[0].rstrip("/"), timeout=60) as client:
         assert http_search(client, "Where is the market?").startswith("Top 10 of 40")
         assert http_search(client, "").startswith("⚠️ query: empty")
+
+
+def served_labels() -> list[str]:
+    from hf_hybrid.demo import model_labels
+
+    return model_labels([minilm_path(), "base"])
+
+
+def test_json_route_ranks_as_the_page_does_and_refuses_bad_input(served):
+    """``GET /api/search``: the page's rankings in one request; bad input is a 400 with the page's one line."""
+    import sys
+
+    import httpx
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+    from bench_demo import json_search
+
+    url, client = served
+    _, left, *_ = client.predict("Soko liko wapi?", ["sw", "en"], 7, api_name="/search")
+    with httpx.Client(base_url=url.rstrip("/"), timeout=60) as http:
+        answer = http.get("/api/search", params={"q": "Soko liko wapi?", "k": 7, "lang": ["sw", "en"]}).json()
+        assert [r["model"] for r in answer["results"]] == [minilm_path(), "base"]
+        assert [r["label"] for r in answer["results"]] == served_labels()
+        passages = [hit["passage"] for hit in answer["results"][0]["hits"]]
+        assert passages == [row[left["headers"].index("passage")] for row in left["data"]]
+        assert json_search(http, "Where is the market?").startswith("Top ")
+        for params, says in [({"q": ""}, "query: empty"), ({"q": "hi", "lang": "zz"}, "languages: ['zz']"),
+                             ({"q": "hi", "k": "many"}, "top-k: 'many'")]:
+            refused = http.get("/api/search", params=params)
+            assert refused.status_code == 400 and refused.json()["error"].startswith(says)
+
+
+def test_json_route_is_refused_while_starting_and_when_busy(demo, search):
+    from starlette.applications import Starlette
+    from starlette.testclient import TestClient
+
+    starting, ready = demo.Startup(search.config, search.corpus), demo.Startup.ready(search)
+    app = Starlette()
+    demo.add_search_route(app, starting)
+    busy = demo.SearchRoute(ready)
+    busy.waiting = ready.config.max_queue + ready.config.concurrency_limit
+    app.add_route("/busy", busy.handle, methods=["GET"])
+    with TestClient(app) as client:
+        answer = client.get(demo.SEARCH_ROUTE, params={"q": "hi"})
+        assert answer.status_code == 503 and answer.json()["error"].startswith("⏳ Starting: starting.")
+        answer = client.get("/busy", params={"q": "hi"})
+        assert answer.status_code == 503 and answer.json()["error"].startswith("busy:")
+
+
+# ------------------------------------------------------------------------------------------ model process
+
+
+def test_model_process_searches_as_in_process_and_holds_uploads(demo, search, cache_home):
+    """The served demo's models live in a process of their own (why: hf_hybrid/demo/worker.py)."""
+    startup = demo.ModelProcessStartup(search.config, search.corpus)
+    try:
+        remote = startup.run()
+        assert startup.process.proc.pid != os.getpid()
+        for query, k, langs in [("Soko liko wapi?", 5, []), ("Where is the market?", 3, ["sw"])]:
+            assert [r.rows for r in remote.search(query, k, langs)] == [r.rows for r in search.search(query, k, langs)]
+        upload = demo.parse_upload(b"Mbuzi hula majani.\nThe goat eats grass.\n", "goats.txt", search.config)
+        token = remote.index_corpus(upload)
+        [result] = remote.search("What does a goat eat?", 2, [], upload, token)
+        assert {r["passage"] for r in result.rows} == set(upload.passages)
+        with pytest.raises(UserError, match="upload: no longer held") as err:  # raised there, pickled here
+            remote.search("goat", 2, [], upload, "no-such-token")
+        assert err.value.fix == "upload the file again"
+    finally:
+        startup.process.close()
+    assert startup.process.proc.poll() is not None
+
+
+def test_model_process_ends_when_the_page_process_is_killed(tmp_path):
+    code = ("import time; from hf_hybrid.demo.worker import start_model_process; p = start_model_process(); "
+            "p.connect(); print(p.proc.pid, flush=True); time.sleep(120)")
+    owner = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True, cwd=tmp_path,
+                             env={**os.environ, "PYTHONPATH": str(ROOT)})
+    child = int(owner.stdout.readline())
+    owner.kill()
+    owner.wait()
+    deadline = time.monotonic() + 30
+    while Path(f"/proc/{child}").exists() and Path(f"/proc/{child}/stat").read_text().split()[2] != "Z":
+        assert time.monotonic() < deadline, "the model process outlived the page's process"
+        time.sleep(0.1)
+
+
+def test_a_model_that_fails_in_the_model_process_is_shown_as_its_error(demo, search):
+    startup = demo.ModelProcessStartup(replace(search.config, backend="openvino"), search.corpus)
+    try:
+        startup.start().join(timeout=120)
+        assert startup.search is None and startup.error and "Traceback" not in startup.error
+        assert startup.status == f"start-up failed: {startup.error}"
+        assert demo.app.startup_line(startup).startswith("⚠️ The demo could not start:")
+    finally:
+        startup.process.close()
 
 
 # ------------------------------------------------------------------------------------------ start-up and cache

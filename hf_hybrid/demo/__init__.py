@@ -13,12 +13,15 @@ The pieces, one module each, each usable without Gradio:
 - :mod:`.search`: :class:`Encoder`, :class:`DemoSearch`: the models with their corpus indexes, and the search itself;
 - :mod:`.cache`: corpus embeddings on disk (:func:`write_corpus_embeddings` ships them with a model);
 - :mod:`.startup`: :class:`Startup`: models and embeddings loaded in the background, with progress;
+- :mod:`.worker`: :class:`ModelProcessStartup`: the same, in a process of its own, so page and models start on two cores;
+- :mod:`.api`: :func:`add_search_route`: ``GET /api/search``, JSON rankings beside the page in one request;
 - :mod:`.app`: :func:`build_app`, the Gradio page; :mod:`.cli`: :func:`main`, the CLI that launches it.
 """
 
+from hf_hybrid.demo.api import SEARCH_ROUTE, SearchRoute, add_search_route
 from hf_hybrid.demo.app import CHART_COLUMNS, RESULT_COLUMNS, build_app
 from hf_hybrid.demo.cache import CACHE_FOLDER, corpus_embeddings, local_cache_root, write_corpus_embeddings
-from hf_hybrid.demo.cli import config_from_args, main, parse_args, serve_with_threads
+from hf_hybrid.demo.cli import config_from_args, main, parse_args
 from hf_hybrid.demo.config import (
     E5_BASE,
     DemoConfig,
@@ -46,10 +49,11 @@ from hf_hybrid.demo.search import (
     language_name,
     load_encoder,
 )
-from hf_hybrid.demo.startup import Startup, model_labels
+from hf_hybrid.demo.startup import Startup, model_labels, serve_with_threads
+from hf_hybrid.demo.worker import ModelProcessStartup, RemoteSearch
 
 __all__ = [
-    "CACHE_FOLDER", "CHART_COLUMNS", "E5_BASE", "Startup", "check_model", "corpus_embeddings", "local_cache_root",
+    "CACHE_FOLDER", "CHART_COLUMNS", "E5_BASE", "ModelProcessStartup", "RemoteSearch", "SEARCH_ROUTE", "SearchRoute", "add_search_route", "Startup", "check_model", "corpus_embeddings", "local_cache_root",
     "model_labels", "write_corpus_embeddings", "RESULT_COLUMNS", "UNDETERMINED", "Corpus", "DemoConfig", "DemoSearch", "Encoder",
     "Hit", "PassageIndex", "SearchResult", "build_app", "check_address", "check_config", "config_from_args", "config_from_env",
     "corpus_from_rows", "default_models", "language_counts", "language_name", "load_corpus", "load_encoder", "main", "parse_args",

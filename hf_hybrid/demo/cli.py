@@ -7,11 +7,13 @@ import os
 from collections.abc import Mapping
 from dataclasses import replace
 
+from hf_hybrid.demo.api import SEARCH_ROUTE, add_search_route
 from hf_hybrid.demo.app import build_app
 from hf_hybrid.demo.config import DemoConfig, check_address, check_config, config_from_env
 from hf_hybrid.demo.corpus import load_corpus
 from hf_hybrid.demo.search import check_model
 from hf_hybrid.demo.startup import Startup
+from hf_hybrid.demo.worker import ModelProcessStartup, start_model_process
 from hf_hybrid.errors import cli_entry
 
 DESCRIPTION = "Cross-lingual search demo: ask in any language, see which passages and languages each model ranks first."
@@ -38,13 +40,6 @@ def config_from_args(args: argparse.Namespace, env: Mapping[str, str] = os.envir
     return check_config(replace(config, **{k: v for k, v in overrides.items() if v is not None}))
 
 
-def serve_with_threads(threads: int) -> None:
-    """Set torch's intra-op threads for serving, once the corpus was read or embedded with all cores."""
-    import torch
-
-    torch.set_num_threads(threads)
-
-
 @cli_entry
 def main(argv: list[str] | None = None) -> int:
     """``hf-hybrid demo`` / ``python space/app.py``: check the settings, put the page up, load in the background.
@@ -57,10 +52,12 @@ def main(argv: list[str] | None = None) -> int:
     config = config_from_args(args)
     if not args.check:
         check_address(config.host, config.port)
-    corpus = load_corpus(config.corpus)  # first: a bad CORPUS is reported before any model is touched
+    # --check loads in this process; a served page in a process of its own, started now (why: demo/worker.py)
+    process = None if args.check else start_model_process()
+    corpus = load_corpus(config.corpus)  # a bad CORPUS is reported before any model is loaded
     for name in config.models:
         check_model(name)
-    startup = Startup(config, corpus)
+    startup = Startup(config, corpus) if args.check else ModelProcessStartup(config, corpus, process)
     print(f"demo: {len(corpus)} passages in {len(corpus.languages)} languages from {corpus.name}; "
           f"models: {'; '.join(startup.labels)}", flush=True)
     if args.check:
@@ -68,7 +65,11 @@ def main(argv: list[str] | None = None) -> int:
         index = next(iter(search.indexes.values()))
         print(f"demo: {index.kind} search", flush=True)
         return 0
-    startup.start(then=lambda: serve_with_threads(config.serve_threads))
-    build_app(startup).launch(server_name=config.host, server_port=config.port, ssr_mode=False,
-                              max_file_size=config.max_upload_bytes, show_error=False)
+    startup.start()
+    app = build_app(startup)
+    app.launch(server_name=config.host, server_port=config.port, ssr_mode=False, max_file_size=config.max_upload_bytes,
+               show_error=False, prevent_thread_lock=True)
+    add_search_route(app.app, startup)
+    print(f"demo: JSON search at {app.local_url.rstrip('/')}{SEARCH_ROUTE}?q=...", flush=True)
+    app.block_thread()
     return 0

@@ -23,6 +23,17 @@ from hf_hybrid.demo.search import DemoSearch, load_encoder
 from hf_hybrid.errors import UserError
 
 
+class StartupFailed(Exception):
+    """A start-up that failed in the model process (:mod:`hf_hybrid.demo.worker`), which already said why."""
+
+
+def serve_with_threads(threads: int) -> None:
+    """Set torch's intra-op threads for serving, once the corpus was read or embedded with all cores."""
+    import torch
+
+    torch.set_num_threads(threads)
+
+
 def _training_record(name: str) -> dict | None:
     """The ``hf-hybrid train`` record of a local model folder, if it has a readable one."""
     from hf_hybrid.cards import load_training_record
@@ -120,9 +131,10 @@ class Startup:
             try:
                 self.run()
             except Exception as err:  # shown on the page and the console instead of a dead thread
-                self.error = str(err) if isinstance(err, UserError) else f"{type(err).__name__}: {err}"
+                self.error = str(err) if isinstance(err, UserError | StartupFailed) else f"{type(err).__name__}: {err}"
                 self.status = f"start-up failed: {self.error}"
-                print(f"error: {self.error}", file=sys.stderr, flush=True)
+                if not isinstance(err, StartupFailed):  # the model process printed it
+                    print(f"error: {self.error}", file=sys.stderr, flush=True)
                 return
             if then is not None:
                 then()
