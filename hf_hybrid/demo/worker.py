@@ -1,9 +1,11 @@
 """The models in a second process, so that the page and the models start on two cores at once.
 
 Why: most of a demo's start is imports. The page needs gradio (about 2 CPU s here), the models need torch,
-transformers and sentence-transformers (about 4.6 CPU s), then their weights. CPython's GIL runs module code
+transformers and sentence-transformers (about 4.6 CPU s), then their weights (0.7 s each for e5-small). CPython's GIL runs module code
 one thread at a time, so in one process these ran one after another whatever the threads: on 2 cores the
-second core idled while a person waited for the first answer (issue 20: within 10 s of the start).
+second core idled while a person waited for the first answer (issue 20: within 10 s of the start). With two
+processes the quickstart's two models answer 7.8 s after the start instead of 11.3 s
+(``benchmarks/bench_demo.py --startup --warm-only``, ``benchmarks/RESULTS.md``).
 
 :class:`ModelProcessStartup` is a :class:`~hf_hybrid.demo.startup.Startup` whose work happens in a process of
 its own (a fresh interpreter: nothing of the page's threads or sockets is inherited). That
@@ -40,8 +42,8 @@ from hf_hybrid.errors import UserError
 # Uploads indexed in the model process, newest last; a page session refers to its upload by token. The upload
 # size is capped (DemoConfig.max_upload_passages), so this bounds the memory uploads can hold.
 MAX_UPLOADS = 64
-STATE_POLL_S = 0.05
-ENTRY = "from hf_hybrid.demo.worker import main; main()"  # not -m: hf_hybrid.demo imports this module first  # how often the page's process asks how far the start-up got: one small message each
+STATE_POLL_S = 0.05  # how often the page's process asks how far the start-up got: one small message each
+ENTRY = "from hf_hybrid.demo.worker import main; main()"  # not -m: hf_hybrid.demo imports this module first
 
 
 class ModelHost:
@@ -133,7 +135,9 @@ class ModelProcess:
     def __init__(self, timeout_s: float = 120.0):
         self.authkey = os.urandom(32)
         self.folder = tempfile.mkdtemp(prefix="hf-hybrid-demo-")
-        self.address = os.path.join(self.folder, "models.sock")
+        # a socket in a folder only this user can enter (mkdtemp: 0700); Windows has named pipes instead
+        self.address = (rf"\\.\pipe\hf-hybrid-demo-{uuid.uuid4().hex}" if sys.platform == "win32"
+                        else os.path.join(self.folder, "models.sock"))
         self.proc = subprocess.Popen([sys.executable, "-c", ENTRY], stdin=subprocess.PIPE)
         self.proc.stdin.write(json.dumps({"address": self.address, "authkey": self.authkey.hex()}).encode() + b"\n")
         self.proc.stdin.flush()
