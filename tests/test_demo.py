@@ -504,17 +504,19 @@ def test_model_process_searches_as_in_process_and_holds_uploads(demo, search, ca
 
 
 def test_model_process_ends_when_the_page_process_is_killed(tmp_path):
-    code = ("import time; from hf_hybrid.demo.worker import start_model_process; p = start_model_process(); "
-            "p.connect(); print(p.proc.pid, flush=True); time.sleep(120)")
+    code = ("import time; from hf_hybrid.demo.worker import ModelProcess; p = ModelProcess(); "
+            "p.connect(); print(p.proc.pid, p.folder, flush=True); time.sleep(120)")
     owner = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True, cwd=tmp_path,
                              env={**os.environ, "PYTHONPATH": str(ROOT)})
-    child = int(owner.stdout.readline())
+    pid, folder = owner.stdout.readline().split()
+    child = int(pid)
     owner.kill()
     owner.wait()
     deadline = time.monotonic() + 30
     while Path(f"/proc/{child}").exists() and Path(f"/proc/{child}/stat").read_text().split()[2] != "Z":
         assert time.monotonic() < deadline, "the model process outlived the page's process"
         time.sleep(0.1)
+    assert not Path(folder).exists()  # its socket's folder went with it
 
 
 def test_a_model_that_fails_in_the_model_process_is_shown_as_its_error(demo, search):

@@ -13,7 +13,7 @@ from hf_hybrid.demo.config import DemoConfig, check_address, check_config, confi
 from hf_hybrid.demo.corpus import load_corpus
 from hf_hybrid.demo.search import check_model
 from hf_hybrid.demo.startup import Startup
-from hf_hybrid.demo.worker import ModelProcessStartup, start_model_process
+from hf_hybrid.demo.worker import ModelProcess, ModelProcessStartup
 from hf_hybrid.errors import cli_entry
 
 DESCRIPTION = "Cross-lingual search demo: ask in any language, see which passages and languages each model ranks first."
@@ -53,7 +53,7 @@ def main(argv: list[str] | None = None) -> int:
     if not args.check:
         check_address(config.host, config.port)
     # --check loads in this process; a served page in a process of its own, started now (why: demo/worker.py)
-    process = None if args.check else start_model_process()
+    process = None if args.check else ModelProcess()
     corpus = load_corpus(config.corpus)  # a bad CORPUS is reported before any model is loaded
     for name in config.models:
         check_model(name)

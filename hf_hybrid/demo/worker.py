@@ -107,17 +107,20 @@ class _ModelManager(BaseManager):
 _ModelManager.register("ModelHost", ModelHost)
 
 
-def _exit_with_parent(pipe) -> None:
+def _exit_with_parent(pipe, folder: str | None) -> None:
     """Exit the model process once ``pipe`` (its stdin, held by the page's process) is closed: the page's process
-    ended, even if it was killed."""
+    ended, even if it was killed. The socket's folder goes too, so a killed page leaves nothing in the temp dir."""
     pipe.read()
+    if folder:
+        shutil.rmtree(folder, ignore_errors=True)
     os._exit(0)
 
 
 def serve(address: str, authkey: bytes, pipe) -> None:
     """The model process: import sentence-transformers at once (while the page's process still reads the corpus),
     exit with the page's process, and serve :class:`ModelHost` at ``address``."""
-    threading.Thread(target=_exit_with_parent, args=(pipe,), name="exit-with-parent", daemon=True).start()
+    folder = None if sys.platform == "win32" else os.path.dirname(address)
+    threading.Thread(target=_exit_with_parent, args=(pipe, folder), name="exit-with-parent", daemon=True).start()
     threading.Thread(target=importlib.import_module, args=("sentence_transformers",), name="early-import",
                      daemon=True).start()
     _ModelManager(address=address, authkey=authkey).get_server().serve_forever()
@@ -129,7 +132,8 @@ class ModelProcess:
     Started as ``python -c`` :data:`ENTRY`, not with :mod:`multiprocessing`'s ``spawn``: spawn re-runs the
     parent's main script in the child, so a user's own ``app.py`` without an ``if __name__ == "__main__"`` guard
     would fail. The address and a random key go through the child's stdin (never argv or the environment);
-    that pipe's end is also how the child learns that the page's process is gone.
+    that pipe's end is also how the child learns that the page's process is gone. Start it before reading the
+    corpus: its imports then overlap that.
     """
 
     def __init__(self, timeout_s: float = 120.0):
@@ -174,11 +178,6 @@ class ModelProcess:
         shutil.rmtree(folder, ignore_errors=True)
 
 
-def start_model_process() -> ModelProcess:
-    """The model process, started (call it before reading the corpus: its imports then overlap that)."""
-    return ModelProcess()
-
-
 class ModelProcessStartup(Startup):
     """A :class:`Startup` whose models load and search in a process of their own (see the module's docstring)."""
 
@@ -187,7 +186,7 @@ class ModelProcessStartup(Startup):
         self.process = process  # held: the model process ends when this object is collected or at exit
 
     def run(self) -> RemoteSearch:
-        self.process = self.process or start_model_process()
+        self.process = self.process or ModelProcess()
         host = self.process.connect().ModelHost(self.config, self.corpus)
         while True:
             self.status, error, ready = host.state()
