@@ -19,6 +19,8 @@ import math
 from hf_hybrid.experiments.grid import BASE, BM25, PARALLEL_SUITE, UNTRAINED
 from hf_hybrid.experiments.variants import WISE
 
+SEQUENTIAL = "seq-"  # the two-stage baselines are named seq-<first>-<then>
+
 # The cells the issue asks about first: low-resource and zero-shot languages queried cross-lingually.
 HEADLINE = (("cross", "low"), ("cross", "zero-shot"), ("multi", "all"), ("mono", "all"))
 
@@ -60,9 +62,30 @@ def base_alignment(summary: dict, tag: str) -> tuple[float, float, float | None]
     return cross, mono, summary.get("chance_single_language_ap")
 
 
+def _rivals(strategies) -> list[str]:
+    """The baselines the users' question names: the sequential orders (``seq-<first>-<then>``) and cross-only
+    batches, in the grid's order."""
+    return [s for s in strategies if _trained(s) and (s.startswith(SEQUENTIAL) or s == "cross")]
+
+
+def _against(rows: list[dict]) -> list[str]:
+    """Paired-bootstrap comparisons in words, grouped by verdict (better, no significant difference, worse): each
+    baseline with Δ = reference − baseline, its 95 % interval and p."""
+    groups: dict[str, list[str]] = {}
+    for row in rows:
+        verdict = ("not significantly different from" if row["p"] >= 0.05 else
+                   "**significantly better than**" if row["diff"] > 0 else "**significantly worse than**")
+        groups.setdefault(verdict, []).append(
+            f"`{row['baseline']}` (Δ {row['diff']:+.4f} [{row['ci_low']:+.4f}, {row['ci_high']:+.4f}], p={row['p']:.3f})")
+    order = ("**significantly better than**", "not significantly different from", "**significantly worse than**")
+    return [f"{verdict} {', '.join(groups[verdict])}" for verdict in order if verdict in groups]
+
+
 def in_domain_findings(summary: dict, tag: str) -> list[str]:
-    """The best strategy on the headline cells of the held-out groups, and how the reference fares against each
-    baseline there (paired bootstrap, p < 0.05)."""
+    """The best strategy on the headline cells of the held-out groups; how the reference fares against the
+    sequential orders and cross-only training (the users' question: every comparison, with Δ, interval and p);
+    then which other strategies it beats or trails significantly (paired bootstrap, p < 0.05). The WiSE-FT rows
+    are remedies, not strategies: they are left to the significance table and the forgetting findings."""
     model = summary["models"][tag]
     table = model["suites"][PARALLEL_SUITE]["table"]
     ref = summary["reference"]
@@ -73,10 +96,13 @@ def in_domain_findings(summary: dict, tag: str) -> list[str]:
         if not cells:
             continue
         best = max(cells, key=cells.get)
-        sig = [r for r in model["significance"] if r["setting"] == setting and r["subset"] == subset]
-        better = [r["baseline"] for r in sig if r["p"] < 0.05 and r["diff"] > 0]
-        worse = [f"`{r['baseline']}` (Δ {r['diff']:+.4f}, p={r['p']:.3f})" for r in sig
-                 if r["p"] < 0.05 and r["diff"] < 0]
+        sig = [r for r in model["significance"] if r["setting"] == setting and r["subset"] == subset
+               and WISE not in r["baseline"]]
+        rivals = set(_rivals(r["baseline"] for r in sig))
+        head = _against([r for r in sig if r["baseline"] in rivals])
+        others = [r for r in sig if r["baseline"] not in rivals and r["p"] < 0.05]
+        better = [r["baseline"] for r in others if r["diff"] > 0]
+        worse = [f"`{r['baseline']}` (Δ {r['diff']:+.4f}, p={r['p']:.3f})" for r in others if r["diff"] < 0]
         verdict = []
         if better:
             verdict.append(f"significantly better than {_names(better)}")
@@ -84,10 +110,15 @@ def in_domain_findings(summary: dict, tag: str) -> list[str]:
             verdict.append(f"significantly worse than {', '.join(worse)}")
         base_note = f"; the untuned base scores {cells[BASE]:.4f}" if BASE in cells else ""
         base_note += f"; lexical `bm25` scores {cells[BM25]:.4f}" if BM25 in cells else ""
-        standing = (f"`{ref}` has no finished run yet" if ref not in cells else
-                    f"`{ref}` ({cells[ref]:.4f}) is "
-                    f"{' and '.join(verdict) or 'not significantly different from any baseline'} "
-                    f"(paired bootstrap, p < 0.05; {len(sig)} baseline{'s' if len(sig) != 1 else ''} tested)")
+        if ref not in cells:
+            standing = f"`{ref}` has no finished run yet"
+        else:
+            standing = (f"against sequential and cross-only training, `{ref}` ({cells[ref]:.4f}) is " + "; ".join(head)
+                        if head else f"`{ref}` ({cells[ref]:.4f}) is ")
+            standing += ("; against the other strategies it is " if head else "") + (
+                " and ".join(verdict) or f"not significantly different from any {'of them' if head else 'baseline'}")
+            standing += (f" (paired bootstrap over query groups, significant where p < 0.05; {len(sig)} "
+                         f"strateg{'ies' if len(sig) != 1 else 'y'} tested)")
         lines.append(f"- **In-domain {metric}, {subset} languages**: best mean is `{best}` ({cells[best]:.4f}); "
                      f"{standing}{base_note}.")
     return lines
@@ -141,6 +172,19 @@ def _intervals(table: dict, subset: str, metric: str, a: str, b: str) -> str:
     return f"{'outside' if apart else 'within'} the seed intervals"
 
 
+def _rival_gaps(table: dict, subset: str, metric: str, ref: str, cells: dict[str, float], best: str) -> str:
+    """The reference against the sequential orders and cross-only training on a suite without a bootstrap: the
+    difference in means and whether the seed intervals separate them (the best strategy is said already)."""
+    rivals = [s for s in _rivals(cells) if s not in (ref, best)]
+    if ref not in cells or not rivals:
+        return ""
+    apart = [_intervals(table, subset, metric, ref, s) for s in rivals]
+    gaps = [f"from `{s}` {cells[ref] - cells[s]:+.4f}" for s in rivals]
+    if len(set(apart)) == 1:
+        return f"; `{ref}` differs {', '.join(gaps)} ({apart[0]})"
+    return f"; `{ref}` differs " + ", ".join(f"{g} ({a})" for g, a in zip(gaps, apart, strict=True))
+
+
 def out_of_domain_findings(summary: dict, tag: str) -> list[str]:
     """The headline cells on every other multilingual suite (a second source, never trained on), beside the
     in-domain winner: where the best trained strategy differs, the sentence says the two sets disagree."""
@@ -164,6 +208,7 @@ def out_of_domain_findings(summary: dict, tag: str) -> list[str]:
             if ref in cells and best != ref:
                 gap = (f"; `{ref}` scores {cells[ref]:.4f}, {cells[best] - cells[ref]:.4f} lower, "
                        f"{_intervals(table, subset, metric, best, ref)}")
+            gap += _rival_gaps(table, subset, metric, ref, cells, best)
             base = _means(table, subset, metric).get(BASE)
             agree = ("" if home_best is None else
                      f"; in-domain the best trained strategy is also `{best}`" if home_best == best else
