@@ -77,3 +77,38 @@ def test_an_unfinished_grid_names_the_runs_it_lacks():
     assert line.startswith("**Unfinished grid**: 2 rows still lack runs (`mono` seeds 1, 2; `mono+wise0.5` seed 2)")
     summary["models"]["m"]["seeds"] |= {"mono": [0, 1, 2], "mono+wise0.5": [2, 1, 0]}
     assert _unfinished(summary) == []
+
+
+def test_mined_negatives_are_contrasted_with_none_and_with_group_blind_mining():
+    """Issue 18: the report says what excluding a row's translations is worth (+mined against +generic), even
+    when the grid's reference is another strategy."""
+    import numpy as np
+
+    from hf_hybrid.experiments.grid import ExperimentConfig
+    from hf_hybrid.experiments.markdown import _contrast_lines
+    from hf_hybrid.experiments.report import _negatives_contrasts
+
+    rng = np.random.default_rng(0)
+    groups = np.repeat(np.arange(50), 4)
+    units = {"setting": np.array(["cross", "mono"] * 100), "level": np.array(["low", "high"] * 100), "group": groups}
+
+    def runs(shift: float) -> list:
+        return [({"settings": {"seed": seed}}, {**units, "ap": rng.uniform(0.4, 0.6, 200) + shift}) for seed in (0, 1)]
+
+    grid = {"hybrid-0.5": runs(0.0), "hybrid-0.5+mined": runs(0.1), "hybrid-0.5+generic": runs(0.1), "mono": runs(0)}
+    rows = _negatives_contrasts(ExperimentConfig(name="t", data="sample", reference="hybrid-0.5", bootstrap=200), grid)
+    assert {(r["strategy"], r["baseline"]) for r in rows} == {("hybrid-0.5+mined", "hybrid-0.5"),
+                                                              ("hybrid-0.5+mined", "hybrid-0.5+generic")}
+    by = {(r["baseline"], r["setting"], r["subset"]): r for r in rows}
+    assert by[("hybrid-0.5", "cross", "low")]["p"] < 0.05 < by[("hybrid-0.5+generic", "cross", "low")]["p"]
+    assert by[("hybrid-0.5", "cross", "low")]["seeds"] == [0, 1]
+
+    summary = _summary("real", 0.6, "hybrid-0.5")
+    summary["models"]["m"]["contrasts"] = rows
+    lines = [line for line in model_findings(summary, "m") if "Mined negatives" in line]
+    assert len(lines) == 2 and "against `hybrid-0.5+generic` (group-blind mining: what excluding" in lines[1]
+    d = by[("hybrid-0.5", "cross", "low")]
+    assert f"cross.map low Δ {d['diff']:+.4f} [{d['ci_low']:+.4f}, {d['ci_high']:+.4f}] **p=" in lines[0]
+    table = _contrast_lines(rows, "##")
+    assert table[0].startswith("#### Mined negatives") and any("| hybrid-0.5+mined | hybrid-0.5+generic | low |" in t
+                                                              for t in table)

@@ -40,8 +40,8 @@ def _trained(strategy: str) -> bool:
 
 def model_findings(summary: dict, tag: str) -> list[str]:
     """Every finding for one model of one experiment, in-domain first."""
-    return (alignment_finding(summary, tag) + in_domain_findings(summary, tag) + lexical_finding(summary, tag)
-            + out_of_domain_findings(summary, tag) + forgetting_findings(summary, tag))
+    return (alignment_finding(summary, tag) + in_domain_findings(summary, tag) + negatives_findings(summary, tag)
+            + lexical_finding(summary, tag) + out_of_domain_findings(summary, tag) + forgetting_findings(summary, tag))
 
 
 def alignment_finding(summary: dict, tag: str) -> list[str]:
@@ -121,6 +121,26 @@ def in_domain_findings(summary: dict, tag: str) -> list[str]:
                          f"strateg{'ies' if len(sig) != 1 else 'y'} tested)")
         lines.append(f"- **In-domain {metric}, {subset} languages**: best mean is `{best}` ({cells[best]:.4f}); "
                      f"{standing}{base_note}.")
+    return lines
+
+
+def negatives_findings(summary: dict, tag: str) -> list[str]:
+    """Mined hard negatives on the headline cells (issue 18): the mined strategy against the same strategy without
+    mined negatives, and against group-blind mining (what excluding a row's translations is worth)."""
+    contrasts = summary["models"][tag].get("contrasts", [])
+    lines = []
+    for strategy, baseline in dict.fromkeys((r["strategy"], r["baseline"]) for r in contrasts):
+        rows = {(r["setting"], r["subset"]): r for r in contrasts
+                if r["strategy"] == strategy and r["baseline"] == baseline}
+        cells = [f"{setting}.map {subset} Δ {r['diff']:+.4f} [{r['ci_low']:+.4f}, {r['ci_high']:+.4f}] "
+                 + (f"**p={r['p']:.3f}**" if r["p"] < 0.05 else f"p={r['p']:.3f}")
+                 for setting, subset in HEADLINE if (r := rows.get((setting, subset)))]
+        if not cells:
+            continue
+        what = ("group-blind mining: what excluding a row's translations is worth" if baseline.endswith("+generic")
+                else "no mined negatives")
+        lines.append(f"- **Mined negatives, in-domain**: `{strategy}` against `{baseline}` ({what}): "
+                     f"{'; '.join(cells)} (paired bootstrap over query groups).")
     return lines
 
 

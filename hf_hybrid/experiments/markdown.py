@@ -78,6 +78,24 @@ def _significance_lines(summary: dict, sig: list[dict], h: str) -> list[str]:
     return lines + [""]
 
 
+def _contrast_lines(contrasts: list[dict], h: str) -> list[str]:
+    """Mined negatives against none and against group-blind mining (report.py's ``_negatives_contrasts``)."""
+    if not contrasts:
+        return []
+    lines = [f"{h}## Mined negatives: translation-aware against none and against group-blind mining", "",
+             "The same paired bootstrap: Δ = strategy − baseline in per-query AP. Against `+generic` (negatives "
+             "mined without excluding the row's own group), Δ is what excluding a row's translations is worth.", "",
+             "| strategy | baseline | subset | Δ mono | Δ cross | Δ multi |", "| --- | --- | --- | --- | --- | --- |"]
+    keyed = {(r["strategy"], r["baseline"], r["subset"], r["setting"]): r for r in contrasts}
+    for strategy, baseline in dict.fromkeys((r["strategy"], r["baseline"]) for r in contrasts):
+        for subset in SUBSETS:
+            cells = [keyed.get((strategy, baseline, subset, s)) for s in SETTINGS]
+            if any(cells):
+                lines.append(f"| {strategy} | {baseline} | {subset} | " +
+                             " | ".join(_sig_cell(c) if c else "–" for c in cells) + " |")
+    return lines + [""]
+
+
 def _alpha_lines(table: dict, h: str) -> list[str]:
     """The α ablation table, when the grid has more than the two ends (cross and mono)."""
     alpha = alpha_rows(table)
@@ -129,6 +147,7 @@ def render(summary: dict, figures_prefix: str = "figures", heading: int = 1) -> 
                           f"{', '.join(f'`{m}`' for m in metrics)}.", ""]
                 lines += _table(suite["table"], subset, metrics) + [""]
         lines += _significance_lines(summary, model["significance"], h)
+        lines += _contrast_lines(model.get("contrasts", []), h)
         lines += _alpha_lines(model["suites"].get(PARALLEL_SUITE, {}).get("table", {}), h)
         lines += [f"{h}## Figures", ""]
         for kind, caption in (("bars", "mAP per setting and strategy"), ("alpha", "the α curve"),

@@ -89,6 +89,7 @@ def summarize(cfg: ExperimentConfig, command: str = "") -> dict:
                        "pairs": {s: _mean_pairs([r for r, _ in rs]) for s, rs in runs.items()},
                        "scripts": first["settings"].get("scripts", {}),
                        "significance": _significance(cfg, runs),
+                       "contrasts": _negatives_contrasts(cfg, runs),
                        "steps_per_kind": {s: rs[0][0]["settings"]["training"].get("steps_per_kind")
                                           for s, rs in runs.items()}}
     levels = find_suite(first["suites"], PARALLEL_SUITE)["resource_levels"] if models else {}
@@ -118,26 +119,45 @@ def _significance(cfg: ExperimentConfig, runs: dict) -> list[dict]:
     """Reference strategy against every other: paired bootstrap over query groups per (setting, subset)."""
     if cfg.reference not in runs:
         return []
-    ref = {r["settings"]["seed"]: u for r, u in runs[cfg.reference]}
+    return [row for baseline in runs if baseline != cfg.reference for row in _paired(cfg, runs, cfg.reference, baseline)]
+
+
+def _negatives_contrasts(cfg: ExperimentConfig, runs: dict) -> list[dict]:
+    """Each strategy trained on translation-aware mined negatives (``<s>+mined``) against the same strategy without
+    them (``<s>``) and with group-blind mining (``<s>+generic``). Issue 18 asks what excluding a row's translations
+    is worth: that is the second contrast, which the reference-against-all table gives only when the reference
+    is the mined strategy itself."""
     rows = []
-    for baseline, base_runs in runs.items():
-        if baseline == cfg.reference:
+    for strategy in runs:
+        if not strategy.endswith("+mined"):
             continue
-        base = {r["settings"]["seed"]: u for r, u in base_runs}
-        seeds = sorted(set(ref) & set(base))
-        if not seeds:
-            continue
-        units = ref[seeds[0]]
-        for setting in SETTINGS:
-            for subset in SUBSETS:
-                mask = units["setting"] == setting
-                if subset != "all":
-                    mask &= units["level"] == subset
-                if not mask.any():
-                    continue
-                test = paired_bootstrap([ref[s]["ap"][mask] for s in seeds], [base[s]["ap"][mask] for s in seeds],
-                                        units["group"][mask], samples=cfg.bootstrap, seed=0)
-                rows.append({"baseline": baseline, "setting": setting, "subset": subset, "seeds": seeds, **test})
+        parent = strategy.removesuffix("+mined")
+        for baseline in (parent, f"{parent}+generic"):
+            if baseline in runs:
+                rows += [{"strategy": strategy, **row} for row in _paired(cfg, runs, strategy, baseline)]
+    return rows
+
+
+def _paired(cfg: ExperimentConfig, runs: dict, strategy: str, baseline: str) -> list[dict]:
+    """``strategy`` − ``baseline`` per (setting, subset): paired bootstrap over query groups, on the seeds both
+    finished (:func:`hf_hybrid.experiments.stats.paired_bootstrap`)."""
+    ref = {r["settings"]["seed"]: u for r, u in runs[strategy]}
+    base = {r["settings"]["seed"]: u for r, u in runs[baseline]}
+    seeds = sorted(set(ref) & set(base))
+    if not seeds:
+        return []
+    units = ref[seeds[0]]
+    rows = []
+    for setting in SETTINGS:
+        for subset in SUBSETS:
+            mask = units["setting"] == setting
+            if subset != "all":
+                mask &= units["level"] == subset
+            if not mask.any():
+                continue
+            test = paired_bootstrap([ref[s]["ap"][mask] for s in seeds], [base[s]["ap"][mask] for s in seeds],
+                                    units["group"][mask], samples=cfg.bootstrap, seed=0)
+            rows.append({"baseline": baseline, "setting": setting, "subset": subset, "seeds": seeds, **test})
     return rows
 
 
