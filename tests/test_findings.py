@@ -112,3 +112,12 @@ def test_mined_negatives_are_contrasted_with_none_and_with_group_blind_mining():
     table = _contrast_lines(rows, "##")
     assert table[0].startswith("#### Mined negatives") and any("| hybrid-0.5+mined | hybrid-0.5+generic | low |" in t
                                                               for t in table)
+
+
+def test_the_caveats_count_the_uncorrected_tests():
+    from hf_hybrid.experiments.markdown import limits
+
+    summary = _summary("real", 0.6, "hybrid-0.5")
+    summary["config"] = {"data": "synthetic"}
+    caveat = next(line for line in limits([summary]) if "multiplicity" in line)
+    assert "this report makes 2 paired tests (2 at p < 0.05)" in caveat

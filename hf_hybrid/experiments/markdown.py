@@ -207,6 +207,19 @@ SAMPLE_LIMIT = ("The real-language grid uses the bundled sample (400 training an
                 "low-resource texts are not native writing.")
 
 
+def _multiplicity(summaries: list[dict]) -> list[str]:
+    """How many paired tests the report makes, uncorrected: the reader's guard against reading a lone p < 0.05
+    among many as a finding."""
+    tests = [r for s in summaries for m in s["models"].values() for r in m.get("significance", []) + m.get("contrasts", [])]
+    if not tests:
+        return []
+    hits = sum(r["p"] < 0.05 for r in tests)
+    return [f"The p-values are per comparison and not corrected for multiplicity: this report makes {len(tests)} "
+            f"paired tests ({hits} at p < 0.05). Were no strategy different from another, about one in twenty "
+            f"({len(tests) / 20:.0f}) would still fall below 0.05: read a lone difference with p between 0.01 and 0.05 "
+            "as weak evidence, and one at p = 0.001 that recurs in a second world or evaluation set as strong."]
+
+
 def limits(summaries: list[dict]) -> list[str]:
     """The fixed caveats, plus the ones the numbers call for (a model that never left chance level)."""
     items = list(LIMITS)
@@ -217,6 +230,7 @@ def limits(summaries: list[dict]) -> list[str]:
                      "written by people is CLDR's territory names (`translation_cldr`), so whether a finding holds "
                      "on human translations can be read only from that suite's rows, and it is a translation task, "
                      "not question answering.")
+    items += _multiplicity(summaries)
     for summary in summaries:
         chance = summary.get("chance_single_language_ap")
         for tag, model in summary["models"].items():
