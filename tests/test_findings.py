@@ -51,7 +51,7 @@ def test_findings_say_who_wins_where_the_sets_disagree_and_what_wise_ft_gives_ba
     assert "`hybrid-0.5` differs from `seq-cross-mono` -0.0150 (within the seed intervals)" in ood
     forget = next(line for line in lines if "Forgetting (translation_howto) cross.map" in line)
     assert "WiSE-FT (weights averaged with the base)" in forget
-    assert "`mono` -0.1000, `hybrid-0.5` -0.0400" in forget
+    assert "`mono` -0.1000, `hybrid-0.5` -0.0400. Best trained: `hybrid-0.5`." in forget
     assert "`mono+wise0.5` +0.0500 over `mono`, 50% of the loss" in forget
     summary = _summary("real", 0.6, "seq-cross-mono")
     del summary["models"]["m"]["suites"]["parallel"]["table"]["hybrid-0.5"]

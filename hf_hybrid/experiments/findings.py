@@ -241,7 +241,8 @@ def out_of_domain_findings(summary: dict, tag: str) -> list[str]:
 
 def forgetting_findings(summary: dict, tag: str) -> list[str]:
     """Translation retrieval (another task than the training data): each trained strategy's change against the
-    untuned base, and how much of a loss each WiSE-FT row (``<strategy>+wise<α>``) gives back."""
+    untuned base, the reference against sequential and cross-only training there (for CLDR, the one human-written
+    set: whether a finding holds on human text), and how much of a loss each WiSE-FT row gives back."""
     suites = summary["models"][tag]["suites"]
     lines = []
     for name, suite in suites.items():
@@ -254,8 +255,10 @@ def forgetting_findings(summary: dict, tag: str) -> list[str]:
             if base is None or not trained:
                 continue
             changes = ", ".join(f"`{s}` {v - base:+.4f}" for s, v in trained.items())
+            best = max(trained, key=trained.get)
             line = (f"- **Forgetting ({name}) {metric}, {subset}**: the untuned base scores {base:.4f}; fine-tuning "
-                    f"changes it by {changes}.")
+                    f"changes it by {changes}. Best trained: `{best}`"
+                    + _rival_gaps(suite["table"], subset, metric, summary["reference"], trained, best) + ".")
             remedies = []
             for s, v in cells.items():
                 parent = s.split(WISE)[0]
