@@ -137,7 +137,8 @@ def build_app(search: DemoSearch | Startup):
         _wire(app, handlers, progress, upload, button, [query, languages, top_k, uploaded], [status, *outputs])
     # Gradio's queue rebuilds a pandas summary of every event it recorded (up to 10,000) after each event, for its
     # API-monitoring view: work per search that grows with the searches served (a py-spy profile of bench_demo's
-    # one-client run showed it on every search). Once per 1,000 events keeps that view and takes it off the search path. Read when the queue is made.
+    # one-client run showed it on every search). Once per 1,000 events keeps that view and takes it off the search
+    # path. Read when the queue is made.
     os.environ.setdefault("GRADIO_ANALYTICS_CACHE_FREQUENCY", "1000")
     return app.queue(max_size=config.max_queue, default_concurrency_limit=config.concurrency_limit)
 

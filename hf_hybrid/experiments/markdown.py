@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 
-from hf_hybrid.experiments.findings import model_findings
+from hf_hybrid.experiments.findings import delta_text, model_findings
 from hf_hybrid.experiments.grid import PARALLEL_SUITE, plan_settings
 from hf_hybrid.experiments.stats import SETTINGS
 
@@ -40,12 +40,6 @@ def _table(table: dict, subset: str, metrics: tuple[str, ...]) -> list[str]:
     return lines
 
 
-def _sig_cell(row: dict) -> str:
-    star = " **" if row["p"] < 0.05 else " "
-    return f"{row['diff']:+.4f} [{row['ci_low']:+.4f}, {row['ci_high']:+.4f}]{star}p={row['p']:.3f}" + \
-        ("**" if row["p"] < 0.05 else "")
-
-
 def alpha_rows(table: dict) -> list[tuple[float, str]]:
     """Strategies on the α axis: cross is α = 0, mono α = 1, hybrid-α in between."""
     points = []
@@ -59,6 +53,19 @@ def alpha_rows(table: dict) -> list[tuple[float, str]]:
     return sorted(points)
 
 
+def _delta_rows(rows: list[dict], lead) -> list[str]:
+    """Table rows of paired differences: the cells ``lead(row)`` names, the subset, then Δ mono | Δ cross | Δ multi."""
+    keyed = {(lead(r), r["subset"], r["setting"]): r for r in rows}
+    lines = []
+    for names in dict.fromkeys(lead(r) for r in rows):
+        for subset in SUBSETS:
+            cells = [keyed.get((names, subset, s)) for s in SETTINGS]
+            if any(cells):
+                lines.append("| " + " | ".join([*names, subset]) + " | "
+                             + " | ".join(delta_text(c) if c else "–" for c in cells) + " |")
+    return lines
+
+
 def _significance_lines(summary: dict, sig: list[dict], h: str) -> list[str]:
     """The paired-bootstrap table: reference − baseline per subset and setting."""
     if not sig:
@@ -68,14 +75,7 @@ def _significance_lines(summary: dict, sig: list[dict], h: str) -> list[str]:
              "for every seed, seeds paired): Δ = reference − baseline in per-query AP, its 95 % "
              "interval and two-sided p; bold where p < 0.05.", "",
              "| baseline | subset | Δ mono | Δ cross | Δ multi |", "| --- | --- | --- | --- | --- |"]
-    keyed = {(r["baseline"], r["subset"], r["setting"]): r for r in sig}
-    for baseline in dict.fromkeys(r["baseline"] for r in sig):
-        for subset in SUBSETS:
-            cells = [keyed.get((baseline, subset, s)) for s in SETTINGS]
-            if any(cells):
-                lines.append(f"| {baseline} | {subset} | " +
-                             " | ".join(_sig_cell(c) if c else "–" for c in cells) + " |")
-    return lines + [""]
+    return lines + _delta_rows(sig, lambda r: (r["baseline"],)) + [""]
 
 
 def _contrast_lines(contrasts: list[dict], h: str) -> list[str]:
@@ -86,14 +86,7 @@ def _contrast_lines(contrasts: list[dict], h: str) -> list[str]:
              "The same paired bootstrap: Δ = strategy − baseline in per-query AP. Against `+generic` (negatives "
              "mined without excluding the row's own group), Δ is what excluding a row's translations is worth.", "",
              "| strategy | baseline | subset | Δ mono | Δ cross | Δ multi |", "| --- | --- | --- | --- | --- | --- |"]
-    keyed = {(r["strategy"], r["baseline"], r["subset"], r["setting"]): r for r in contrasts}
-    for strategy, baseline in dict.fromkeys((r["strategy"], r["baseline"]) for r in contrasts):
-        for subset in SUBSETS:
-            cells = [keyed.get((strategy, baseline, subset, s)) for s in SETTINGS]
-            if any(cells):
-                lines.append(f"| {strategy} | {baseline} | {subset} | " +
-                             " | ".join(_sig_cell(c) if c else "–" for c in cells) + " |")
-    return lines + [""]
+    return lines + _delta_rows(contrasts, lambda r: (r["strategy"], r["baseline"])) + [""]
 
 
 def _alpha_lines(table: dict, h: str) -> list[str]:
