@@ -24,7 +24,8 @@ def _summary(title: str, base_cross: float, in_domain_best: str) -> dict:
     howto = {s: {("low", "cross.map"): v} for s, v in (("base", 0.5), ("mono", 0.66), ("hybrid-0.5", 0.60),
                                                                ("seq-cross-mono", 0.615))}
     translation = {s: {("all", "cross.map"): v} for s, v in
-                   (("base", 0.90), ("mono", 0.80), ("hybrid-0.5", 0.86), ("mono+wise0.5", 0.85))}
+                   (("base", 0.90), ("mono", 0.80), ("hybrid-0.5", 0.86), ("mono+wise0.5", 0.85),
+                    ("hybrid-0.5+wise0.5", 0.91))}
     significance = [{"baseline": "seq-cross-mono", "setting": "cross", "subset": "low", "diff": -0.05,
                      "ci_low": -0.08, "ci_high": -0.02, "p": 0.004},
                     {"baseline": "mono", "setting": "cross", "subset": "low", "diff": 0.02, "ci_low": 0.01,
@@ -53,6 +54,7 @@ def test_findings_say_who_wins_where_the_sets_disagree_and_what_wise_ft_gives_ba
     assert "WiSE-FT (weights averaged with the base)" in forget
     assert "`mono` -0.1000, `hybrid-0.5` -0.0400. Best trained: `hybrid-0.5`." in forget
     assert "`mono+wise0.5` +0.0500 over `mono`, 50% of the loss" in forget
+    assert "`hybrid-0.5+wise0.5` +0.0500 over `hybrid-0.5`, back above the base." in forget  # not "125% of the loss"
     summary = _summary("real", 0.6, "seq-cross-mono")
     del summary["models"]["m"]["suites"]["parallel"]["table"]["hybrid-0.5"]
     assert "`hybrid-0.5` has no finished run yet" in " ".join(model_findings(summary, "m"))
@@ -121,3 +123,15 @@ def test_the_caveats_count_the_uncorrected_tests():
     summary["config"] = {"data": "synthetic"}
     caveat = next(line for line in limits([summary]) if "multiplicity" in line)
     assert "this report makes 2 paired tests (2 at p < 0.05)" in caveat
+
+
+def test_a_column_at_its_ceiling_in_every_row_is_named():
+    """Recall@100 over a corpus of at most 100 passages is 1 for any ranking: the report says the tie is empty."""
+    from hf_hybrid.experiments.markdown import _saturated
+
+    table = _table({"base": {("all", "cross.ndcg@10"): 0.7, ("all", "cross.recall@100"): 1.0},
+                    "hybrid-0.5": {("all", "cross.ndcg@10"): 0.8, ("all", "cross.recall@100"): 1.0}})
+    note = _saturated(table, "all", ("cross.ndcg@10", "cross.recall@100"))
+    assert note.startswith(" `cross.recall@100` is 1 in every row") and "ndcg" not in note
+    table["base"]["all"]["cross.recall@100"] = _cell(0.98)
+    assert _saturated(table, "all", ("cross.ndcg@10", "cross.recall@100")) == ""

@@ -267,13 +267,22 @@ def forgetting_findings(summary: dict, tag: str) -> list[str]:
             for s, v in cells.items():
                 parent = s.split(WISE)[0]
                 if WISE in s and parent in trained:
-                    lost = base - trained[parent]
-                    share = f", {(v - trained[parent]) / lost:.0%} of the loss" if lost > 1e-9 else ""
-                    remedies.append(f"`{s}` {v - trained[parent]:+.4f} over `{parent}`{share}")
+                    remedies.append(f"`{s}` {v - trained[parent]:+.4f} over `{parent}`"
+                                    + _share_of_loss(base, trained[parent], v))
             if remedies:
                 line += " WiSE-FT (weights averaged with the base): " + "; ".join(remedies) + "."
             lines.append(line)
     return lines
+
+
+def _share_of_loss(base: float, trained: float, averaged: float) -> str:
+    """How much of what fine-tuning lost the weight average wins back. A share over 100 % (a loss within noise,
+    recovered many times over) reads as a large effect, so that case says "back above the base" instead; no share
+    where nothing was lost or nothing came back."""
+    lost, regained = base - trained, averaged - trained
+    if lost <= 1e-9 or regained <= 0:
+        return ""
+    return ", back above the base" if averaged >= base else f", {regained / lost:.0%} of the loss"
 
 
 def setups_compared(summaries: list[dict]) -> list[str]:

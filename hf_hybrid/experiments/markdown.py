@@ -32,6 +32,18 @@ def _fmt(cell: dict) -> str:
     return f"{mean:.4f}" if half is None or not math.isfinite(half) else f"{mean:.4f} ± {half:.4f}"
 
 
+def _saturated(table: dict, subset: str, metrics: tuple[str, ...]) -> str:
+    """Names the columns at their ceiling in every row. Recall@100 is 1 for any ranking when a folder's corpus
+    holds at most 100 passages, so such a column looks like a tie that says nothing of the strategies."""
+    rows = [t[subset] for t in table.values() if subset in t]
+    full = [m for m in metrics if rows and all((r.get(m, {}).get("mean") or 0) >= 1 - 5e-5 for r in rows)]
+    if not full:
+        return ""
+    return (f" {', '.join(f'`{m}`' for m in full)} {'is' if len(full) == 1 else 'are'} 1 in every row, the untuned "
+            "base included: every ranking has each relevant passage within the cut-off, so "
+            f"{'this column does' if len(full) == 1 else 'these columns do'} not separate the strategies here.")
+
+
 def _table(table: dict, subset: str, metrics: tuple[str, ...]) -> list[str]:
     lines = ["| strategy | " + " | ".join(metrics) + " |", "| --- |" + " ---: |" * len(metrics)]
     for strategy, subsets in table.items():
@@ -137,7 +149,8 @@ def render(summary: dict, figures_prefix: str = "figures", heading: int = 1) -> 
                           "better); language bias = mean rank distance (lower is better). Cross-lingual pairs are "
                           "grouped by their lower-resource side." if suite["type"] == "multilingual" else
                           SUITE_NOTES.get(suite["type"], "") + f"Mean ± 95 % interval over seeds of "
-                          f"{', '.join(f'`{m}`' for m in metrics)}.", ""]
+                          f"{', '.join(f'`{m}`' for m in metrics)}." + _saturated(suite["table"], subset, metrics),
+                          ""]
                 lines += _table(suite["table"], subset, metrics) + [""]
         lines += _significance_lines(summary, model["significance"], h)
         lines += _contrast_lines(model.get("contrasts", []), h)
