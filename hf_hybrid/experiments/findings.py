@@ -60,10 +60,16 @@ def base_alignment(summary: dict, tag: str) -> tuple[float, float, float | None]
     return cross, mono, summary.get("chance_single_language_ap")
 
 
+def _diff_interval(row: dict) -> str:
+    """A paired-bootstrap difference and its 95 % interval: ``+0.0050 [+0.0002, +0.0103]``."""
+    return f"{row['diff']:+.4f} [{row['ci_low']:+.4f}, {row['ci_high']:+.4f}]"
+
+
 def delta_text(row: dict) -> str:
-    """One paired-bootstrap difference as the report prints it: Δ, its 95 % interval, p (bold where p < 0.05)."""
+    """One paired-bootstrap difference as the report's tables print it: Δ, its 95 % interval, p (bold where
+    p < 0.05)."""
     p = f"p={row['p']:.3f}"
-    return f"{row['diff']:+.4f} [{row['ci_low']:+.4f}, {row['ci_high']:+.4f}] " + (f"**{p}**" if row["p"] < 0.05 else p)
+    return f"{_diff_interval(row)} " + (f"**{p}**" if row["p"] < 0.05 else p)
 
 
 def _rivals(strategies) -> list[str]:
@@ -80,7 +86,7 @@ def _against(rows: list[dict]) -> list[str]:
         verdict = ("not significantly different from" if row["p"] >= 0.05 else
                    "**significantly better than**" if row["diff"] > 0 else "**significantly worse than**")
         groups.setdefault(verdict, []).append(
-            f"`{row['baseline']}` (Δ {row['diff']:+.4f} [{row['ci_low']:+.4f}, {row['ci_high']:+.4f}], p={row['p']:.3f})")
+            f"`{row['baseline']}` (Δ {_diff_interval(row)}, p={row['p']:.3f})")
     order = ("**significantly better than**", "not significantly different from", "**significantly worse than**")
     return [f"{verdict} {', '.join(groups[verdict])}" for verdict in order if verdict in groups]
 

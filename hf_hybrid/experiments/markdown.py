@@ -36,8 +36,8 @@ def _saturated(table: dict, subset: str, metrics: tuple[str, ...]) -> str:
     """Names the columns at their ceiling in every row. Recall@100 is 1 for any ranking when a folder's corpus
     holds at most 100 passages, so such a column looks like a tie that says nothing of the strategies."""
     rows = [t[subset] for t in table.values() if subset in t]
-    full = [m for m in metrics if rows and all((r.get(m, {}).get("mean") or 0) >= 1 - 5e-5 for r in rows)]
-    if not full:
+    full = [m for m in metrics if all((r.get(m, {}).get("mean") or 0) >= 1 - 5e-5 for r in rows)]
+    if not rows or not full:
         return ""
     return (f" {', '.join(f'`{m}`' for m in full)} {'is' if len(full) == 1 else 'are'} 1 in every row, the untuned "
             "base included: every ranking has each relevant passage within the cut-off, so "

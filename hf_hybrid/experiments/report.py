@@ -119,7 +119,8 @@ def _significance(cfg: ExperimentConfig, runs: dict) -> list[dict]:
     """Reference strategy against every other: paired bootstrap over query groups per (setting, subset)."""
     if cfg.reference not in runs:
         return []
-    return [row for baseline in runs if baseline != cfg.reference for row in _paired(cfg, runs, cfg.reference, baseline)]
+    return [row for baseline in runs if baseline != cfg.reference
+            for row in _paired(cfg, runs, cfg.reference, baseline)]
 
 
 def _negatives_contrasts(cfg: ExperimentConfig, runs: dict) -> list[dict]:
