@@ -46,7 +46,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 import numpy as np
-from results_file import append_section
+from results_file import append_section, load_note
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -207,8 +207,8 @@ def warm_report(models: list[str], corpus: str, runs: list[dict], note: str | No
         f"\n## Demo warm start to first answer (bench_demo.py --startup --warm-only, "
         f"{datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC)\n",
         f"Command: `{' '.join(['.venv/bin/python', 'benchmarks/bench_demo.py', *sys.argv[1:]])}`  ",
-        f"Machine: {platform.platform()}, {os.cpu_count()} CPU cores, shared with other jobs (load average "
-        f"{os.getloadavg()[0]:.1f} when done), no GPU. Models: {'; '.join(model_labels(models))}. Corpus `{corpus}`; "
+        f"Machine: {platform.platform()}, {os.cpu_count()} CPU cores, {load_note([os.getloadavg()[0]])} when done, "
+        f"no GPU. Models: {'; '.join(model_labels(models))}. Corpus `{corpus}`; "
         "the corpus embeddings read from the local cache. Times from process launch, imports and model loads "
         "included.\n",
         "| run | page up s | first answer s | CPU s |",
@@ -370,9 +370,8 @@ def report(args: argparse.Namespace, peer: dict, route: dict, http: dict, one: d
     lines = [
         f"\n## Demo search under load (bench_demo.py, {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC)\n",
         f"Command: `{' '.join(['.venv/bin/python', 'benchmarks/bench_demo.py', *sys.argv[1:]])}`  ",
-        f"Machine: {platform.platform()}, {os.cpu_count()} CPU cores, no GPU, shared with other jobs while this ran "
-        f"(load average {args.load_before:.1f} at the start, {os.getloadavg()[0]:.1f} at the end: the figures are "
-        f"noisy). Model: `{model_label(args.model)}`; "
+        f"Machine: {platform.platform()}, {os.cpu_count()} CPU cores, no GPU, "
+        f"{load_note([args.load_before, os.getloadavg()[0]])} from start to end. Model: `{model_label(args.model)}`; "
         f"corpus `{args.corpus}`: {peer['passages']} passages in {peer['languages']} languages "
         f"(corpus embeddings embedded or read from the demo's cache in {peer['embed_s']:.1f} s; demo ready in {startup_s:.1f} s).\n",
         "| what | requests | p50 ms | p95 ms | throughput |",

@@ -30,7 +30,7 @@ import torch
 from transformers import TrainerCallback
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from results_file import append_section  # noqa: E402
+from results_file import append_section, load_note  # noqa: E402
 
 import hf_hybrid.training.run as run  # noqa: E402
 from hf_hybrid.models import E5_ID, resolve_model  # noqa: E402
@@ -111,9 +111,8 @@ def main() -> None:
              f"torch {torch.__version__}; real `hf_hybrid.train` runs of the quickstart's shape (bundled sample, "
              f"hybrid α 0.5, 16 pairs, max_seq_length 96 unless the row says otherwise); median of steps 2..{args.steps} "
              f"of each run, best of {args.rounds} interleaved rounds, timed by a trainer callback (forward, backward, AdamW). Goal: ≤ 1 s per step. "
-             f"The machine was shared: 1-minute load average {min(loads):.1f} to {max(loads):.1f} during the run "
-             f"(above {os.cpu_count()}: other jobs were running), so wall seconds are stretched; CPU seconds (this "
-             f"process, all its threads) are the steadier figure.", "",
+             f"The machine was {load_note(loads)}; CPU seconds (this process, all its threads) are the steadier "
+             "figure.", "",
              "| option | wall s / step | CPU s / step | wall ratio to freeze_embeddings | CPU ratio |",
              "| --- | --- | --- | --- | --- |"]
     lines += [f"| {name} | {w:.2f} | {c:.2f} | **{w / ref_wall:.2f}x** | {c / ref_cpu:.2f}x |"
