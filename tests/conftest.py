@@ -13,6 +13,7 @@ os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 os.environ.setdefault("HF_DATASETS_CACHE", os.path.join(_CACHE, "datasets"))
+os.environ.setdefault("HF_HYBRID_PREFIX_CACHE", os.path.join(_CACHE, "frozen_prefix"))
 
 # The local Hub-compatible endpoint (tests/hub_server.py) and its fixtures, for every test that pushes or pulls.
 pytest_plugins = ["tests.hubfixture"]

@@ -48,6 +48,14 @@ class TrainConfig:
     freeze_layers: int = field(default=0, metadata={"help": "train only the top N transformer layers (and the "
                                                             "pooler / heads after them); 0: train every layer. "
                                                             "Backward stops at layer L-N: a CPU step costs less"})
+    prefix_cache: bool = field(default=True, metadata={"help": "with freeze_layers N, compute the frozen lower "
+                                                               "layers' hidden states of a text once, on disk, and "
+                                                               "run only the top N layers at every step and in "
+                                                               "scoring (hf_hybrid.frozen_prefix); false: recompute "
+                                                               "them. LoRA adapts every layer: no frozen prefix"})
+    prefix_cache_dir: str | None = field(default=None, metadata={"help": "folder of the frozen-prefix cache "
+                                                                         "(default: $HF_HYBRID_PREFIX_CACHE, else "
+                                                                         "~/.cache/hf_hybrid/frozen_prefix)"})
     lora_r: int = field(default=0, metadata={"help": "train LoRA adapters of this rank instead of the weights "
                                                      "(peft; 0: off)"})
     lora_alpha: float = field(default=16.0, metadata={"help": "LoRA scaling numerator (update = alpha/r * B A)"})

@@ -34,8 +34,12 @@ def _fine_tuning(train: TrainConfig) -> dict:
     lora = ({"r": train.lora_r, "alpha": train.lora_alpha, "dropout": train.lora_dropout,
              "target_modules": train.lora_target_modules or "peft default", "saved": "adapter" if train.save_adapter
              else "merged"} if train.lora_r else None)
+    # The frozen layers ran without dropout (both with and without the cache: hf_hybrid.frozen_prefix); with the
+    # cache, their float32 output was read back instead of recomputed.
+    prefix = ({"dropout": False, "cache": bool(train.prefix_cache and not train.lora_r), "dtype": "float32"}
+              if train.freeze_layers else None)
     return {"freeze_embeddings": train.freeze_embeddings, "freeze_layers": train.freeze_layers, "lora": lora,
-            "wise_ft": train.wise_ft}
+            "wise_ft": train.wise_ft, "frozen_prefix": prefix}
 
 
 def _versions() -> dict:

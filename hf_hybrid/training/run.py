@@ -34,7 +34,7 @@ from hf_hybrid.training.losses import build_loss
 from hf_hybrid.training.record import training_record
 from hf_hybrid.training.run_folder import RunFolder, claim, finish, inspect_output
 from hf_hybrid.training.trainer import HybridTrainer, TracingCollator
-from hf_hybrid.training.tuning import finalize, prepare_model
+from hf_hybrid.training.tuning import finalize, prepare_model, serve_frozen_prefix
 
 FEED = ".feed"  # the lazy feed's row-number files, one folder per process, deleted when training ends
 
@@ -178,9 +178,13 @@ def train(train_cfg: TrainConfig, plan_cfg: PlanConfig) -> Path:
             claim(folder, train_cfg, plan_cfg, inputs.data_fingerprint)
         state.wait_for_everyone()
         trainer = build_trainer(inputs, folder, model, state.process_index)
+        prefix = serve_frozen_prefix(model, train_cfg)
         try:
             wall = run_trainer(trainer, folder)
         finally:
+            if prefix is not None:
+                prefix.flush()  # what this run computed serves the next run of the same base and depth
+                prefix.detach()
             shutil.rmtree(folder.work / FEED / f"rank{state.process_index}", ignore_errors=True)
             with contextlib.suppress(OSError):  # the last process out removes the emptied folder
                 (folder.work / FEED).rmdir()

@@ -31,7 +31,8 @@ from hf_hybrid.training.files import RUN_MARKER, TRAINING_RECORD
 CHECKPOINTS = "checkpoints"
 # Settings that change where a run is written or logged, not its weights.
 _NOT_IDENTITY = {"output_dir", "resume", "overwrite_output_dir", "logging_steps", "report_to", "trace_batches",
-                 "push_to_hub", "private", "save_steps", "save_total_limit", "eval_steps", "dry_run"}
+                 "push_to_hub", "private", "save_steps", "save_total_limit", "eval_steps", "dry_run",
+                 "prefix_cache", "prefix_cache_dir"}  # the cache changes how fast, not what is computed
 
 
 def fingerprint(train: TrainConfig, plan: PlanConfig) -> str:

