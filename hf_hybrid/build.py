@@ -21,25 +21,30 @@ from hf_hybrid.config import check_types, parse
 from hf_hybrid.data import group_counts, load_parallel
 from hf_hybrid.data.schema import check_negatives_complete, languages_of
 from hf_hybrid.errors import UserError, cli_entry
+from hf_hybrid.ranges import check_ranges
 from hf_hybrid.sampling import BatchPlan, PlanConfig, materialize
 
 
 @dataclass
 class BuildConfig:
     data: str = field(default="sample", metadata={"help": "source: sample | synthetic | xquad | mlqa | mmarco | "
-                                                          "miracl | a local file/folder | a Hub dataset id"})
-    languages: list[str] | None = field(default=None, metadata={"help": "keep only these languages"})
+                                                          "miracl | a local file/folder | a Hub dataset id",
+                                                  "kind": "source"})
+    languages: list[str] | None = field(default=None, metadata={"help": "keep only these languages",
+                                                                "kind": "text"})
     output: str | None = field(default=None, metadata={"help": "folder to save the dataset to (default: print "
-                                                               "the summary only)"})
+                                                               "the summary only)", "kind": "output"})
     plan_steps: int = field(default=0, metadata={"help": "materialize this many plan steps from the train split "
-                                                         "(0: parallel config only)"})
-    push_to_hub: str | None = field(default=None, metadata={"help": "also push to this Hub dataset repo"})
+                                                         "(0: parallel config only)",
+                                                 "range": "[0, inf)",
+                                                 "fix": "use 0 (no plan) or a number of steps"})
+    push_to_hub: str | None = field(default=None, metadata={"help": "also push to this Hub dataset repo",
+                                                            "kind": "repo_id"})
     private: bool = field(default=False, metadata={"help": "create the Hub repo as private"})
 
     def validate(self) -> None:
         check_types(self)
-        if self.plan_steps < 0:
-            raise UserError("plan_steps", f"{self.plan_steps} is negative", "use 0 (no plan) or a number of steps")
+        check_ranges(self)  # every range and kind declared above
         if self.output:
             check_output_folder(self.output)
 
@@ -63,18 +68,21 @@ def check_output_folder(output: str) -> None:
 def plan_name(plan: PlanConfig) -> str:
     """Config name of a materialized plan, e.g. ``hybrid-a0.5-b256-s42``."""
     extra = {"hybrid": f"-a{plan.alpha}", "sequential": f"-{plan.first}2{plan.then}"}.get(plan.strategy, "")
+    extra += f"-t{plan.beta}" if plan.beta else ""  # translation batches
     return f"{plan.strategy}{extra}-b{plan.batch_size}-s{plan.seed}"
 
 
 def check_source_supports(source: str, plan: PlanConfig) -> None:
-    """A monolingual-only source (MIRACL) cannot give cross-lingual or mixed batches: say so before loading."""
+    """A monolingual-only source (MIRACL) cannot give cross-lingual, mixed or translation batches: say so before
+    loading."""
     from hf_hybrid.data.sources import SOURCES
     from hf_hybrid.sampling import MONO
 
     spec = SOURCES.get(source.split(":", 1)[0])
     if spec is not None and not spec.parallel and plan.uses() - {MONO}:
         raise UserError("strategy", f"{spec.name} is monolingual (not parallel), so {plan.describe()} cannot build "
-                        "cross-lingual or mixed batches", "use --strategy mono, or a parallel source")
+                        "cross-lingual, mixed or translation batches",
+                        "use --strategy mono (and beta 0), or a parallel source")
 
 
 def build(config: BuildConfig, plan: PlanConfig, *, setting_names: dict[str, str] | None = None

@@ -229,6 +229,8 @@ def _strategy_rows(record: dict) -> tuple[str, list[list[Any]]]:
     rows = [["strategy", name]]
     rows += [[key, strategy[key]] for key in ("alpha", "first", "then", "switch_step", "cross_pairing",
                                               "language_sampling", "temperature") if strategy.get(key) is not None]
+    if strategy.get("beta"):
+        rows.append(["beta (share of translation batches)", strategy["beta"]])
     rows += [[key, record[key]] for key in ("batch_size", "max_steps", "learning_rate", "weight_decay",
                                             "warmup_ratio", "loss", "scale", "seed") if record.get(key) is not None]
     tuning = record.get("fine_tuning") or {}
@@ -237,6 +239,10 @@ def _strategy_rows(record: dict) -> tuple[str, list[list[Any]]]:
         rows.append(["lora", ", ".join(f"{k} {v}" for k, v in tuning["lora"].items())])
     if tuning.get("wise_ft", 1.0) != 1.0:
         rows.append(["wise_ft (WiSE-FT α)", tuning["wise_ft"]])
+    if tuning.get("distill_weight"):
+        rows.append(["distill_weight (λ, MSE to the frozen base)", tuning["distill_weight"]])
+    if tuning.get("train_side", "both") != "both":
+        rows.append(["train_side", f"{tuning['train_side']} (documents: the base encoder)"])
     return title, rows
 
 
@@ -332,6 +338,8 @@ def render_model_card(model_dir: str | Path, results_path: str | Path | None = N
         evaluation_sections=evaluation_sections(results),
         query_prompt=query_prompt_name(prompts),  # the names encode_query / encode_document use (hf_hybrid.prompts)
         passage_prompt=document_prompt_name(prompts),
+        # train_side query: two encoders behind a Router, so the snippet names the role (encode_query / _document)
+        query_side=(record.get("fine_tuning") or {}).get("train_side") == "query",
         license=license,
         st_card=st_body,
         exported=exported_files(model_dir),  # what `hf-hybrid export` wrote, if anything
@@ -354,16 +362,25 @@ def write_model_card(model_dir: str | Path, results_path: str | Path | None = No
 
 
 # -- CLI ------------------------------------------------------------------------------------------------
+def build_parser() -> argparse.ArgumentParser:
+    from hf_hybrid.ranges import ArgumentParser, flag
+
+    parser = ArgumentParser(prog="hf-hybrid card", description=__doc__,
+                            formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("model_dir", type=flag(kind="folder"), help="a model folder written by `hf-hybrid train`")
+    parser.add_argument("--results", type=flag(kind="file"),
+                        help=f"evaluation results JSON (default: <model_dir>/{RESULTS_FILE} if present)")
+    parser.add_argument("--repo-id", type=flag(kind="repo_id"),
+                        help="Hub repo id used in the usage snippet and model-index (org/name)")
+    parser.add_argument("--license", type=flag(kind="text"),
+                        help="licence identifier for the card metadata, e.g. apache-2.0")
+    parser.add_argument("--print", action="store_true", help="print the card instead of writing README.md")
+    return parser
+
+
 @cli_entry
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="hf-hybrid card", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("model_dir", help="a model folder written by `hf-hybrid train`")
-    parser.add_argument("--results", help=f"evaluation results JSON (default: <model_dir>/{RESULTS_FILE} if present)")
-    parser.add_argument("--repo-id", help="Hub repo id used in the usage snippet and model-index (org/name)")
-    parser.add_argument("--license", help="licence identifier for the card metadata, e.g. apache-2.0")
-    parser.add_argument("--print", action="store_true", help="print the card instead of writing README.md")
-    args = parser.parse_args(argv)
+    args = build_parser().parse_args(argv)
     if args.print:
         print(render_model_card(args.model_dir, args.results, repo_id=args.repo_id, license=args.license))
     else:

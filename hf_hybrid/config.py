@@ -7,27 +7,29 @@ key, a value of the wrong type in the YAML file (naming the file and the key), o
 Why a type check of our own: argparse converts flags, but a YAML value is handed to the dataclass as it is, and so
 is a value passed from Python; ``exclude_languages: es`` would become the list ``['e', 's']`` downstream, and
 ``batch_size: 8.7`` a float. :func:`check_types` checks a value against its field's annotation, for all three
-sources alike (each config's ``validate`` calls it).
+sources alike (each config's ``validate`` calls it). :func:`hf_hybrid.ranges.check_ranges` then checks each value
+against the range, choices or kind its field declares, before any data or model is loaded.
 """
 
 from __future__ import annotations
 
+import copy
 import difflib
 import sys
 import types
 import typing
-from dataclasses import fields
+from dataclasses import Field, fields
 from pathlib import Path
 
 import yaml
 from transformers import HfArgumentParser
 
 from hf_hybrid.errors import UserError, read_utf8
+from hf_hybrid.ranges import Declaration, argparse_error, check_ranges, numbers_as_values
 
 _KIND = {int: "a whole number", float: "a number", bool: "true or false", str: "a string"}
 _GOT = {str: "a string", float: "a decimal number", int: "a whole number", bool: "true/false", list: "a list",
         dict: "a mapping", type(None): "empty (null)"}
-_ARGPARSE_KIND = {"int": int, "float": float, "string_to_bool": bool}
 
 
 def _describe(annotation) -> str:
@@ -106,21 +108,33 @@ def check_types(config) -> None:
             object.__setattr__(config, f.name, checked)
 
 
-def _on_argparse_error(message: str):
-    """argparse's own ``error`` prints a 30-line usage block; ours is the one line every stage uses."""
-    head, _, problem = message.partition(": ")
-    flag = head.removeprefix("argument ").split("/")[0] if head.startswith("argument ") else "options"
-    kind = next((k for name, k in _ARGPARSE_KIND.items() if f"invalid {name} value" in problem), None)
-    fix = f"pass {_KIND[kind]}" if kind else "see --help"
-    raise UserError(flag, problem or head, fix)
+class _Parser(HfArgumentParser):
+    """``HfArgumentParser`` that keeps the declarations (``range``, ``choices``, ``kind``, ``fix``) out of argparse,
+    which would take them as keywords: :func:`check_ranges` checks them, with one message for a flag, a YAML key
+    and a Python argument alike. ``--help`` shows the range or the choices after the help text."""
+
+    @staticmethod
+    def _parse_dataclass_field(parser, field: Field):
+        declaration = Declaration.of(field.metadata)
+        metadata = {k: v for k, v in field.metadata.items() if k not in ("range", "choices", "kind", "fix")}
+        help_text = metadata.get("help", "")
+        if declaration.range is not None:
+            metadata["help"] = f"{help_text} (valid: {declaration.range})".strip()
+        elif declaration.choices and not all(choice in help_text for choice in declaration.choices):
+            metadata["help"] = f"{help_text} (one of: {', '.join(declaration.choices)})".strip()
+        field = copy.copy(field)
+        field.metadata = types.MappingProxyType(metadata)
+        HfArgumentParser._parse_dataclass_field(parser, field)
 
 
-def parse(argv: list[str] | None, *types, description: str = "") -> tuple:
+def parse(argv: list[str] | None, *types, description: str = "", ranges: bool = True) -> tuple:
+    """The configs ``types`` from ``argv`` (and its ``--config`` file), each checked against its annotations and,
+    unless ``ranges`` is False (a dry run that reports every problem, not the first), its declared ranges."""
     argv = list(sys.argv[1:] if argv is None else argv)
     # allow_abbrev=False: a typo such as --learning_rat must be an error, not silently taken as --learning_rate
-    parser = HfArgumentParser(types, description=description, allow_abbrev=False)
+    parser = numbers_as_values(_Parser(types, description=description, allow_abbrev=False))
     parser.add_argument("--config", default=None, help="YAML file with any of these settings; flags override it")
-    parser.error = _on_argparse_error
+    parser.error = argparse_error
     config_path = None
     argv = [part for arg in argv for part in (arg.split("=", 1) if arg.startswith("--config=") else [arg])]
     if argv.count("--config") > 1:
@@ -147,6 +161,8 @@ def parse(argv: list[str] | None, *types, description: str = "") -> tuple:
     configs = tuple(t(**{f.name: values[f.name] for f in fields(t) if f.init}) for t in types)
     for config in configs:
         check_types(config)
+        if ranges:
+            check_ranges(config)
     return configs
 
 

@@ -12,24 +12,31 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from hf_hybrid.backends import BACKENDS, backend_file
-from hf_hybrid.config import parse
+from hf_hybrid.backends import BACKEND_FILES, BACKENDS, backend_file
+from hf_hybrid.config import check_types, parse
 from hf_hybrid.errors import UserError, cli_entry
+from hf_hybrid.ranges import check_ranges
+
+EXPORTS = tuple(b for b in BACKENDS if b != "torch")
+QUANTIZED = tuple(dict.fromkeys(q for _, q in BACKEND_FILES if q))  # int8, q8, q4
 
 
 @dataclass
 class ExportConfig:
-    model: str = field(metadata={"help": "a sentence-transformers model folder, Hub id or offline name"})
-    backend: str = field(default="onnx", metadata={"help": "onnx | openvino"})
+    model: str = field(metadata={"help": "a sentence-transformers model folder, Hub id or offline name",
+                                 "kind": "model"})
+    backend: str = field(default="onnx", metadata={"help": "onnx | openvino", "choices": EXPORTS})
     quantize: str | None = field(default=None, metadata={"help": "int8 (dynamic, fastest) | q8 | q4 (block-wise "
                                                                  "weights, closest to fp32); ONNX only, int8 also "
-                                                                 "for OpenVINO"})
+                                                                 "for OpenVINO",
+                                                         "choices": QUANTIZED})
     output: str | None = field(default=None, metadata={"help": "folder to save a Hub / offline model into first "
-                                                               "(default: export into MODEL, which must be a folder)"})
+                                                               "(default: export into MODEL, which must be a folder)",
+                                                       "kind": "output"})
 
     def validate(self) -> None:
-        if self.backend not in BACKENDS or self.backend == "torch":
-            raise UserError("backend", repr(self.backend), "use onnx or openvino")
+        check_types(self)
+        check_ranges(self)  # every choice and kind declared above
         backend_file(self.backend, self.quantize)  # one-line error for a combination that does not exist
 
 
@@ -60,6 +67,11 @@ def export(cfg: ExportConfig) -> Path:
     require_runtime(cfg.backend)
     folder = target_folder(cfg)
     model = load_model(cfg.model, device="cpu")
+    from sentence_transformers.base.modules import Router
+
+    if isinstance(model[0], Router):  # train_side query: two transformers, and the ONNX graph holds one
+        raise UserError("model", f"{cfg.model!r} is a query-side model (a query and a document encoder behind a "
+                        "Router)", "export its query encoder's folder (query_0_Transformer) or the base instead")
     if cfg.output and not (folder / "modules.json").is_file():
         from hf_hybrid.atomic import atomic_dir
 

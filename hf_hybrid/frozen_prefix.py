@@ -40,7 +40,8 @@ from __future__ import annotations
 import hashlib
 import os
 import uuid
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -49,6 +50,7 @@ import torch
 from hf_hybrid.atomic import atomic_path
 
 _KEY_BYTES = 16
+FLUSH_BYTES = 256 * 2**20  # new states held in memory before they are written as a shard and memory-mapped
 
 
 def default_root() -> Path:
@@ -135,6 +137,35 @@ def prefix_key(model, depth: int) -> str:
     return digest.hexdigest()
 
 
+def prefix_depth(model, trained_layers: int) -> int:
+    """The frozen prefix of a model whose top ``trained_layers`` layers trained (``freeze_layers``): its layer count
+    minus those; 0 (nothing to cache) when it has no plain layer stack or ``trained_layers`` is 0."""
+    from sentence_transformers import SentenceTransformer
+
+    if not trained_layers or not isinstance(model, SentenceTransformer) or not hasattr(model[0], "auto_model"):
+        return 0
+    try:
+        return max(0, len(layer_stack_path(model[0].auto_model)[1]) - trained_layers)
+    except ValueError:
+        return 0
+
+
+@contextmanager
+def served_prefix(model, depth: int, root: str | Path | None = None) -> Iterator[FrozenPrefix | None]:
+    """Within the block, ``model`` (a trained model, its WiSE-FT average, or the base itself: all share the prefix's
+    weights when only the top layers trained) runs only its top layers on the stored states; what it computed is
+    written on the way out. ``depth`` 0 (or a model without a layer stack, e.g. BM25) serves nothing."""
+    if depth <= 0:
+        yield None
+        return
+    prefix = FrozenPrefix(model, depth, root)
+    try:
+        yield prefix
+    finally:
+        prefix.flush()
+        prefix.detach()
+
+
 class PrefixStore:
     """One prefix's states on disk: shards of ``(tokens, hidden)`` float32 rows and an index of row keys."""
 
@@ -142,6 +173,7 @@ class PrefixStore:
         self.folder = folder
         self.entries: dict[bytes, np.ndarray] = {}  # key -> (tokens, hidden) view, memory-mapped or new
         self.pending: dict[bytes, np.ndarray] = {}
+        self.pending_bytes = 0
         self._seen: set[str] = set()
         self.refresh()
 
@@ -151,19 +183,27 @@ class PrefixStore:
             return
         for index in sorted(self.folder.glob("*.index.npz")):
             name = index.name.removesuffix(".index.npz")
-            if name in self._seen:
-                continue
-            states = np.load(self.folder / f"{name}.states.npy", mmap_mode="r")
-            with np.load(index) as data:
-                for key, start, length in zip(data["keys"].tolist(), data["starts"], data["lengths"], strict=True):
-                    self.entries.setdefault(key, states[start:start + length])
-            self._seen.add(name)
+            if name not in self._seen:
+                self._map(name, replace=False)
+
+    def _map(self, name: str, replace: bool) -> None:
+        """Serve a shard's entries from its memory-mapped file (``replace``: also those held in memory now)."""
+        states = np.load(self.folder / f"{name}.states.npy", mmap_mode="r")
+        with np.load(self.folder / f"{name}.index.npz") as data:
+            for key, start, length in zip(data["keys"].tolist(), data["starts"], data["lengths"], strict=True):
+                if replace or key not in self.entries:
+                    self.entries[key] = states[start:start + length]
+        self._seen.add(name)
 
     def add(self, key: bytes, states: np.ndarray) -> None:
         self.entries[key] = self.pending[key] = states
+        self.pending_bytes += states.nbytes
+        if self.pending_bytes > FLUSH_BYTES:  # a long run's new states go to disk, not into the heap
+            self.flush()
 
     def flush(self) -> Path | None:
-        """Write the entries added since the last flush as one shard; returns its index path."""
+        """Write the entries added since the last flush as one shard, then serve them from it (memory-mapped, so
+        the heap holds at most ``FLUSH_BYTES`` of states); returns its index path."""
         if not self.pending:
             return None
         keys = list(self.pending)
@@ -174,8 +214,8 @@ class PrefixStore:
             np.save(tmp, np.concatenate([self.pending[k] for k in keys]).astype(np.float32))
         with atomic_path(self.folder / f"{name}.index.npz", suffix=".npz") as tmp:  # last: the shard now counts
             np.savez(tmp, keys=np.array(keys, dtype=f"S{_KEY_BYTES}"), starts=starts, lengths=lengths)
-        self._seen.add(name)
-        self.pending = {}
+        self.pending, self.pending_bytes = {}, 0
+        self._map(name, replace=True)
         return self.folder / f"{name}.index.npz"
 
     def nbytes(self) -> int:

@@ -36,6 +36,7 @@ from huggingface_hub.errors import HfHubHTTPError, OfflineModeIsEnabled
 from hf_hybrid.cards import RESULTS_FILE, render_model_card
 from hf_hybrid.dataset_card import render_dataset_card
 from hf_hybrid.errors import UserError, cli_entry
+from hf_hybrid.ranges import REPO_ID, ArgumentParser, flag
 from hf_hybrid.training.files import RUN_MARKER, TRAINING_RECORD
 
 logger = logging.getLogger(__name__)
@@ -46,9 +47,6 @@ RETRY_BASE_DELAY_S = 1.0
 RETRY_MAX_DELAY_S = 30.0
 TRANSIENT_STATUS = frozenset({408, 429, 500, 502, 503, 504})
 TRANSIENT_EXCEPTIONS = (httpx2.TimeoutException, httpx2.NetworkError, httpx2.RemoteProtocolError)
-# A Hub repo id, namespace/name (the Hub's own limits: 96 characters each, starting with a letter or digit); the one
-# test of "is this a Hub id" in the package (cards use it too).
-REPO_ID = re.compile(r"^[A-Za-z0-9][\w.-]{0,95}/[A-Za-z0-9][\w.-]{0,95}$")
 # What stays local when a model folder is pushed, by file or folder name at any depth: hidden files, trainer
 # checkpoints (checkpoint-N, checkpoints/), TensorBoard logs (runs/), traces, caches and the run's claim marker.
 LEFT_OUT = re.compile(rf"^(\..*|checkpoint-\d+|checkpoints|runs|trace|__pycache__|{re.escape(RUN_MARKER)})$")
@@ -288,23 +286,31 @@ def _is_dataset_folder(path: Path) -> bool:
     return any((path / name).exists() for name in ("dataset_dict.json", "dataset_info.json", "parallel"))
 
 
-@cli_entry
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="hf-hybrid push", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("path", help="a model folder (hf-hybrid train) or a dataset folder (hf-hybrid build)")
-    parser.add_argument("--repo-id", required=True, help="namespace/name of the Hub repo (created if missing)")
+def build_parser() -> ArgumentParser:
+    parser = ArgumentParser(prog="hf-hybrid push", description=__doc__,
+                            formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("path", type=flag(kind="folder"),
+                        help="a model folder (hf-hybrid train) or a dataset folder (hf-hybrid build)")
+    parser.add_argument("--repo-id", required=True, type=flag(kind="repo_id"),
+                        help="namespace/name of the Hub repo (created if missing)")
     parser.add_argument("--private", action="store_true", help="create the repo as private")
-    parser.add_argument("--revision", help="branch to push to (created from main if missing)")
+    parser.add_argument("--revision", type=flag(kind="text"), help="branch to push to (created from main if missing)")
     parser.add_argument("--dataset", action="store_true", help="push a dataset (detected from the folder if omitted)")
-    parser.add_argument("--config-name", default="parallel", help="dataset config to push (default: parallel)")
-    parser.add_argument("--results", help="evaluation results JSON to publish with a model")
-    parser.add_argument("--license", help="licence identifier for the model card, e.g. apache-2.0")
-    parser.add_argument("--message", help="commit message (default: says what was pushed)")
+    parser.add_argument("--config-name", default="parallel", type=flag(kind="text"),
+                        help="dataset config to push (default: parallel)")
+    parser.add_argument("--results", type=flag(kind="file"), help="evaluation results JSON to publish with a model")
+    parser.add_argument("--license", type=flag(kind="text"),
+                        help="licence identifier for the model card, e.g. apache-2.0")
+    parser.add_argument("--message", type=flag(kind="text"), help="commit message (default: says what was pushed)")
     parser.add_argument("--demo-embeddings", action="store_true",
                         help="embed the demo's bundled corpus with the model first and ship the vectors in "
                              "demo_embeddings/, so the Space answers without re-embedding at start")
-    args = parser.parse_args(argv)
+    return parser
+
+
+@cli_entry
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
     path = Path(args.path)
     if not path.is_dir():
         raise UserError("path", f"{args.path!r} is not a folder", "pass a model or dataset folder")

@@ -32,6 +32,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from hf_hybrid.errors import UserError, cli_entry
+from hf_hybrid.ranges import SEED, check_ranges
 
 RECORD = "hf_hybrid_pretraining.json"
 
@@ -41,33 +42,38 @@ class PretrainConfig:
     """Size of the miniature encoder and of its pre-training run."""
 
     world: str = field(default="synthetic", metadata={"help": "synthetic-world source string, e.g. "
-                                                              "'synthetic:train_groups=2000,seed=0'"})
-    sentences: int = field(default=3000, metadata={"help": "monolingual sentences per high/zero-shot language"})
+                                                              "'synthetic:train_groups=2000,seed=0'",
+                                                      "kind": "source"})
+    sentences: int = field(default=3000, metadata={"help": "monolingual sentences per high/zero-shot language",
+                                                   "range": "[1, inf)"})
     low_text_fraction: float = field(default=0.25, metadata={"help": "low-resource languages get this share of "
-                                                                     "the text (less pre-training data, as in CC-100)"})
-    vocab_size: int = field(default=2000, metadata={"help": "WordPiece vocabulary size"})
-    hidden_size: int = field(default=64, metadata={"help": "encoder width"})
-    layers: int = field(default=2, metadata={"help": "transformer layers"})
-    heads: int = field(default=2, metadata={"help": "attention heads"})
-    max_length: int = field(default=24, metadata={"help": "tokens per sentence"})
-    steps: int = field(default=300, metadata={"help": "MLM optimizer steps"})
-    batch_size: int = field(default=64, metadata={"help": "MLM batch size"})
-    learning_rate: float = field(default=1e-3, metadata={"help": "AdamW learning rate"})
-    seed: int = field(default=0, metadata={"help": "initialisation and masking seed"})
+                                                                     "the text (less pre-training data, as in CC-100)",
+                                                             "range": "(0, 1]"})
+    vocab_size: int = field(default=2000, metadata={"help": "WordPiece vocabulary size", "range": "[1, inf)"})
+    hidden_size: int = field(default=64, metadata={"help": "encoder width", "range": "[1, inf)"})
+    layers: int = field(default=2, metadata={"help": "transformer layers", "range": "[1, inf)"})
+    heads: int = field(default=2, metadata={"help": "attention heads", "range": "[1, inf)"})
+    max_length: int = field(default=24, metadata={"help": "tokens per sentence",
+                                                  "range": "[3, inf)",
+                                                  "fix": "leave room for [CLS], a token and [SEP]"})
+    steps: int = field(default=300, metadata={"help": "MLM optimizer steps", "range": "[1, inf)"})
+    batch_size: int = field(default=64, metadata={"help": "MLM batch size", "range": "[1, inf)"})
+    learning_rate: float = field(default=1e-3, metadata={"help": "AdamW learning rate", "range": "(0, inf)"})
+    seed: int = field(default=0, metadata={"help": "initialisation and masking seed", "range": SEED})
     cache_dir: str | None = field(default=None, metadata={"help": "where pre-trained encoders are cached "
-                                                                  "(default: $HF_HYBRID_CACHE/mlm)"})
+                                                                  "(default: $HF_HYBRID_CACHE/mlm)",
+                                                          "kind": "output"})
 
     def validate(self) -> None:
+        from hf_hybrid.config import check_types
+
+        check_types(self)
+        check_ranges(self)  # every range and kind declared above
         if not (self.world == "synthetic" or self.world.startswith("synthetic:")):
             raise UserError("world", repr(self.world), "pre-training needs a synthetic world, e.g. 'synthetic:seed=0'")
         if self.hidden_size % self.heads:
             raise UserError("hidden_size", f"{self.hidden_size} is not divisible by heads={self.heads}",
                             "choose hidden_size a multiple of heads")
-        if not 0 < self.low_text_fraction <= 1:
-            raise UserError("low_text_fraction", f"{self.low_text_fraction}", "use a fraction in (0, 1]")
-        for name in ("sentences", "steps", "batch_size", "layers", "vocab_size"):
-            if getattr(self, name) < 1:
-                raise UserError(name, f"{getattr(self, name)}", "use a positive number")
 
     def fingerprint(self) -> str:
         """Hash of everything that changes the weights (not where they are cached)."""

@@ -31,6 +31,7 @@ from importlib import metadata
 from pathlib import Path
 
 from hf_hybrid.errors import UserError, cli_entry
+from hf_hybrid.ranges import ArgumentParser, flag
 
 ROOT = Path(__file__).resolve().parents[1]  # the checkout the wheel is built from
 SETTINGS_FILE = "space_settings.json"
@@ -231,18 +232,27 @@ def push_space(model: str, space_id: str, *, base: str | None = None, corpus: st
     return f"{api.endpoint}/spaces/{space_id}"
 
 
+def build_parser() -> ArgumentParser:
+    parser = ArgumentParser(prog="hf-hybrid push-space", description=__doc__,
+                            formatter_class=argparse.RawDescriptionHelpFormatter)
+    hub_model = flag(kind="text")  # a Hub id, not a folder: check_models says why (naming MODEL, as the Space does)
+    parser.add_argument("model", type=hub_model,
+                        help="Hub id of the model to serve (push a trained folder first: hf-hybrid push)")
+    parser.add_argument("--space-id", required=True, type=flag(kind="repo_id"),
+                        help="namespace/name of the Space (created if missing)")
+    parser.add_argument("--base", type=hub_model,
+                        help="Hub id of a second model shown side by side, e.g. the base it was trained from")
+    parser.add_argument("--corpus", type=flag(kind="source"),
+                        help="parallel-schema corpus: a Hub dataset id, or a local file/folder uploaded with the "
+                             "Space (default: the bundled sample)")
+    parser.add_argument("--private", action="store_true", help="create the Space as private")
+    parser.add_argument("--message", type=flag(kind="text"), help="commit message (default: says what was pushed)")
+    return parser
+
+
 @cli_entry
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="hf-hybrid push-space", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("model", help="Hub id of the model to serve (push a trained folder first: hf-hybrid push)")
-    parser.add_argument("--space-id", required=True, help="namespace/name of the Space (created if missing)")
-    parser.add_argument("--base", help="Hub id of a second model shown side by side, e.g. the base it was trained from")
-    parser.add_argument("--corpus", help="parallel-schema corpus: a Hub dataset id, or a local file/folder uploaded "
-                                         "with the Space (default: the bundled sample)")
-    parser.add_argument("--private", action="store_true", help="create the Space as private")
-    parser.add_argument("--message", help="commit message (default: says what was pushed)")
-    args = parser.parse_args(argv)
+    args = build_parser().parse_args(argv)
     url = push_space(args.model, args.space_id, base=args.base, corpus=args.corpus, private=args.private,
                      commit_message=args.message)
     print(f"pushed Space to {url}")

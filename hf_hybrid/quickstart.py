@@ -24,6 +24,7 @@ from hf_hybrid.atomic import atomic_dir, write_json
 from hf_hybrid.build import BuildConfig, build, print_summary, save
 from hf_hybrid.config import check_types, parse
 from hf_hybrid.errors import UserError, cli_entry
+from hf_hybrid.ranges import SEED, check_ranges
 from hf_hybrid.sampling import PlanConfig
 from hf_hybrid.train import RECORD, TrainConfig, train
 
@@ -33,27 +34,46 @@ MARKER = "hf_hybrid_quickstart.json"
 
 @dataclass
 class QuickstartConfig:
-    model: str = field(default="intfloat/multilingual-e5-small", metadata={"help": "base model"})
-    data: str = field(default="sample", metadata={"help": "source (default: the bundled real-language sample)"})
-    output: str = field(default="hf_hybrid_out/quickstart", metadata={"help": "where everything is written"})
-    steps: int = field(default=30, metadata={"help": "training steps"})
-    batch_size: int = field(default=16, metadata={"help": "global batch size"})
-    alpha: float = field(default=0.5, metadata={"help": "hybrid: probability of a monolingual batch"})
+    model: str = field(default="intfloat/multilingual-e5-small", metadata={"help": "base model",
+                                                                           "kind": "model"})
+    data: str = field(default="sample", metadata={"help": "source (default: the bundled real-language sample)",
+                                                  "kind": "source"})
+    output: str = field(default="hf_hybrid_out/quickstart", metadata={"help": "where everything is written",
+                                                                      "kind": "output"})
+    steps: int = field(default=300, metadata={"help": "training steps (the e5-real grid's 300)",
+                                              "range": "[1, inf)", "fix": "use --steps 1 or more"})
+    learning_rate: float = field(default=1e-4, metadata={"help": "AdamW learning rate (the e5-real grid's 1e-4)",
+                                                         "range": "(0, 1]", "fix": "use e.g. 1e-4"})
+    batch_size: int = field(default=16, metadata={"help": "global batch size",
+                                                  "range": "[2, inf)",
+                                                  "fix": "in-batch negatives need a batch size of at least 2"})
+    alpha: float = field(default=0.5, metadata={"help": "hybrid: probability of a monolingual batch",
+                                                "range": "[0, 1]",
+                                                "fix": "use a probability, e.g. 0.5 (the paper)"})
     held_out: list[str] = field(default_factory=lambda: ["yo", "am"],
-                                metadata={"help": "languages held out of training (evaluated zero-shot)"})
-    max_seq_length: int = field(default=96, metadata={"help": "token limit"})
-    seed: int = field(default=42, metadata={"help": "seed of the plan and training"})
+                                metadata={"help": "languages held out of training (evaluated zero-shot)",
+                                          "kind": "text"})
+    max_seq_length: int = field(default=96, metadata={"help": "token limit",
+                                                      "range": "[1, inf)",
+                                                      "fix": "use --max_seq_length 1 or more"})
+    seed: int = field(default=42, metadata={"help": "seed of the plan and training", "range": SEED})
     freeze_embeddings: bool = field(default=True, metadata={"help": "keep E5's 250k x 384 token embeddings fixed "
                                                                     "(a step on 2 CPU cores drops from ~20 s to a few)"})
-    freeze_layers: int = field(default=0, metadata={"help": "train only the top N of E5's 12 layers (0: all; "
-                                                            "see benchmarks/bench_train_step.py)"})
-    repo_id: str | None = field(default=None, metadata={"help": "push the model here (needs a token)"})
+    freeze_layers: int = field(default=2, metadata={"help": "train only the top N of E5's 12 layers (0: all). "
+                                                            "2, as the e5-real grid: the frozen 10 run once per text "
+                                                            "(hf_hybrid.frozen_prefix, benchmarks/"
+                                                            "bench_frozen_prefix.py)",
+                                                    "range": "[0, inf)",
+                                                    "fix": "use 0 (every layer) or a layer count"})
+    demo_embeddings: bool = field(default=True, metadata={"help": "also embed the demo's corpus (the bundled "
+                                                                  "sample) with both models, so the printed demo "
+                                                                  "command answers without embedding it first"})
+    repo_id: str | None = field(default=None, metadata={"help": "push the model here (needs a token)",
+                                                        "kind": "repo_id"})
 
     def validate(self) -> None:
         check_types(self)
-        for name in ("steps", "max_seq_length"):
-            if getattr(self, name) < 1:
-                raise UserError(name, f"{getattr(self, name)} is not a positive number", f"use --{name} 1 or more")
+        check_ranges(self)  # every range and kind declared above
         check_output(Path(self.output))
 
 
@@ -73,15 +93,40 @@ def check_output(out: Path) -> None:
                         "choose a folder you can write to")
 
 
-def _evaluate(model_path: str, data, held_out: list[str], out: Path, levels: dict | None, name: str) -> dict:
+def _evaluate(model_path: str, data, held_out: list[str], out: Path, levels: dict | None, name: str,
+              config: QuickstartConfig, demo_folder: Path | None = None) -> dict:
+    """Score one model on the held-out groups and, if asked, embed the demo's corpus with it. The base and the
+    trained model share the frozen prefix, so both run only the top ``freeze_layers`` layers on states computed
+    once (in training, or by whichever of the two met a text first)."""
     from hf_hybrid.evaluation import evaluate_parallel, write_results
+    from hf_hybrid.frozen_prefix import prefix_depth, served_prefix
     from hf_hybrid.models import load_model
 
     model = load_model(model_path)
-    suite = evaluate_parallel(model, data, zero_shot=held_out, resource_levels=levels, name="quickstart",
-                              split="test")
-    write_results(out, name, [suite], {"held_out": held_out})  # the name it will have, not the staging path
+    with served_prefix(model, prefix_depth(model, config.freeze_layers)):
+        suite = evaluate_parallel(model, data, zero_shot=held_out, resource_levels=levels, name="quickstart",
+                                  split="test")
+        write_results(out, name, [suite], {"held_out": held_out})  # the name it will have, not the staging path
+        if config.demo_embeddings:
+            from hf_hybrid.demo.corpus import load_corpus
+
+            passages = load_corpus(None).passages  # the demo's default corpus: the bundled sample
+            demo_embeddings(model, model_path, passages, demo_folder)
+            print(f"demo corpus embedded with {name} ({len(passages)} passages)")
     return suite["metrics"]
+
+
+def demo_embeddings(model, model_path: str, passages: list[str], folder: Path | None) -> None:
+    """``passages`` embedded with ``model`` into the demo's local cache (``folder``: also shipped in the trained
+    model's folder, as ``hf-hybrid push`` ships it), so that the printed demo command reads them back."""
+    from hf_hybrid.demo.cache import corpus_embeddings, write_corpus_embeddings
+    from hf_hybrid.demo.search import Encoder
+
+    quiet = lambda line: None  # noqa: E731 - the demo's per-chunk log lines are not the quickstart's to print
+    if folder is not None:
+        write_corpus_embeddings(model, passages, folder, log=quiet)
+    else:
+        corpus_embeddings(Encoder(model_path, model), passages, log=quiet)
 
 
 def _stage(model_dir: Path, results: Path, repo: Path) -> Path:
@@ -115,7 +160,8 @@ def _checked(config: QuickstartConfig) -> tuple[Path, PlanConfig, TrainConfig]:
                       exclude_languages=config.held_out)
     plan.validate()
     train_cfg = TrainConfig(model=config.model, data=config.data, output_dir=str(out / "model"),
-                            max_steps=config.steps, max_seq_length=config.max_seq_length, report_to=["none"],
+                            max_steps=config.steps, learning_rate=config.learning_rate,
+                            max_seq_length=config.max_seq_length, report_to=["none"],
                             logging_steps=5, freeze_embeddings=config.freeze_embeddings,
                             freeze_layers=config.freeze_layers)
     train_cfg.validate()
@@ -148,12 +194,14 @@ def main(argv: list[str] | None = None) -> int:
         train_cfg.output_dir = str(stage / "model")
         train(train_cfg, plan)
 
-        print("== 3/5 evaluate the base and the trained model on held-out groups")
+        print("== 3/5 evaluate the base and the trained model on held-out groups" +
+              (", embed the demo's corpus" if config.demo_embeddings else ""))
         levels = _levels(config.data)
         before = _evaluate(config.model, parallel["test"], config.held_out, stage / "eval_base.json", levels,
-                           config.model)
+                           config.model, config)
         after = _evaluate(str(stage / "model"), parallel["test"], config.held_out,
-                          stage / "model" / "eval_results.json", levels, str(out / "model"))
+                          stage / "model" / "eval_results.json", levels, str(out / "model"), config,
+                          demo_folder=stage / "model" / "demo_embeddings")
 
         print("== 4/5 model card")
         from hf_hybrid.cards import write_model_card

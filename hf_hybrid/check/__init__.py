@@ -19,7 +19,6 @@ Python::
 
 from __future__ import annotations
 
-import argparse
 import difflib
 import sys
 from dataclasses import fields
@@ -30,6 +29,7 @@ import yaml
 from hf_hybrid.check.report import CheckReport, FileEntry
 from hf_hybrid.check.runs import check_evaluate, check_experiment, check_train
 from hf_hybrid.errors import UserError, cli_entry
+from hf_hybrid.ranges import ArgumentParser, flag
 
 EXPERIMENT_KEYS = {"models", "strategies", "seeds", "reference", "suites", "mteb_tasks"}
 ACCELERATE_KEYS = {"compute_environment", "distributed_type"}
@@ -101,19 +101,22 @@ def check_config(path: str, *, mirror: str | None = None, num_processes: int | N
     if report.problems:
         return report
     with report.collect():
-        parsed = parse(["--config", path], *types)
+        parsed = parse(["--config", path], *types, ranges=False)  # each config's validate reports its ranges
         report.merge(check_experiment(*parsed, **options) if kind == "experiment" else check_train(*parsed, **options))
     return report
 
 
-def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="hf-hybrid check", description=__doc__.splitlines()[0])
-    p.add_argument("config", help="a training, experiment or Accelerate YAML config")
-    p.add_argument("--mirror", help="folder of local copies of Hub repositories, <owner>__<name>/, laid out as on "
-                                    "the Hub (datasets and models); used instead of the Hub")
-    p.add_argument("--num_processes", type=int, help="processes the run will use (default: WORLD_SIZE or 1)")
-    p.add_argument("--accelerate_config", help="the Accelerate config the run will be launched with (its "
-                                               "num_processes is used and the file is checked)")
+def build_parser() -> ArgumentParser:
+    p = ArgumentParser(prog="hf-hybrid check", description=__doc__.splitlines()[0])
+    p.add_argument("config", type=flag(kind="file"), help="a training, experiment or Accelerate YAML config")
+    p.add_argument("--mirror", type=flag(kind="folder"),
+                   help="folder of local copies of Hub repositories, <owner>__<name>/, laid out as on the Hub "
+                        "(datasets and models); used instead of the Hub")
+    p.add_argument("--num_processes", type=flag(int, range="[1, inf)"),
+                   help="processes the run will use (default: WORLD_SIZE or 1)")
+    p.add_argument("--accelerate_config", type=flag(kind="file"),
+                   help="the Accelerate config the run will be launched with (its num_processes is used and the "
+                        "file is checked)")
     p.add_argument("--read_large", action="store_true", help="also read rows of large sources (mMARCO) from the "
                                                              "Hub to draw the plan (GBs); default: list their files")
     p.add_argument("--json", action="store_true", help="print the report as JSON")

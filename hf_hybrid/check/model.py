@@ -37,6 +37,12 @@ def _offline_model(name: str, report: CheckReport) -> str | None:
 
 def resolve(name: str, *, mirror: str | None, online: bool, report: CheckReport) -> str | None:
     """Where the model's config and tokenizer will come from (a folder or a Hub id), or None after a problem."""
+    from hf_hybrid.ranges import kind_problem
+
+    problem = kind_problem("model", name)  # a missing folder is a path, not a Hub id to look up
+    if problem is not None:
+        report.problem("model", *problem)
+        return None
     if Path(name).expanduser().is_dir():
         return str(Path(name).expanduser())
     copy = mirror_copy(mirror, name)

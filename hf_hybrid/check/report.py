@@ -45,8 +45,11 @@ class CheckReport:
         return 0 if self.ok else 2
 
     def problem(self, setting: str, value: object, fix: str) -> None:
-        """Record one problem as the project's one-line error: the setting, the offending value, the fix."""
-        self.problems.append(str(UserError(setting, str(value), fix)))
+        """Record one problem as the project's one-line error: the setting, the offending value, the fix (once,
+        when two checks find the same)."""
+        line = str(UserError(setting, str(value), fix))
+        if line not in self.problems:
+            self.problems.append(line)
 
     @contextmanager
     def collect(self) -> Iterator[None]:

@@ -95,6 +95,24 @@ def memory_line(info: dict | None, *, batch_size: int, world: int, negatives: bo
             f"{'16' if half else '32'}-bit activations, every text at max_seq_length){on_gpu}")
 
 
+def prefix_cache_line(train_cfg, info: dict | None, batch_size: int) -> str | None:
+    """The frozen-prefix cache this run may write (:mod:`hf_hybrid.frozen_prefix`): float32 states of at most every
+    text the plan shows (steps × batch × texts per example), each at ``max_seq_length`` tokens — an upper bound —
+    and what the cache folder holds now. None when the run has no frozen prefix to cache."""
+    from hf_hybrid.frozen_prefix import default_root
+
+    if not (train_cfg.prefix_cache and train_cfg.freeze_layers and not train_cfg.lora_r):
+        return None
+    root = Path(train_cfg.prefix_cache_dir or default_root())
+    held = sum(f.stat().st_size for f in root.rglob("*.states.npy")) if root.is_dir() else 0
+    texts = train_cfg.max_steps * batch_size * (3 if train_cfg.use_negatives else 2)
+    if not info or not info.get("hidden"):
+        return f"{root} ({held / 1e9:.2f} GB there now; size per text unknown)"
+    bound = texts * train_cfg.max_seq_length * info["hidden"] * 4
+    return (f"≤ {bound / 1e9:.2f} GB for ≤ {texts:,} distinct texts at {train_cfg.max_seq_length} tokens, float32, "
+            f"in {root} ({held / 1e9:.2f} GB there now)")
+
+
 def default_mirror() -> str | None:
     """``$HF_HYBRID_MIRROR``: the local Hub copies a ``--dry_run`` flag of train / experiment / evaluate reads (those
     commands have no ``--mirror`` of their own; ``hf-hybrid check --mirror`` sets it explicitly)."""
@@ -150,6 +168,9 @@ def check_train(train_cfg, plan_cfg: PlanConfig, *, mirror: str | None = None, n
         info, batch_size=plan_cfg.batch_size, world=world, negatives=train_cfg.use_negatives,
         seq_len=train_cfg.max_seq_length, precision=train_cfg.precision,
         checkpointing=train_cfg.gradient_checkpointing, report=report)
+    cache = prefix_cache_line(train_cfg, info, plan_cfg.batch_size)
+    if cache:
+        report.summary["frozen-prefix cache"] = cache
     return report
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 from collections.abc import Mapping
-from dataclasses import replace
+from dataclasses import fields, replace
 
 from hf_hybrid.demo.api import SEARCH_ROUTE, add_search_route
 from hf_hybrid.demo.app import build_app
@@ -15,22 +15,38 @@ from hf_hybrid.demo.search import check_model
 from hf_hybrid.demo.startup import Startup
 from hf_hybrid.demo.worker import ModelProcess, ModelProcessStartup
 from hf_hybrid.errors import cli_entry
+from hf_hybrid.ranges import ArgumentParser, flag
 
 DESCRIPTION = "Cross-lingual search demo: ask in any language, see which passages and languages each model ranks first."
 
 
-def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="hf-hybrid demo", description=DESCRIPTION)
-    parser.add_argument("--model", action="append", help="model id or path, repeatable (default: $MODELS / $MODEL_ID, "
-                        "else the quickstart model and the offline multilingual-e5-small base)")
-    parser.add_argument("--corpus", help="parallel-schema dataset path (default: $CORPUS, else the bundled sample)")
-    parser.add_argument("--host", help="address to listen on (default: $GRADIO_SERVER_NAME or 127.0.0.1)")
-    parser.add_argument("--port", type=int, help="port (default: $PORT / $GRADIO_SERVER_PORT or 7860)")
-    parser.add_argument("--concurrency", type=int, help="searches run at once (default 4)")
-    parser.add_argument("--backend", help="torch | onnx | onnx-q8 | onnx-int8 | openvino…: run the files `hf-hybrid "
-                                          "export` wrote into each model (default: $BACKEND, else torch)")
+def build_parser() -> ArgumentParser:
+    """The flags, each declared as the :class:`DemoConfig` field it sets (hf_hybrid.ranges)."""
+    declared = {f.name: f.metadata for f in fields(DemoConfig)}
+
+    def setting(name: str, kind: type = str):
+        return flag(kind, **{k: v for k, v in declared[name].items() if k in ("range", "choices", "kind")})
+
+    parser = ArgumentParser(prog="hf-hybrid demo", description=DESCRIPTION)
+    parser.add_argument("--model", action="append", type=setting("models"),
+                        help="model id or path, repeatable (default: $MODELS / $MODEL_ID, else the quickstart model "
+                             "and the offline multilingual-e5-small base)")
+    parser.add_argument("--corpus", type=setting("corpus"),
+                        help="parallel-schema dataset path (default: $CORPUS, else the bundled sample)")
+    parser.add_argument("--host", type=setting("host"),
+                        help="address to listen on (default: $GRADIO_SERVER_NAME or 127.0.0.1)")
+    parser.add_argument("--port", type=setting("port", int), help="port (default: $PORT / $GRADIO_SERVER_PORT or 7860)")
+    parser.add_argument("--concurrency", type=setting("concurrency_limit", int),
+                        help="searches run at once (default 4)")
+    parser.add_argument("--backend", type=setting("backend"),
+                        help="torch | onnx | onnx-q8 | onnx-int8 | openvino…: run the files `hf-hybrid export` wrote "
+                             "into each model (default: $BACKEND, else torch)")
     parser.add_argument("--check", action="store_true", help="load models and corpus, print a summary, do not serve")
-    return parser.parse_args(argv)
+    return parser
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    return build_parser().parse_args(argv)
 
 
 def config_from_args(args: argparse.Namespace, env: Mapping[str, str] = os.environ) -> DemoConfig:

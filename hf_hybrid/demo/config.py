@@ -8,7 +8,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from hf_hybrid.backends import BACKEND_SPECS, parse_backend
 from hf_hybrid.errors import UserError
+from hf_hybrid.ranges import check_ranges
 
 E5_BASE = "intfloat/multilingual-e5-small"
 
@@ -17,28 +19,43 @@ E5_BASE = "intfloat/multilingual-e5-small"
 class DemoConfig:
     """What the demo serves and the limits that keep a public page safe."""
 
-    models: list[str] = field(default_factory=list)  # the only models the page can use; first is primary
-    corpus: str | None = None  # parallel-schema dataset path; None = the bundled sample
-    max_models: int = 3  # each model holds its weights and a corpus embedding matrix in memory
-    max_query_chars: int = 500  # longer text is not a search query; it only costs encoder time
-    default_top_k: int = 10
-    max_top_k: int = 50
-    max_upload_bytes: int = 256_000
-    max_upload_passages: int = 500  # an upload is embedded on the request path: bound its cost
-    max_passage_chars: int = 2_000
-    faiss_min_passages: int = 20_000  # below this a numpy matrix product is as fast and simpler
+    models: list[str] = field(default_factory=list, metadata={
+        "help": "the only models the page can use; first is primary", "kind": "model"})
+    # a parallel-schema dataset path or Hub id; None: the bundled sample. load_corpus checks it (naming CORPUS)
+    # before any model is loaded
+    corpus: str | None = field(default=None, metadata={"help": "the corpus searched", "kind": "text"})
+    max_models: int = field(default=3, metadata={
+        "help": "each model holds its weights and a corpus embedding matrix in memory", "range": "[1, inf)"})
+    max_query_chars: int = field(default=500, metadata={
+        "help": "longer text is not a search query; it only costs encoder time", "range": "[1, inf)"})
+    default_top_k: int = field(default=10, metadata={"help": "results shown first", "range": "[1, inf)"})
+    max_top_k: int = field(default=50, metadata={"help": "most results a search returns", "range": "[1, inf)"})
+    max_upload_bytes: int = field(default=256_000, metadata={"help": "largest corpus upload", "range": "[1, inf)"})
+    max_upload_passages: int = field(default=500, metadata={
+        "help": "an upload is embedded on the request path: bound its cost", "range": "[1, inf)"})
+    max_passage_chars: int = field(default=2_000, metadata={"help": "longest uploaded passage", "range": "[1, inf)"})
+    faiss_min_passages: int = field(default=20_000, metadata={
+        "help": "below this a numpy matrix product is as fast and simpler", "range": "[1, inf)"})
     # from this corpus size on, search int8 codes in k-means cells (hf_hybrid.vector_index.QuantizedIndex):
     # 392 bytes a passage instead of 1,536 (benchmarks/RESULTS.md); below it exact search costs little memory
-    quantized_min_passages: int = 200_000
-    embeddings_dir: str | None = None  # shipped corpus embeddings (<fingerprint>/<prompt>.npz), read before embedding
-    concurrency_limit: int = 4  # searches running at once; the rest wait in the queue
+    quantized_min_passages: int = field(default=200_000, metadata={
+        "help": "corpus size from which search is quantized", "range": "[1, inf)"})
+    # read before embedding when present (a missing file means: embed the corpus), so any path will do
+    embeddings_dir: str | None = field(default=None, metadata={
+        "help": "shipped corpus embeddings (<fingerprint>/<prompt>.npz)", "kind": "text"})
+    concurrency_limit: int = field(default=4, metadata={
+        "help": "searches running at once; the rest wait in the queue", "range": "[1, inf)"})
     # torch threads once serving: one query is too small to split across cores, and concurrent requests
     # already keep them busy; on 2 busy cores 2 threads took 500 ms per query encode, 1 thread 14 ms
-    serve_threads: int = 1
-    max_queue: int = 256  # requests waiting beyond this are refused instead of piling up in memory
-    backend: str = "torch"  # torch | onnx | onnx-q8 | onnx-int8 | openvino…: files written by `hf-hybrid export`
-    host: str | None = None  # None lets Gradio read GRADIO_SERVER_NAME (Spaces set 0.0.0.0)
-    port: int | None = None
+    serve_threads: int = field(default=1, metadata={"help": "torch threads once serving", "range": "[1, inf)"})
+    max_queue: int = field(default=256, metadata={
+        "help": "requests waiting beyond this are refused instead of piling up in memory", "range": "[1, inf)"})
+    backend: str = field(default="torch", metadata={
+        "help": "the files `hf-hybrid export` wrote (torch: none)", "choices": BACKEND_SPECS})
+    host: str | None = field(default=None, metadata={
+        "help": "None lets Gradio read GRADIO_SERVER_NAME (Spaces set 0.0.0.0)", "kind": "text"})
+    port: int | None = field(default=None, metadata={"help": "TCP port (None: Gradio's choice)",
+                                                     "range": "[1, 65535]"})
 
 
 def quickstart_model_dir(env: Mapping[str, str] = os.environ) -> Path:
@@ -110,22 +127,18 @@ def config_from_env(env: Mapping[str, str] = os.environ) -> DemoConfig:
 
 
 def check_config(config: DemoConfig) -> DemoConfig:
-    """Refuse configurations that would break the page or exhaust memory, with the fix in the message."""
+    """Refuse configurations that would break the page or exhaust memory, with the fix in the message (the values
+    come typed: whole numbers from the environment and the flags)."""
     if not config.models:
         raise UserError("models", "none configured", "set MODEL_ID (or MODELS=a,b) or pass --model")
     if len(set(config.models)) != len(config.models):
         raise UserError("models", f"{config.models} lists a model twice", "list each model once")
-    if len(config.models) > config.max_models:
-        raise UserError("models", f"{len(config.models)} configured", f"configure at most {config.max_models}")
-    from hf_hybrid.backends import parse_backend
-
     parse_backend(config.backend)
-    for name in ("concurrency_limit", "max_queue", "default_top_k", "max_top_k", "serve_threads",
-                 "quantized_min_passages"):
-        if getattr(config, name) < 1:
-            raise UserError(name, f"{getattr(config, name)} is below 1", f"set {name} to 1 or more")
     if config.port is not None and not 1 <= config.port <= 65535:
         raise UserError("PORT", f"{config.port} is not a TCP port", "set PORT (or --port) to 1-65535, e.g. 7860")
+    check_ranges(config)  # every other range, choice and kind declared above
+    if len(config.models) > config.max_models:
+        raise UserError("models", f"{len(config.models)} configured", f"configure at most {config.max_models}")
     return config
 
 

@@ -36,9 +36,10 @@ class Encoder:
 
     def encode(self, texts: Sequence[str], *, query: bool, batch_size: int = 32) -> np.ndarray:
         prompt = self.query_prompt if query else self.passage_prompt
-        with self._lock:
-            out = self.model.encode(list(texts), prompt_name=prompt, batch_size=batch_size,
-                                    normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False)
+        with self._lock:  # task: the route of a query-side model (train_side query), ignored by any other model
+            out = self.model.encode(list(texts), prompt_name=prompt, task="query" if query else "document",
+                                    batch_size=batch_size, normalize_embeddings=True, convert_to_numpy=True,
+                                    show_progress_bar=False)
         return np.asarray(out, dtype=np.float32)
 
 

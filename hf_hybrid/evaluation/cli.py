@@ -12,39 +12,53 @@ import os
 import sys
 from pathlib import Path
 
-from hf_hybrid.errors import UserError, cli_entry
+from hf_hybrid.backends import BACKEND_SPECS
+from hf_hybrid.errors import UserError, cli_entry, read_utf8
 from hf_hybrid.evaluation.suites import SUITES, SuiteOptions, load_suite
+from hf_hybrid.ranges import ArgumentParser, flag
 from hf_hybrid.training.files import TRAINING_RECORD
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="hf-hybrid evaluate", description=__doc__.splitlines()[0])
-    p.add_argument("--model", required=True,
+    p = ArgumentParser(prog="hf-hybrid evaluate", description=__doc__.splitlines()[0])
+    p.add_argument("--model", required=True, type=flag(kind="model"),
                    help="SentenceTransformer folder or Hub id, resolved as `train` does (see `hf-hybrid models`), "
                         "or bm25: the lexical baseline (bm25s, tokenized per language)")
-    p.add_argument("--backend", default="torch",
+    p.add_argument("--backend", default="torch", type=flag(choices=BACKEND_SPECS),
                    help="torch | onnx | onnx-int8 | onnx-q8 | onnx-q4 | openvino | openvino-int8: run the files "
                         "`hf-hybrid export` wrote into the model (faster on CPU)")
     p.add_argument("--dry_run", action="store_true",
                    help="check the model, data, suites and MTEB/BEIR names and the output folder; evaluate nothing")
-    p.add_argument("--data", nargs="*", default=[], help="parallel-schema data: 'sample', a local path, or a Hub id")
-    p.add_argument("--split", default="test", help="split of --data (default: test)")
-    p.add_argument("--languages", nargs="*", help="restrict multilingual suites to these languages")
-    p.add_argument("--zero-shot", nargs="*", default=None,
+    p.add_argument("--data", nargs="*", default=[], type=flag(kind="source"),
+                   help="parallel-schema data: 'sample', a local path, or a Hub id")
+    p.add_argument("--split", default="test", type=flag(kind="text"), help="split of --data (default: test)")
+    p.add_argument("--languages", nargs="*", type=flag(kind="text"),
+                   help="restrict multilingual suites to these languages")
+    p.add_argument("--zero-shot", nargs="*", default=None, type=flag(kind="text"),
                    help="zero-shot languages (default: held_out_languages of the model's hf_hybrid_training.json)")
-    p.add_argument("--resource-levels", help="JSON file or string mapping language → high|low (synthetic codes)")
+    p.add_argument("--resource-levels", type=flag(kind="text"),
+                   help="JSON file or string mapping language → high|low (synthetic codes)")
     p.add_argument("--suite", nargs="*", default=[], choices=sorted(SUITES),
                    help="named suites (hf_hybrid.evaluation.suites.SUITES), each from the real release by default")
     p.add_argument("--with-context", action="store_true", help="append the paragraph to XQuAD-R/MLQA-R sentences")
     add_suite_flags(p)
-    p.add_argument("--mteb", nargs="*", default=[], help="MTEB task or benchmark names")
-    p.add_argument("--beir", nargs="*", default=[], help="BEIR folders or dataset names")
-    p.add_argument("--beir-split", default="test")
-    p.add_argument("--beir-queries", help="queries.jsonl in another language for cross-lingual BEIR")
-    p.add_argument("--batch-size", type=int, default=64)
-    p.add_argument("--cache-dir", help="on-disk embedding cache (keyed by model and text hash)")
+    p.add_argument("--mteb", nargs="*", default=[], type=flag(kind="text"), help="MTEB task or benchmark names")
+    p.add_argument("--beir", nargs="*", default=[], type=flag(kind="text"), help="BEIR folders or dataset names")
+    p.add_argument("--beir-split", default="test", type=flag(kind="text"))
+    p.add_argument("--beir-queries", type=flag(kind="file"),
+                   help="queries.jsonl in another language for cross-lingual BEIR")
+    p.add_argument("--batch-size", type=flag(int, range="[1, inf)"), default=64)
+    p.add_argument("--cache-dir", type=flag(kind="output"),
+                   help="on-disk embedding cache (keyed by model and text hash)")
+    p.add_argument("--no-prefix-cache", action="store_true",
+                   help="recompute the frozen layers of a model trained with freeze_layers instead of reading their "
+                        "stored states (hf_hybrid.frozen_prefix)")
+    p.add_argument("--prefix-cache-dir", type=flag(kind="output"),
+                   help="folder of the frozen-prefix cache (default: $HF_HYBRID_PREFIX_CACHE, else "
+                        "~/.cache/hf_hybrid/frozen_prefix)")
     p.add_argument("--no-plots", action="store_true")
-    p.add_argument("--output", required=True, help="folder for results.json, results.md and plots/")
+    p.add_argument("--output", required=True, type=flag(kind="output"),
+                   help="folder for results.json, results.md and plots/")
     return p
 
 
@@ -57,13 +71,15 @@ def add_suite_flags(p: argparse.ArgumentParser) -> None:
     takes ``--<name> LANG ...`` to pick languages. Adding a suite to SUITES adds its flags; nothing here changes."""
     for suite in SUITES.values():
         stem = _stem(suite)
-        p.add_argument(f"--{stem}-dir", help=f"local copy of {suite.name} ({suite.source})")
+        p.add_argument(f"--{stem}-dir", type=flag(kind="folder"),
+                       help=f"local copy of {suite.name} ({suite.source})")
         if suite.splits:
             p.add_argument(f"--{stem}-split", choices=suite.splits, help=f"split of {suite.name} (default: {suite.splits[0]})")
         if suite.has_corpus:
-            p.add_argument(f"--{stem}-corpus-dir", help=f"local copy of {suite.name}'s passages")
+            p.add_argument(f"--{stem}-corpus-dir", type=flag(kind="folder"),
+                           help=f"local copy of {suite.name}'s passages")
         if suite.kind == "crosslingual":
-            p.add_argument(f"--{stem}", nargs="*", default=[],
+            p.add_argument(f"--{stem}", nargs="*", default=[], type=flag(kind="text"),
                            help=f"{suite.name} languages ({' '.join(suite.languages)}); implies --suite {suite.name}")
 
 
@@ -94,24 +110,37 @@ def check_output(value: str) -> Path:
     return out
 
 
+def training_record(model_path: str) -> dict:
+    """The model folder's hf_hybrid_training.json, or {} for a model that hf-hybrid did not train."""
+    info = Path(model_path) / TRAINING_RECORD
+    return json.loads(info.read_text(encoding="utf-8")) if info.is_file() else {}
+
+
 def zero_shot_languages(model_path: str, given: list[str] | None) -> list[str]:
     """``--zero-shot`` if given, else ``held_out_languages`` from the model folder's hf_hybrid_training.json."""
     if given is not None:
         return given
-    info = Path(model_path) / TRAINING_RECORD
-    if info.is_file():
-        return list(json.loads(info.read_text(encoding="utf-8")).get("held_out_languages", []))
-    return []
+    return list(training_record(model_path).get("held_out_languages", []))
+
+
+def trained_layers(model_path: str) -> int:
+    """How many top layers training changed (``freeze_layers``), from the training record; 0 when unknown, or
+    when LoRA adapted every layer: then there is no frozen prefix to read back."""
+    tuning = training_record(model_path).get("fine_tuning") or {}
+    return 0 if tuning.get("lora") else int(tuning.get("freeze_layers") or 0)
 
 
 def parse_levels(value: str | None) -> dict[str, str] | None:
     if not value:
         return None
-    text = Path(value).read_text(encoding="utf-8") if Path(value).is_file() else value
+    text = read_utf8(value) if Path(value).is_file() else value
     try:
         levels = json.loads(text)
     except json.JSONDecodeError:
-        raise UserError("--resource-levels", f"{value!r} is not JSON", 'give e.g. \'{"qaa": "high"}\'') from None
+        levels = None
+    if not isinstance(levels, dict):
+        raise UserError("--resource-levels", f"{value!r} is not a JSON object",
+                        'give e.g. \'{"qaa": "high"}\'')
     bad = {k: v for k, v in levels.items() if v not in ("high", "low", "zero-shot")}
     if bad:
         raise UserError("--resource-levels", f"levels {bad} unknown", "use high, low or zero-shot")
@@ -163,6 +192,7 @@ def main(argv: list[str] | None = None) -> int:
     from hf_hybrid.evaluation import run_mteb, write_report
     from hf_hybrid.evaluation.mteb_runner import resolve_tasks
     from hf_hybrid.evaluation.suites import evaluate_data
+    from hf_hybrid.frozen_prefix import prefix_depth, served_prefix
     from hf_hybrid.models import load_model
 
     if args.dry_run:
@@ -183,10 +213,12 @@ def main(argv: list[str] | None = None) -> int:
     model = load_model(args.model, backend=args.backend)
     zero_shot = zero_shot_languages(args.model, args.zero_shot)
     common = {"batch_size": args.batch_size, "cache_dir": args.cache_dir}
-    suites = [evaluate_data(model, data, resource_levels=levels, zero_shot=zero_shot, **common)
-              for data in pools + collections]
-    if mteb_tasks:
-        suites += run_mteb(model, mteb_tasks, batch_size=args.batch_size)
+    depth = 0 if args.no_prefix_cache or args.backend != "torch" else prefix_depth(model, trained_layers(args.model))
+    with served_prefix(model, depth, args.prefix_cache_dir):
+        suites = [evaluate_data(model, data, resource_levels=levels, zero_shot=zero_shot, **common)
+                  for data in pools + collections]
+        if mteb_tasks:
+            suites += run_mteb(model, mteb_tasks, batch_size=args.batch_size)
     settings = {k: v for k, v in vars(args).items() if k != "output"}
     settings["zero_shot"] = zero_shot
     if args.no_plots:

@@ -116,6 +116,7 @@ def encode_unique(
         vectors = model.encode(
             missing,
             prompt_name=prompt,
+            task="query" if role == "query" else "document",  # a query-side model routes on it (its Router)
             batch_size=batch_size,
             normalize_embeddings=True,
             convert_to_numpy=True,

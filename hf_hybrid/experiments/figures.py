@@ -1,4 +1,5 @@
-"""The grid's figures, drawn from an experiment's ``summary.json``: bars with intervals, the α curve, heatmaps."""
+"""The grid's figures, drawn from an experiment's ``summary.json``: bars with intervals, the α curve, heatmaps, and
+the trade-off between the in-domain gain and the translation retrieval lost."""
 
 from __future__ import annotations
 
@@ -8,12 +9,19 @@ from pathlib import Path
 import numpy as np
 
 from hf_hybrid.evaluation.report import save_figure
-from hf_hybrid.experiments.grid import PARALLEL_SUITE
-from hf_hybrid.experiments.markdown import alpha_rows
+from hf_hybrid.experiments.grid import BASE, PARALLEL_SUITE, UNTRAINED
+from hf_hybrid.experiments.markdown import alpha_rows, tradeoff_suites, wise_curves
+from hf_hybrid.experiments.stats import mean_ci
+from hf_hybrid.experiments.variants import WISE
+
+# The trade-off figure's axes (issue 29): the in-domain gain (rows) against each translation suite's loss (columns).
+IN_DOMAIN_METRICS = ("cross.map", "multi.map")
+TRANSLATION_METRICS = ("cross.map", "en_to_low.map")
 
 
 def write_figures(summary: dict, folder: Path) -> list[Path]:
-    """Per model: grouped bars (setting × strategy, with the 95 % intervals), the α curve and the heatmaps."""
+    """Per model: grouped bars (setting × strategy, with the 95 % intervals), the α curve, the heatmaps and, where the
+    summary has a translation suite, the trade-off figure."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -23,10 +31,74 @@ def write_figures(summary: dict, folder: Path) -> list[Path]:
     written = []
     for tag, model in summary["models"].items():
         table = model["suites"][PARALLEL_SUITE]["table"]
-        for fig, name in (_bars(plt, summary, tag, table), _alpha_curve(plt, summary, tag, table),
-                          _heatmaps(plt, summary, tag, model["pairs"])):
+        figures = [_bars(plt, summary, tag, table), _alpha_curve(plt, summary, tag, table),
+                   _heatmaps(plt, summary, tag, model["pairs"])]
+        if tradeoff_suites(model):
+            figures.append(_tradeoff(plt, summary, tag, model))
+        for fig, name in figures:
             written.append(save_figure(fig, folder / name))
     return written
+
+
+def gain(model: dict, suite: str, metric: str, row: str) -> tuple[float, float]:
+    """``row`` − the untuned base on ``metric`` (all languages), mean and 95 % Student-t half-width over seeds; a
+    seed's difference is against the base's run of the same seed where there is one (else the base's mean)."""
+    table, seeds = model["suites"][suite]["table"], model["seeds"]
+    base = dict(zip(seeds[BASE], table[BASE]["all"][metric]["values"], strict=True))
+    base_mean = table[BASE]["all"][metric]["mean"]
+    values = zip(seeds[row], table[row]["all"][metric]["values"], strict=True)
+    return mean_ci([v - (base.get(s) if base.get(s) is not None else base_mean) for s, v in values if v is not None])
+
+
+def _tradeoff(plt, summary: dict, tag: str, model: dict):
+    """The trade-off a user chooses from: the in-domain gain over the base (rows: cross.map and multi.map) against
+    the change in translation retrieval (columns: each translation suite's cross.map and en→low mAP; left of 0 is
+    lost), one point per trained strategy and remedy, its error bars the 95 % intervals over seeds of both
+    differences. WiSE-FT rows are hollow, joined to their strategy and the base (the origin): the α path."""
+    from matplotlib.lines import Line2D
+
+    suites = model["suites"]
+    columns = [(name, m) for name in tradeoff_suites(model) for m in TRANSLATION_METRICS
+               if m in suites[name]["table"][BASE]["all"]]
+    parallel = suites[PARALLEL_SUITE]["table"]
+    rows = [s for s in parallel if s not in UNTRAINED and all(s in suites[name]["table"] for name, _ in columns)]
+    parents = list(dict.fromkeys(s.split(WISE)[0] for s in rows))
+    palette = plt.get_cmap("tab10" if len(parents) <= 10 else "tab20")
+    colors = {p: palette(i % palette.N) for i, p in enumerate(parents)}
+    fig, axes = plt.subplots(len(IN_DOMAIN_METRICS), len(columns), squeeze=False,
+                             figsize=(3.4 * len(columns) + 2.6, 3.2 * len(IN_DOMAIN_METRICS)))
+    for r, y_metric in enumerate(IN_DOMAIN_METRICS):
+        for c, (suite, x_metric) in enumerate(columns):
+            ax = axes[r][c]
+            ax.axhline(0, color="grey", lw=0.6)
+            ax.axvline(0, color="grey", lw=0.6)
+            points = {s: (gain(model, suite, x_metric, s), gain(model, PARALLEL_SUITE, y_metric, s)) for s in rows}
+            for parent, path in wise_curves(parallel, at_least=1).items():
+                path = [s for _, s in path if s == BASE or s in points]
+                ax.plot([0.0 if s == BASE else points[s][0][0] for s in path],
+                        [0.0 if s == BASE else points[s][1][0] for s in path], color=colors[parent], lw=0.7, alpha=0.6)
+            for s, ((x, dx), (y, dy)) in points.items():
+                parent = s.split(WISE)[0]
+                ax.errorbar(x, y, xerr=_half(dx), yerr=_half(dy), fmt="o", ms=4, capsize=1.5, elinewidth=0.7,
+                            color=colors[parent], mfc="white" if WISE in s else colors[parent])
+            if r == 0:
+                ax.set_title(f"{suite}\n{x_metric}", fontsize=8)
+            if r == len(IN_DOMAIN_METRICS) - 1:
+                ax.set_xlabel(f"Δ {x_metric} vs base (< 0: lost)", fontsize=7)
+            if c == 0:
+                ax.set_ylabel(f"in-domain Δ {y_metric} vs base", fontsize=7)
+            ax.tick_params(labelsize=6)
+    handles = [Line2D([], [], color=colors[p], marker="o", ls="", label=p) for p in parents]
+    handles.append(Line2D([], [], color="grey", marker="o", mfc="white", lw=0.7, label=f"{WISE}α (WiSE-FT), α path"))
+    fig.legend(handles=handles, loc="center left", bbox_to_anchor=(1.0, 0.5), fontsize=7)
+    fig.suptitle(f"{summary['title']}: {tag}\nin-domain gain over the base against translation retrieval lost")
+    fig.tight_layout()
+    return fig, f"{summary['name']}_{tag}_tradeoff.png"
+
+
+def _half(ci: float) -> float:
+    """An error bar's half-width; none for a one-seed mean (no interval)."""
+    return ci if math.isfinite(ci) else 0.0
 
 
 def _bars(plt, summary: dict, tag: str, table: dict):

@@ -8,8 +8,10 @@ differently. Each function here turns one of those questions into sentences from
 rewrites the words with the numbers.
 
 Significance is the paired bootstrap over query groups (:mod:`hf_hybrid.experiments.stats`), which the grid keeps
-for the in-domain suite only; on the other suites a difference is called clear only when the two strategies'
-95 % seed intervals do not overlap.
+for the in-domain suite only, Holm-corrected within each family (:func:`~hf_hybrid.experiments.stats.family_of`:
+one strategy against all its baselines in one setting × level cell): "significantly" means the Holm-adjusted
+p < 0.05, and a raw p < 0.05 that does not survive the correction is said so. On the other suites a difference is
+called clear only when the two strategies' 95 % seed intervals do not overlap.
 """
 
 from __future__ import annotations
@@ -65,11 +67,22 @@ def _diff_interval(row: dict) -> str:
     return f"{row['diff']:+.4f} [{row['ci_low']:+.4f}, {row['ci_high']:+.4f}]"
 
 
+def p_text(row: dict) -> str:
+    """The raw p and the Holm-adjusted one beside it, the adjusted one bold where it survives (< 0.05):
+    ``p=0.001, **Holm p=0.021**``."""
+    holm = f"Holm p={row['p_holm']:.3f}"
+    return f"p={row['p']:.3f}, " + (f"**{holm}**" if survives(row) else holm)
+
+
+def survives(row: dict) -> bool:
+    """Whether a paired difference is significant after the Holm correction within its family."""
+    return row["p_holm"] < 0.05
+
+
 def delta_text(row: dict) -> str:
-    """One paired-bootstrap difference as the report's tables print it: Δ, its 95 % interval, p (bold where
-    p < 0.05)."""
-    p = f"p={row['p']:.3f}"
-    return f"{_diff_interval(row)} " + (f"**{p}**" if row["p"] < 0.05 else p)
+    """One paired-bootstrap difference as the report's tables print it: Δ, its 95 % interval, raw and
+    Holm-adjusted p (:func:`p_text`)."""
+    return f"{_diff_interval(row)} {p_text(row)}"
 
 
 def _rivals(strategies) -> list[str]:
@@ -78,24 +91,38 @@ def _rivals(strategies) -> list[str]:
     return [s for s in strategies if _trained(s) and (s == "cross" or plan_settings(s)["strategy"] == "sequential")]
 
 
+NOMINAL_BETTER = "nominally better (raw p < 0.05, not significant after the Holm correction) than"
+NOMINAL_WORSE = "nominally worse (raw p < 0.05, not significant after the Holm correction) than"
+
+
+def _verdict(row: dict) -> str:
+    """Significant (survives the Holm correction), nominal (raw p < 0.05 only) or no significant difference."""
+    if survives(row):
+        return "**significantly better than**" if row["diff"] > 0 else "**significantly worse than**"
+    if row["p"] < 0.05:
+        return NOMINAL_BETTER if row["diff"] > 0 else NOMINAL_WORSE
+    return "not significantly different from"
+
+
 def _against(rows: list[dict]) -> list[str]:
-    """Paired-bootstrap comparisons in words, grouped by verdict (better, no significant difference, worse): each
-    baseline with Δ = reference − baseline, its 95 % interval and p."""
+    """Paired-bootstrap comparisons in words, grouped by verdict (better, better before correction only, no
+    significant difference, worse before correction only, worse): each baseline with Δ = reference − baseline,
+    its 95 % interval, raw and Holm-adjusted p."""
     groups: dict[str, list[str]] = {}
     for row in rows:
-        verdict = ("not significantly different from" if row["p"] >= 0.05 else
-                   "**significantly better than**" if row["diff"] > 0 else "**significantly worse than**")
-        groups.setdefault(verdict, []).append(
-            f"`{row['baseline']}` (Δ {_diff_interval(row)}, p={row['p']:.3f})")
-    order = ("**significantly better than**", "not significantly different from", "**significantly worse than**")
+        groups.setdefault(_verdict(row), []).append(f"`{row['baseline']}` (Δ {_diff_interval(row)}, {p_text(row)})")
+    order = ("**significantly better than**", NOMINAL_BETTER, "not significantly different from", NOMINAL_WORSE,
+             "**significantly worse than**")
     return [f"{verdict} {', '.join(groups[verdict])}" for verdict in order if verdict in groups]
 
 
 def in_domain_findings(summary: dict, tag: str) -> list[str]:
     """The best strategy on the headline cells of the held-out groups; how the reference fares against the
-    sequential orders and cross-only training (the users' question: every comparison, with Δ, interval and p);
-    then which other strategies it beats or trails significantly (paired bootstrap, p < 0.05). The WiSE-FT rows
-    are remedies, not strategies: they are left to the significance table and the forgetting findings."""
+    sequential orders and cross-only training (the users' question: every comparison, with Δ, interval, raw and
+    Holm-adjusted p); then which other strategies it beats or trails significantly (paired bootstrap, Holm-adjusted
+    p < 0.05 within the cell), and which only at a raw p < 0.05. The WiSE-FT rows are remedies, not strategies:
+    they are left to the significance table and the forgetting findings, but they are in the cell's family, so
+    they count in its correction."""
     model = summary["models"][tag]
     table = model["suites"][PARALLEL_SUITE]["table"]
     ref = summary["reference"]
@@ -106,18 +133,23 @@ def in_domain_findings(summary: dict, tag: str) -> list[str]:
         if not cells:
             continue
         best = max(cells, key=cells.get)
-        sig = [r for r in model["significance"] if r["setting"] == setting and r["subset"] == subset
-               and WISE not in r["baseline"]]
+        family = [r for r in model["significance"] if r["setting"] == setting and r["subset"] == subset]
+        sig = [r for r in family if WISE not in r["baseline"]]
         rivals = set(_rivals(r["baseline"] for r in sig))
         head = _against([r for r in sig if r["baseline"] in rivals])
         others = [r for r in sig if r["baseline"] not in rivals and r["p"] < 0.05]
-        better = [r["baseline"] for r in others if r["diff"] > 0]
-        worse = [f"`{r['baseline']}` (Δ {r['diff']:+.4f}, p={r['p']:.3f})" for r in others if r["diff"] < 0]
+        better = [r["baseline"] for r in others if survives(r) and r["diff"] > 0]
+        worse = [f"`{r['baseline']}` (Δ {r['diff']:+.4f}, {p_text(r)})" for r in others
+                 if survives(r) and r["diff"] < 0]
+        nominal = [f"{'better' if r['diff'] > 0 else 'worse'} than `{r['baseline']}` (Δ {r['diff']:+.4f}, "
+                   f"{p_text(r)})" for r in others if not survives(r)]
         verdict = []
         if better:
             verdict.append(f"significantly better than {_names(better)}")
         if worse:
             verdict.append(f"significantly worse than {', '.join(worse)}")
+        if nominal:
+            verdict.append(f"{', '.join(nominal)} at a raw p < 0.05 only, not after the Holm correction")
         base_note = f"; the untuned base scores {cells[BASE]:.4f}" if BASE in cells else ""
         base_note += f"; lexical `bm25` scores {cells[BM25]:.4f}" if BM25 in cells else ""
         if ref not in cells:
@@ -128,7 +160,8 @@ def in_domain_findings(summary: dict, tag: str) -> list[str]:
                 standing = (f"against sequential and cross-only training, {standing}{'; '.join(head)}; against the "
                             "other strategies it is ")
             standing += (" and ".join(verdict) or f"not significantly different from any {'of them' if head else 'baseline'}")
-            standing += (f" (paired bootstrap over query groups, significant where p < 0.05; {len(sig)} "
+            standing += (f" (paired bootstrap over query groups; significant where the Holm-adjusted p < 0.05 over "
+                         f"the cell's {len(family)} comparison{'s' if len(family) != 1 else ''}; {len(sig)} "
                          f"strateg{'ies' if len(sig) != 1 else 'y'} tested)")
         lines.append(f"- **In-domain {metric}, {subset} languages**: best mean is `{best}` ({cells[best]:.4f}); "
                      f"{standing}{base_note}.")
@@ -149,8 +182,10 @@ def negatives_findings(summary: dict, tag: str) -> list[str]:
             continue
         what = ("group-blind mining: what excluding a row's translations is worth" if baseline.endswith("+generic")
                 else "no mined negatives")
+        kept = sum(survives(r) for r in rows.values() if (r["setting"], r["subset"]) in HEADLINE)
         lines.append(f"- **Mined negatives, in-domain**: `{strategy}` against `{baseline}` ({what}): "
-                     f"{'; '.join(cells)} (paired bootstrap over query groups).")
+                     f"{'; '.join(cells)} (paired bootstrap over query groups, Holm-corrected over the strategy's "
+                     f"comparisons in each cell; {kept} of these {len(cells)} differences survive the correction).")
     return lines
 
 

@@ -26,8 +26,18 @@ import numpy as np
 
 from hf_hybrid.atomic import atomic_path, write_text
 from hf_hybrid.errors import UserError
+from hf_hybrid.evaluation.suites import SUITES
 from hf_hybrid.experiments.scoring import evaluate_run
-from hf_hybrid.experiments.variants import SUFFIXES, mined_data, strategy_options, wise_ft_model, wise_label  # noqa: F401
+from hf_hybrid.experiments.variants import (  # noqa: F401
+    PLAN_OPTIONS,
+    SUFFIXES,
+    mined_data,
+    strategy_options,
+    train_options,
+    wise_ft_model,
+    wise_label,
+)
+from hf_hybrid.ranges import SEED, check_ranges
 from hf_hybrid.training.files import RUN_MARKER, TRAINING_RECORD
 
 MINIATURE = "mlm"  # the model name that means "the miniature encoder pre-trained on this config's world"
@@ -42,7 +52,8 @@ OWN_DATA_TASK = "parallel"  # in mteb_tasks: the grid's evaluation data as an MT
 STRATEGIES = ("base", "bm25", "mono", "cross", "hybrid-0.25", "hybrid-0.5", "hybrid-0.75", "seq-mono-cross",
               "seq-cross-mono", "mixed")
 # Training options forwarded to every run's TrainConfig (which weights train: hf_hybrid.training.tuning).
-TUNING = ("freeze_embeddings", "freeze_layers", "lora_r", "lora_alpha", "lora_dropout", "lora_target_modules")
+TUNING = ("freeze_embeddings", "freeze_layers", "lora_r", "lora_alpha", "lora_dropout", "lora_target_modules",
+          "distill_weight", "train_side")
 _STRATEGY = re.compile(r"^(mono|cross|mixed|base|bm25)$|^hybrid-(\d*\.?\d+)$|^seq-(mono|cross|mixed)-(mono|cross|mixed)$")
 
 
@@ -50,74 +61,128 @@ _STRATEGY = re.compile(r"^(mono|cross|mixed|base|bm25)$|^hybrid-(\d*\.?\d+)$|^se
 class ExperimentConfig:
     """A grid and its report. YAML files in ``configs/experiments/`` set any of these."""
 
-    name: str = field(default="experiment", metadata={"help": "experiment name (folder under output_dir)"})
-    title: str = field(default="", metadata={"help": "report title (default: the name)"})
-    output_dir: str = field(default="hf_hybrid_out/experiments", metadata={"help": "where grids are written"})
+    name: str = field(default="experiment", metadata={"help": "experiment name (folder under output_dir)",
+                                                      "kind": "text"})
+    title: str = field(default="", metadata={"help": "report title (default: the name)", "kind": "text"})
+    output_dir: str = field(default="hf_hybrid_out/experiments", metadata={"help": "where grids are written",
+                                                                           "kind": "output"})
     data: str = field(default="synthetic", metadata={"help": "parallel data source for training and evaluation "
-                                                             "(synthetic:..., sample, a file, a Hub id)"})
+                                                             "(synthetic:..., sample, a file, a Hub id)",
+                                                     "kind": "source"})
     models: list[str] = field(default_factory=lambda: [MINIATURE],
                               metadata={"help": f"base models; '{MINIATURE}' = the miniature pre-trained on the "
-                                                "synthetic world of `data`"})
+                                                "synthetic world of `data`", "kind": "model"})
     strategies: list[str] = field(default_factory=lambda: list(STRATEGIES),
                                   metadata={"help": "mono, cross, mixed, hybrid-<alpha>, seq-<first>-<then>, "
                                                     "base (no fine-tuning), bm25 (lexical baseline); suffix "
                                                     "+mined / +generic: train on hard negatives mined by the base "
-                                                    "model"})
-    seeds: list[int] = field(default_factory=lambda: [0, 1, 2], metadata={"help": "seeds (>= 3 for intervals)"})
-    reference: str = field(default="hybrid-0.5", metadata={"help": "the strategy tested against every other"})
+                                                    "model; remedies for forgetting: +distill<λ> (distill_weight), "
+                                                    "+trans<β> (a share β of translation batches), +query (only "
+                                                    "the query encoder trains), e.g. hybrid-0.5+distill100",
+                                            "kind": "text"})
+    seeds: list[int] = field(default_factory=lambda: [0, 1, 2], metadata={"help": "seeds (>= 3 for intervals)",
+                                                                          "range": SEED})
+    reference: str = field(default="hybrid-0.5", metadata={"help": "the strategy tested against every other",
+                                                           "kind": "text"})
     train_languages: list[str] | None = field(default=None, metadata={"help": "fine-tuning languages (synthetic "
-                                                                              "default: the high-resource ones)"})
+                                                                              "default: the high-resource ones)",
+                                                                      "kind": "text"})
     zero_shot: list[str] | None = field(default=None, metadata={"help": "languages reported as zero-shot "
-                                                                        "(default: evaluated but never trained)"})
-    max_steps: int = field(default=100, metadata={"help": "optimizer steps of every run"})
-    batch_size: int = field(default=32, metadata={"help": "global batch size of every run"})
-    learning_rate: float = field(default=5e-4, metadata={"help": "AdamW learning rate"})
-    warmup_ratio: float = field(default=0.1, metadata={"help": "share of warm-up steps"})
-    max_seq_length: int = field(default=32, metadata={"help": "tokens per text"})
+                                                                        "(default: evaluated but never trained)",
+                                                                "kind": "text"})
+    max_steps: int = field(default=100, metadata={"help": "optimizer steps of every run",
+                                                  "range": "[1, inf)"})
+    batch_size: int = field(default=32, metadata={"help": "global batch size of every run",
+                                                  "range": "[2, inf)",
+                                                  "fix": "in-batch negatives need a batch size of at least 2"})
+    learning_rate: float = field(default=5e-4, metadata={"help": "AdamW learning rate", "range": "(0, inf)"})
+    warmup_ratio: float = field(default=0.1, metadata={"help": "share of warm-up steps", "range": "[0, 1]"})
+    max_seq_length: int = field(default=32, metadata={"help": "tokens per text", "range": "[1, inf)"})
     use_negatives: bool = field(default=True, metadata={"help": "train with the data's hard negatives"})
-    query_prompt: str | None = field(default=None, metadata={"help": "query prefix (default: the model's own)"})
-    passage_prompt: str | None = field(default=None, metadata={"help": "passage prefix (default: the model's)"})
+    query_prompt: str | None = field(default=None, metadata={"help": "query prefix (default: the model's own)",
+                                                             "kind": "text"})
+    passage_prompt: str | None = field(default=None, metadata={"help": "passage prefix (default: the model's)",
+                                                               "kind": "text"})
     eval_data: str = field(default="", metadata={"help": "parallel source of the LAReQA-style suite "
-                                                         "(default: data)"})
-    eval_split: str = field(default="test", metadata={"help": "split of `data` evaluated"})
-    eval_groups: int = field(default=0, metadata={"help": "evaluate only the first N groups (0: all)"})
+                                                         "(default: data)", "kind": "source"})
+    eval_split: str = field(default="test", metadata={"help": "split of `data` evaluated", "kind": "text"})
+    eval_groups: int = field(default=0, metadata={"help": "evaluate only the first N groups (0: all)",
+                                                  "range": "[0, inf)",
+                                                  "fix": "use 0 (all) or a number of groups"})
     suites: list[str] = field(default_factory=list, metadata={"help": "named suites also evaluated: xquad_r, "
-                                                                      "mlqa_r, ciral, africlirmatrix"})
-    africlirmatrix_dir: str | None = field(default=None, metadata={"help": "africlirmatrix: the release folder"})
+                                                                      "mlqa_r, ciral, africlirmatrix",
+                                                              "choices": tuple(SUITES)})
+    africlirmatrix_dir: str | None = field(default=None, metadata={"help": "africlirmatrix: the release folder",
+                                                                   "kind": "folder"})
     mteb_tasks: list[str] = field(default_factory=list, metadata={"help": "MTEB tasks or benchmarks also "
                                                                           "evaluated (e.g. BelebeleRetrieval, BEIR-NL; "
-                                                                          f"'{OWN_DATA_TASK}': the evaluation data)"})
-    beir: list[str] = field(default_factory=list, metadata={"help": "BEIR folders or names also evaluated"})
+                                                                          f"'{OWN_DATA_TASK}': the evaluation data)",
+                                                                  "kind": "text"})
+    beir: list[str] = field(default_factory=list, metadata={"help": "BEIR folders or names also evaluated",
+                                                            "kind": "text"})
     beir_pairs: bool = field(default=False, metadata={"help": "also export the evaluation split as BEIR folders per "
                                                                "language pair (<experiment>/beir_pairs) and score "
                                                                "them: nDCG@10, Recall@100"})
     freeze_embeddings: bool = field(default=False, metadata={"help": "keep the token embeddings fixed (see train)"})
-    freeze_layers: int = field(default=0, metadata={"help": "train only the top N transformer layers (0: all)"})
-    lora_r: int = field(default=0, metadata={"help": "train LoRA adapters of this rank (0: off; saved merged)"})
-    lora_alpha: float = field(default=16.0, metadata={"help": "LoRA scaling numerator"})
-    lora_dropout: float = field(default=0.0, metadata={"help": "LoRA dropout"})
-    lora_target_modules: list[str] = field(default_factory=list, metadata={"help": "LoRA layers (default: peft's)"})
+    freeze_layers: int = field(default=0, metadata={"help": "train only the top N transformer layers (0: all)",
+                                                    "range": "[0, inf)",
+                                                    "fix": "use 0 (every layer) or a layer count"})
+    lora_r: int = field(default=0, metadata={"help": "train LoRA adapters of this rank (0: off; saved merged)",
+                                             "range": "[0, inf)", "fix": "use 0 (off) or a rank such as 8"})
+    lora_alpha: float = field(default=16.0, metadata={"help": "LoRA scaling numerator", "range": "(0, inf)"})
+    lora_dropout: float = field(default=0.0, metadata={"help": "LoRA dropout", "range": "[0, 1)"})
+    lora_target_modules: list[str] = field(default_factory=list, metadata={"help": "LoRA layers (default: peft's)",
+                                                                           "kind": "text"})
+    distill_weight: float = field(default=0.0, metadata={"help": "every run: λ·MSE to the frozen base's embeddings "
+                                                                 "beside MNRL (see train --distill_weight; a row's "
+                                                                 "+distill<λ> overrides it); 0: off",
+                                                         "range": "[0, inf)"})
+    train_side: str = field(default="both", metadata={"help": "every run: both, or query (only the query encoder "
+                                                              "trains; see train --train_side; a row's +query "
+                                                              "sets it)", "choices": ("both", "query")})
+    prefix_cache: bool = field(default=True, metadata={"help": "with freeze_layers, compute the frozen layers' "
+                                                               "states of a text once for every run and scoring "
+                                                               "pass of the grid (see train --prefix_cache)"})
     wise_ft: list[float] = field(default_factory=list,
                                  metadata={"help": "WiSE-FT α values at which every fine-tuned run is also evaluated, "
                                                    "without retraining: (1-α)·base + α·fine-tuned, reported as "
-                                                   "<strategy>+wise<α> (e.g. hybrid-0.5+wise0.5)"})
-    bootstrap: int = field(default=1000, metadata={"help": "bootstrap resamples for the significance test"})
+                                                   "<strategy>+wise<α> (e.g. hybrid-0.5+wise0.5)",
+                                           "range": "[0, 1)",
+                                           "fix": "list α values such as [0.5] (1 is the fine-tuned model itself, "
+                                                  "always evaluated)"})
+    bootstrap: int = field(default=1000, metadata={"help": "bootstrap resamples for the significance test",
+                                                   "range": "[100, inf)",
+                                                   "fix": "use at least 100 resamples (1000 recommended)"})
     keep_models: bool = field(default=False, metadata={"help": "keep fine-tuned weights (off: delete after "
                                                                "evaluation, keep the training record)"})
-    mlm_steps: int = field(default=300, metadata={"help": f"'{MINIATURE}': MLM pre-training steps"})
-    mlm_sentences: int = field(default=3000, metadata={"help": f"'{MINIATURE}': sentences per language"})
-    mlm_hidden_size: int = field(default=64, metadata={"help": f"'{MINIATURE}': encoder width"})
-    mlm_layers: int = field(default=2, metadata={"help": f"'{MINIATURE}': transformer layers"})
-    mlm_vocab_size: int = field(default=2000, metadata={"help": f"'{MINIATURE}': WordPiece vocabulary"})
-    report: str = field(default="", metadata={"help": "report path (default: <output_dir>/<name>/report.md)"})
-    figures_dir: str = field(default="", metadata={"help": "figures folder (default: figures/ beside report)"})
+    mlm_steps: int = field(default=300, metadata={"help": f"'{MINIATURE}': MLM pre-training steps",
+                                                  "range": "[1, inf)"})
+    mlm_sentences: int = field(default=3000, metadata={"help": f"'{MINIATURE}': sentences per language",
+                                                       "range": "[1, inf)"})
+    mlm_hidden_size: int = field(default=64, metadata={"help": f"'{MINIATURE}': encoder width",
+                                                       "range": "[1, inf)"})
+    mlm_layers: int = field(default=2, metadata={"help": f"'{MINIATURE}': transformer layers",
+                                                 "range": "[1, inf)"})
+    mlm_vocab_size: int = field(default=2000, metadata={"help": f"'{MINIATURE}': WordPiece vocabulary",
+                                                        "range": "[1, inf)"})
+    report: str = field(default="", metadata={"help": "report path (default: <output_dir>/<name>/report.md)",
+                                              "kind": "output_file"})
+    figures_dir: str = field(default="", metadata={"help": "figures folder (default: figures/ beside report)",
+                                                   "kind": "output"})
     summary_copy: str = field(default="", metadata={"help": "also write summary.json here (e.g. docs/summaries/"
                                                              "<name>.json), so --combine can rebuild the report "
-                                                             "without the run folders"})
+                                                             "without the run folders",
+                                                    "kind": "output_file"})
     combine: list[str] = field(default_factory=list, metadata={"help": "instead of running: merge these finished "
-                                                                      "experiment folders into one report"})
+                                                                      "experiment folders (or their summary "
+                                                                      "files) into one report",
+                                                               "kind": "path"})
 
     def validate(self) -> None:
+        from hf_hybrid.config import check_types
+
+        check_types(self)
+        check_ranges(self)  # every range, choice and kind declared above
         for name in self.strategies:
             plan_settings(name)
         if not self.seeds or len(set(self.seeds)) != len(self.seeds):
@@ -127,21 +192,11 @@ class ExperimentConfig:
         if MINIATURE in self.models and not self.data.startswith("synthetic"):
             raise UserError("models", f"{MINIATURE!r} with data {self.data!r}",
                             "the miniature needs synthetic data; use data: synthetic:... or another model")
-        from hf_hybrid.evaluation.suites import SUITES
-
         for name in self.suites:
-            if name not in SUITES:
-                raise UserError("suites", f"unknown suite {name!r}", f"use one of {', '.join(SUITES)}")
             if SUITES[name].needs_root and not getattr(self, f"{name}_dir", None):
                 raise UserError(f"{name}_dir", "missing", f"give a local copy of the release ({SUITES[name].source})")
-        for alpha in self.wise_ft:
-            if not 0 <= alpha < 1:
-                raise UserError("wise_ft", f"{alpha} is outside [0, 1)", "list α values such as [0.5] (1 is the "
-                                "fine-tuned model itself, always evaluated)")
         if self.reference not in self.rows():
             raise UserError("reference", repr(self.reference), f"use one of {self.rows()}")
-        if self.bootstrap < 100:
-            raise UserError("bootstrap", f"{self.bootstrap}", "use at least 100 resamples (1000 recommended)")
 
     @property
     def folder(self) -> Path:
@@ -159,6 +214,7 @@ class ExperimentConfig:
                 "figures_dir", "summary_copy", "combine", "bootstrap", "keep_models", "mteb_tasks", "beir",
                 "beir_pairs", "suites", "africlirmatrix_dir"}
         skip.add("wise_ft")  # evaluated variants of the same trained runs
+        skip.add("prefix_cache")  # how fast, not what: cached and recomputed runs agree within 1e-5
         defaults = ExperimentConfig.__dataclass_fields__
         # Options at their default leave the fingerprint of grids made before the options existed unchanged.
         payload = {k: v for k, v in asdict(self).items() if k not in skip
@@ -170,9 +226,13 @@ class ExperimentConfig:
 def plan_settings(name: str) -> dict:
     """Strategy name → :class:`~hf_hybrid.sampling.PlanConfig` fields (``hybrid-0.5`` → hybrid, alpha 0.5);
     ``base`` → ``{"strategy": "base"}`` and ``bm25`` → ``{"strategy": "bm25"}``, which are never trained.
-    Suffixes after '+' are checked here and read by :func:`strategy_options`."""
-    strategy_options(name)
-    name = name.split("+")[0]
+    Suffixes after '+' are checked here and read by :func:`strategy_options`; those that set a plan field
+    (``+trans0.2`` → ``beta``) are in the result."""
+    options = {k: v for k, v in strategy_options(name).items() if k in PLAN_OPTIONS}
+    return options | _base_plan_settings(name.split("+")[0])
+
+
+def _base_plan_settings(name: str) -> dict:
     match = _STRATEGY.match(name)
     if not match:
         raise UserError("strategies", f"unknown strategy {name!r}",
@@ -287,8 +347,8 @@ def train_run(ctx: Context, tag: str, strategy: str, seed: int, out: Path) -> Pa
                             warmup_ratio=cfg.warmup_ratio, max_seq_length=cfg.max_seq_length,
                             use_negatives=cfg.use_negatives or bool(negatives), query_prompt=cfg.query_prompt,
                             passage_prompt=cfg.passage_prompt, report_to=["none"],
-                            logging_steps=max(1, cfg.max_steps // 4),
-                            **{name: getattr(cfg, name) for name in TUNING})
+                            logging_steps=max(1, cfg.max_steps // 4), prefix_cache=cfg.prefix_cache,
+                            **{name: getattr(cfg, name) for name in TUNING} | train_options(strategy))
     plan_cfg = PlanConfig(batch_size=cfg.batch_size, seed=seed, train_languages=list(ctx.train_languages),
                           **plan_settings(strategy))
     return train(train_cfg, plan_cfg)

@@ -1,17 +1,18 @@
 """The grid's report as Markdown, generated from an experiment's ``summary.json`` (no number typed by hand).
 
 Tables (mean ± 95 % interval over seeds), plain-sentence findings computed from them
-(:mod:`hf_hybrid.experiments.findings`), the paired-bootstrap table,
-the α ablation, figure links, the reproduction block and the caveats (:func:`limits`).
+(:mod:`hf_hybrid.experiments.findings`), the paired-bootstrap table (raw and Holm-adjusted p),
+the α ablation, the WiSE-FT α curve, figure links, the reproduction block and the caveats (:func:`limits`).
 """
 
 from __future__ import annotations
 
 import math
 
-from hf_hybrid.experiments.findings import delta_text, model_findings
-from hf_hybrid.experiments.grid import PARALLEL_SUITE, plan_settings
-from hf_hybrid.experiments.stats import SETTINGS
+from hf_hybrid.experiments.findings import delta_text, model_findings, survives
+from hf_hybrid.experiments.grid import BASE, PARALLEL_SUITE, plan_settings
+from hf_hybrid.experiments.stats import SETTINGS, family_of
+from hf_hybrid.experiments.variants import WISE
 
 TABLE_METRICS = ("mono.map", "cross.map", "multi.map", "multi.language_bias")
 SUBSETS = ("all", "high", "low", "zero-shot")
@@ -23,6 +24,11 @@ SUITE_NOTES = {
     "beir": "The evaluation split as BEIR folders per language pair, scored by pytrec_eval as BEIR does; mono = "
             "x→x folders, cross = x→y. ",
 }
+# The translation-retrieval suites whose loss the trade-off figure plots (issue 29: what fine-tuning forgets).
+TRANSLATION_SUITES = ("translation_howto", "translation_cldr")
+# The WiSE-FT α-curve table's columns per suite type (other suites: their main score), all languages.
+WISE_COLUMNS = {"multilingual": ("cross.map", "multi.map"), "translation": ("cross.map", "en_to_low.map"),
+                "beir": ("cross.ndcg@10",)}
 
 
 def _fmt(cell: dict) -> str:
@@ -82,12 +88,24 @@ def _significance_lines(summary: dict, sig: list[dict], h: str) -> list[str]:
     """The paired-bootstrap table: reference − baseline per subset and setting."""
     if not sig:
         return []
+    sizes = _family_sizes(sig)
     lines = [f"{h}## Significance: `{summary['reference']}` against each baseline", "",
              f"Paired bootstrap over query groups ({summary['bootstrap']} resamples, the same resample "
              "for every seed, seeds paired): Δ = reference − baseline in per-query AP, its 95 % "
-             "interval and two-sided p; bold where p < 0.05.", "",
+             "interval, the two-sided p and the Holm-adjusted p within the cell's family (the reference against "
+             f"its {sizes} baselines at that setting and level); bold where the Holm-adjusted p < 0.05, i.e. the "
+             "difference survives the correction.", "",
              "| baseline | subset | Δ mono | Δ cross | Δ multi |", "| --- | --- | --- | --- | --- |"]
     return lines + _delta_rows(sig, lambda r: (r["baseline"],)) + [""]
+
+
+def _family_sizes(rows: list[dict]) -> str:
+    """How many comparisons the families of ``rows`` hold (``21``, or ``2–3`` where they differ)."""
+    sizes: dict[tuple, int] = {}
+    for row in rows:
+        sizes[family_of(row)] = sizes.get(family_of(row), 0) + 1
+    low, high = min(sizes.values()), max(sizes.values())
+    return str(low) if low == high else f"{low}–{high}"
 
 
 def _contrast_lines(contrasts: list[dict], h: str) -> list[str]:
@@ -95,8 +113,10 @@ def _contrast_lines(contrasts: list[dict], h: str) -> list[str]:
     if not contrasts:
         return []
     lines = [f"{h}## Mined negatives: translation-aware against none and against group-blind mining", "",
-             "The same paired bootstrap: Δ = strategy − baseline in per-query AP. Against `+generic` (negatives "
-             "mined without excluding the row's own group), Δ is what excluding a row's translations is worth.", "",
+             "The same paired bootstrap: Δ = strategy − baseline in per-query AP, raw and Holm-adjusted p (the "
+             f"family: the strategy against its {_family_sizes(contrasts)} baselines at one setting and level; bold "
+             "where the adjusted p < 0.05). Against `+generic` (negatives mined without excluding the row's own "
+             "group), Δ is what excluding a row's translations is worth.", "",
              "| strategy | baseline | subset | Δ mono | Δ cross | Δ multi |", "| --- | --- | --- | --- | --- | --- |"]
     return lines + _delta_rows(contrasts, lambda r: (r["strategy"], r["baseline"])) + [""]
 
@@ -116,6 +136,55 @@ def _alpha_lines(table: dict, h: str) -> list[str]:
                      f"{_fmt(t['zero-shot']['cross.map']) if 'zero-shot' in t else '–'} | "
                      f"{_fmt(t['all']['multi.map'])} |")
     return lines + [""]
+
+
+def _shape(suite: dict) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """A suite's table columns and level rows (a summary written before they were recorded: the defaults)."""
+    multilingual = suite["type"] == "multilingual"
+    return (tuple(suite.get("metrics") or (TABLE_METRICS if multilingual else (suite["main_score"],))),
+            tuple(suite.get("subsets") or (SUBSETS if multilingual else ("all",))))
+
+
+def wise_curves(table: dict, at_least: int = 2) -> dict[str, list[tuple[float, str]]]:
+    """Per trained strategy with WiSE-FT rows at ``at_least`` α or more: its points from the base (α = 0) through
+    each ``<strategy>+wise<α>`` to the fine-tuned strategy itself (α = 1)."""
+    curves: dict[str, list[tuple[float, str]]] = {}
+    for row in table:
+        parent, _, alpha = row.rpartition(WISE)
+        if parent in table and alpha:
+            curves.setdefault(parent, []).append((float(alpha), row))
+    return {parent: [(0.0, BASE), *sorted(points), (1.0, parent)] for parent, points in curves.items()
+            if len(points) >= at_least and BASE in table}
+
+
+def _wise_lines(suites: dict, h: str) -> list[str]:
+    """The WiSE-FT α curve, one column per suite and headline metric, when a strategy has WiSE-FT rows at several
+    α: how much of the fine-tuned model each suite wants back."""
+    curves = wise_curves(suites.get(PARALLEL_SUITE, {}).get("table", {}))
+    if not curves:
+        return []
+    columns = [(name, m) for name, suite in suites.items()
+               for m in WISE_COLUMNS.get(suite["type"], (suite["main_score"],))
+               if m in _shape(suite)[0] and "all" in _shape(suite)[1]]
+    lines = [f"{h}## WiSE-FT α curve ((1 − α)·base + α·fine-tuned; α = 0 is the base, α = 1 the fine-tuned run)",
+             "", "Mean ± 95 % interval over seeds, all languages, per suite.", "",
+             "| strategy | α | " + " | ".join(f"{name} {m}" for name, m in columns) + " |",
+             "| --- | ---: |" + " ---: |" * len(columns)]
+    for parent, points in curves.items():
+        for alpha, row in points:
+            lines.append(f"| {parent} | {alpha:.2f} | " + " | ".join(
+                _fmt(suites[name]["table"][row]["all"][m]) if row in suites[name]["table"] else "–"
+                for name, m in columns) + " |")
+    return lines + [""]
+
+
+def tradeoff_suites(model: dict) -> list[str]:
+    """The translation suites the trade-off figure plots for ``model`` (those with an untuned base row, beside an
+    in-domain suite with one); empty when there is no figure to draw."""
+    suites = model["suites"]
+    if BASE not in suites.get(PARALLEL_SUITE, {}).get("table", {}):
+        return []
+    return [name for name in TRANSLATION_SUITES if BASE in suites.get(name, {}).get("table", {})]
 
 
 def render(summary: dict, figures_prefix: str = "figures", heading: int = 1) -> str:
@@ -138,9 +207,7 @@ def render(summary: dict, figures_prefix: str = "figures", heading: int = 1) -> 
             lines += ["What the numbers show (generated from the tables below):", ""] + model_findings(summary, tag)
             lines += [""]
         for suite_name, suite in model["suites"].items():
-            metrics = tuple(suite.get("metrics")
-                            or (TABLE_METRICS if suite["type"] == "multilingual" else (suite["main_score"],)))
-            subsets = tuple(suite.get("subsets") or (SUBSETS if suite["type"] == "multilingual" else ("all",)))
+            metrics, subsets = _shape(suite)
             for subset in subsets:
                 if not any(subset in t for t in suite["table"].values()):
                     continue
@@ -155,9 +222,14 @@ def render(summary: dict, figures_prefix: str = "figures", heading: int = 1) -> 
         lines += _significance_lines(summary, model["significance"], h)
         lines += _contrast_lines(model.get("contrasts", []), h)
         lines += _alpha_lines(model["suites"].get(PARALLEL_SUITE, {}).get("table", {}), h)
+        lines += _wise_lines(model["suites"], h)
         lines += [f"{h}## Figures", ""]
-        for kind, caption in (("bars", "mAP per setting and strategy"), ("alpha", "the α curve"),
-                              ("heatmaps", "x→y mAP per strategy")):
+        figures = [("bars", "mAP per setting and strategy"), ("alpha", "the α curve"),
+                   ("heatmaps", "x→y mAP per strategy")]
+        if tradeoff_suites(model):
+            figures.append(("tradeoff", "in-domain gain over the base against translation retrieval lost, each "
+                                        "strategy and remedy with its 95 % interval"))
+        for kind, caption in figures:
             name = f"{summary['name']}_{tag}_{kind}.png"
             lines += [f"![{caption}]({figures_prefix}/{name})", ""]
     lines += _reproduce(summary, h)
@@ -214,16 +286,39 @@ SAMPLE_LIMIT = ("The real-language grid uses the bundled sample (400 training an
 
 
 def _multiplicity(summaries: list[dict]) -> list[str]:
-    """How many paired tests the report makes, uncorrected: the reader's guard against reading a lone p < 0.05
-    among many as a finding."""
-    tests = [r for s in summaries for m in s["models"].values() for r in m.get("significance", []) + m.get("contrasts", [])]
+    """How many paired tests the report makes, how many fall below 0.05 before and after the Holm correction, what
+    a family is and why Holm: the reader's guard against reading a lone p < 0.05 among many as a finding."""
+    families: dict[tuple, int] = {}
+    tests, floor = [], 0.0
+    for s in summaries:
+        for tag, m in s["models"].items():
+            for kind in ("significance", "contrasts"):
+                for r in m.get(kind, []):
+                    tests.append(r)
+                    key = (s["name"], tag, kind, *family_of(r))
+                    families[key] = families.get(key, 0) + 1
+                    floor = max(floor, families[key] / (s["bootstrap"] + 1))
     if not tests:
         return []
-    hits = sum(r["p"] < 0.05 for r in tests)
-    return [f"The p-values are per comparison and not corrected for multiplicity: this report makes {len(tests)} "
-            f"paired tests ({hits} at p < 0.05). Were no strategy different from another, about one in twenty "
-            f"({len(tests) / 20:.0f}) would still fall below 0.05: read a lone difference with p between 0.01 and 0.05 "
-            "as weak evidence, and one at p = 0.001 that recurs in a second world or evaluation set as strong."]
+    hits, kept = sum(r["p"] < 0.05 for r in tests), sum(survives(r) for r in tests)
+    return [f"This report makes {len(tests)} paired tests: {hits} at a raw p < 0.05, of which {kept} survive the "
+            "Holm–Bonferroni correction (Holm 1979) within their family; the tables give both p-values and the "
+            "findings call a difference significant only where it survives. A family is one model's comparisons of "
+            "one strategy (the reference; in the mined-negatives contrasts, the mined strategy) against all its "
+            "baselines in one setting × level cell of the in-domain suite, e.g. the reference against every other "
+            "row on cross.map for low-resource languages: what one sentence of the findings, or one column of a "
+            f"significance table at one level, claims at once ({len(families)} families here, of {min(families.values())} to "
+            f"{max(families.values())} comparisons). Holm rather than Benjamini–Hochberg: the comparisons of a "
+            "family share the reference's per-query scores and the same bootstrap resamples, so they are dependent, "
+            "and Holm bounds the chance of any false 'significantly' in a family by 5 % under any dependence, while "
+            "Benjamini–Hochberg bounds only the expected share of false ones, and only under independence or "
+            "positive dependence. Families are not pooled across cells, levels or experiments: each answers its own "
+            "question, and a difference that recurs in a second world or evaluation set is stronger evidence than "
+            "one corrected p. With a bootstrap of B resamples no p is below 1/(B + 1), so the smallest Holm p of a "
+            f"family of m is m/(B + 1); here at most {floor:.3f}, "
+            + ("below 0.05, so the largest family can still show a significant difference." if floor < 0.05 else
+               "so the largest family cannot show a significant difference at all: rerun it with more resamples "
+               "(bootstrap).")]
 
 
 def limits(summaries: list[dict]) -> list[str]:

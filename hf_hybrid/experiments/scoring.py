@@ -23,19 +23,24 @@ def evaluate_run(ctx: Context, model_dir) -> tuple[list[dict], dict[str, np.ndar
     """Every configured suite for one fine-tuned model (a folder, ``bm25`` or a loaded model), plus the per-query
     units of the parallel suite; a text read by several suites is encoded once (:func:`shared_embeddings`)."""
     from hf_hybrid.evaluation.embeddings import shared_embeddings
-
-    with shared_embeddings():
-        return _evaluate_run(ctx, model_dir)
-
-
-def _evaluate_run(ctx: Context, model_dir) -> tuple[list[dict], dict[str, np.ndarray]]:
-    from hf_hybrid.evaluation.multilingual import pool_from_parallel, pool_source, pool_suite
-    from hf_hybrid.experiments.grid import BM25, OWN_DATA_TASK, PARALLEL_SUITE
-    from hf_hybrid.experiments.stats import per_query_units
+    from hf_hybrid.frozen_prefix import prefix_depth, served_prefix
     from hf_hybrid.models import load_model
 
     cfg = ctx.config
     model = load_model(str(model_dir)) if isinstance(model_dir, str | Path) else model_dir
+    # Every model of the grid (base, trained, WiSE-FT) shares the base's frozen prefix when only the top layers
+    # train: each runs only those on the states stored once (hf_hybrid.frozen_prefix).
+    depth = prefix_depth(model, cfg.freeze_layers) if cfg.prefix_cache and not cfg.lora_r else 0
+    with shared_embeddings(), served_prefix(model, depth):
+        return _evaluate_run(ctx, model_dir, model)
+
+
+def _evaluate_run(ctx: Context, model_dir, model) -> tuple[list[dict], dict[str, np.ndarray]]:
+    from hf_hybrid.evaluation.multilingual import pool_from_parallel, pool_source, pool_suite
+    from hf_hybrid.experiments.grid import BM25, OWN_DATA_TASK, PARALLEL_SUITE
+    from hf_hybrid.experiments.stats import per_query_units
+
+    cfg = ctx.config
     pool = pool_from_parallel(ctx.eval_data, name=PARALLEL_SUITE, split=cfg.eval_split)
     # Encoded (or BM25-indexed) once here, not through evaluate_parallel, so the same scores feed the suite and
     # the per-query units of the bootstrap.

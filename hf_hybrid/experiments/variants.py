@@ -1,5 +1,6 @@
-"""Variants of a grid's strategies: the '+' suffixes that change what a run trains on (``hybrid-0.5+mined``), and
-the WiSE-FT rows evaluated from a finished run without retraining (``hybrid-0.5+wise0.5``).
+"""Variants of a grid's strategies: the '+' suffixes that change what a run trains on (``hybrid-0.5+mined``) or how
+(the remedies for forgetting: ``hybrid-0.5+distill100``, ``hybrid-0.5+trans0.2``), and the WiSE-FT rows evaluated
+from a finished run without retraining (``hybrid-0.5+wise0.5``).
 
 Kept apart from :mod:`hf_hybrid.experiments.grid` (which runs the cells) because each variant is a small policy
 of its own: which data a suffix trains on, how a WiSE-FT model is made from a finished run.
@@ -9,6 +10,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
+import re
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -27,21 +30,47 @@ def wise_label(strategy: str, alpha: float) -> str:
 
 # Strategy suffixes after '+': what each sets in :func:`strategy_options` (``hybrid-0.5+mined``).
 # mined: negatives mined per language with the row's group excluded; generic: the group-blind ablation.
-SUFFIXES = {"mined": ("negatives", "mined"), "generic": ("negatives", "generic")}
+# query: only the query encoder trains (TrainConfig.train_side, Vasilyev et al., arXiv 2407.00923).
+SUFFIXES = {"mined": ("negatives", "mined"), "generic": ("negatives", "generic"), "query": ("train_side", "query")}
+# Suffixes with a number (``+distill100``): the setting each sets, and its valid values (issue 29's remedies).
+# distill: TrainConfig.distill_weight λ (MSE to the frozen base beside MNRL); trans: PlanConfig.beta, the share of
+# translation batches.
+NUMBERED = {"distill": ("distill_weight", "λ > 0, e.g. +distill100", lambda x: 0 < x < math.inf),
+            "trans": ("beta", "a share in (0, 1], e.g. +trans0.2", lambda x: 0 < x <= 1)}
+_NUMBERED = re.compile(r"^(" + "|".join(NUMBERED) + r")(\d*\.?\d+(?:e[+-]?\d+)?)$")
+PLAN_OPTIONS = ("beta",)  # options that are PlanConfig fields
+TRAIN_OPTIONS = ("distill_weight", "train_side")  # options that are TrainConfig fields
+
+
+def _suffix(name: str, suffix: str) -> tuple[str, object]:
+    if suffix in SUFFIXES:
+        return SUFFIXES[suffix]
+    match = _NUMBERED.match(suffix)
+    if match:
+        key, valid, ok = NUMBERED[match.group(1)]
+        if not ok(float(match.group(2))):
+            raise UserError("strategies", f"{name!r}: +{suffix} is outside its range", f"use {valid}")
+        return key, float(match.group(2))
+    known = [f"+{s}" for s in SUFFIXES] + [f"+{s}<number>" for s in NUMBERED]
+    raise UserError("strategies", f"{name!r}: unknown suffix +{suffix}", f"use one of {', '.join(known)}")
 
 
 def strategy_options(name: str) -> dict:
-    """The '+' suffixes of a strategy name as options (``hybrid-0.5+mined`` → ``{"negatives": "mined"}``)."""
+    """The '+' suffixes of a strategy name as options (``hybrid-0.5+mined+distill100`` → ``{"negatives": "mined",
+    "distill_weight": 100.0}``)."""
     options = {}
     for suffix in name.split("+")[1:]:
-        if suffix not in SUFFIXES:
-            raise UserError("strategies", f"{name!r}: unknown suffix +{suffix}",
-                            f"use one of {', '.join('+' + s for s in SUFFIXES)}")
-        key, value = SUFFIXES[suffix]
+        key, value = _suffix(name, suffix)
         if key in options:
             raise UserError("strategies", f"{name!r} sets {key} twice", "keep one suffix per option")
         options[key] = value
     return options
+
+
+def train_options(name: str) -> dict:
+    """The suffixes' TrainConfig settings (``+distill100+query`` → ``{"distill_weight": 100.0, "train_side":
+    "query"}``)."""
+    return {k: v for k, v in strategy_options(name).items() if k in TRAIN_OPTIONS}
 
 
 def mined_data(ctx: Context, tag: str, mode: str) -> Path:
@@ -63,10 +92,12 @@ def mined_data(ctx: Context, tag: str, mode: str) -> Path:
 
 def wise_ft_model(base: dict, tuned: Path | str, alpha: float):
     """WiSE-FT (Wortsman et al., 2022) of a finished run without retraining: (1-α)·base + α·fine-tuned, in memory
-    (``base``: the base model's state dict)."""
+    (``base``: the base model's state dict). Of a query-side model (``+query``), the query encoder: its document
+    encoder is the base already."""
     from hf_hybrid.models import load_model
+    from hf_hybrid.training.query_side import as_query_route, is_query_side
     from hf_hybrid.training.tuning import interpolate
 
     model = load_model(str(tuned))
-    interpolate(model, base, alpha)
+    interpolate(model, as_query_route(base) if is_query_side(model) else base, alpha)
     return model

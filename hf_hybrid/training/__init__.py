@@ -6,7 +6,9 @@
 * :mod:`~hf_hybrid.training.trainer` — ``HybridTrainer`` (per-kind logs, two-phase schedule, optimizer reset);
 * :mod:`~hf_hybrid.training.schedule`, :mod:`~hf_hybrid.training.losses`, :mod:`~hf_hybrid.training.checkpoints`,
   :mod:`~hf_hybrid.training.record`;
-* :mod:`~hf_hybrid.training.run` — ``train()``, the story of a run.
+* :mod:`~hf_hybrid.training.run` — ``train()``, the story of a run;
+* :mod:`~hf_hybrid.training.hybrid_batches` — ``HybridBatches``: the same plan, arguments and loss for a plain
+  ``SentenceTransformerTrainer`` in your own script (exported as ``hf_hybrid.HybridBatches``).
 
 The names below are imported on first use (PEP 562), not with the package: reading a training record
 (:mod:`~hf_hybrid.training.files`, what cards and the demo's model labels need) must not import torch,

@@ -10,6 +10,10 @@ batch_rows` — the same function ``materialize`` uses, so the texts are exactly
 
 Training reads steps in order, so the feed keeps the plan's own iterator running (``BatchPlan.batches``, which
 carries the pools' draw counts forward) and restarts it only on a jump (resume, the model card's samples).
+
+With translation batches (``beta > 0``) every row also carries its batch kind as ``dataset_name``, the key by which
+sentence-transformers' collator picks a set of prompts per batch (:func:`kind_prompts`), and which its trainer
+removes before the loss.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ import numpy as np
 import pyarrow as pa
 from datasets import Dataset
 
+from hf_hybrid.plan_config import KINDS, TRANSLATION, PlanConfig
 from hf_hybrid.sampling import Batch, BatchPlan, batch_rows
 
 _CHUNK = 1 << 20  # row numbers written per Arrow record batch
@@ -34,6 +39,7 @@ class PlanFeed:
     def __init__(self, dataset: Dataset, plan: BatchPlan, columns: list[str]):
         self.table, self.plan, self.columns = dataset.data.table, plan, columns
         self.batch_size = plan.config.batch_size
+        self.kind_column = bool(plan.config.beta)  # per-kind prompts need the kind on every row
         self._stream, self._next = None, -1
         self._recent: OrderedDict[int, Batch] = OrderedDict()
 
@@ -68,6 +74,8 @@ class PlanFeed:
             part = batch_rows(self.table, [self.batch(step)]).take(pa.array(positions[steps == step]))
             for column in self.columns:
                 out[column].extend(part[column].to_pylist())
+            if self.kind_column:
+                out.setdefault("dataset_name", []).extend(part["kind"].to_pylist())
         return out
 
     def dataset(self, folder: Path) -> Dataset:
@@ -97,3 +105,19 @@ class PlanFeed:
         steps = min(steps, self.plan.max_steps)
         batches = [self.batch(s) for s in range(steps)]
         return Dataset(batch_rows(self.table, batches).select(self.columns))
+
+
+def kind_prompts(prompts: dict[str, str] | None, plan_cfg: PlanConfig) -> dict | None:
+    """The trainer's ``prompts``: the column prompts (``anchor`` → query prompt, ``positive`` / ``negative`` →
+    passage prompt) as they are, or with translation batches one set per batch kind, in sentence-transformers'
+    per-dataset form (``{kind: {column: prompt}}``, matched to the ``dataset_name`` the feed gives each row).
+
+    A translation batch pairs two passages, a symmetric task: both sides (and a negative) get the *query* prompt,
+    as E5 prescribes for bitext ("use the query: prefix for symmetric tasks such as … bitext mining") and as the
+    translation-retrieval evaluation encodes both sides (:mod:`hf_hybrid.evaluation.translation`). Without this,
+    the column rule would put the query prompt on one passage and the passage prompt on its translation."""
+    if not prompts or not plan_cfg.beta:
+        return prompts
+    query = {column: prompts["anchor"] for column in ("anchor", "positive", "negative")} if "anchor" in prompts \
+        else {}
+    return {kind: query if kind == KINDS[TRANSLATION] else prompts for kind in KINDS}

@@ -26,7 +26,8 @@ def _strategy(train: TrainConfig, plan_cfg: PlanConfig, plan: BatchPlan) -> dict
             "switch_step": plan.switch_step if sequential else None,
             "reset_optimizer_at_switch": train.reset_optimizer_at_switch,
             "cross_pairing": plan_cfg.cross_pairing, "language_sampling": plan_cfg.language_sampling,
-            "temperature": plan_cfg.temperature if plan_cfg.language_sampling == "size" else None}
+            "temperature": plan_cfg.temperature if plan_cfg.language_sampling == "size" else None,
+            "beta": plan_cfg.beta or None}  # translation batches (hf_hybrid.sampling), None: none
 
 
 def _fine_tuning(train: TrainConfig) -> dict:
@@ -39,7 +40,8 @@ def _fine_tuning(train: TrainConfig) -> dict:
     prefix = ({"dropout": False, "cache": bool(train.prefix_cache and not train.lora_r), "dtype": "float32"}
               if train.freeze_layers else None)
     return {"freeze_embeddings": train.freeze_embeddings, "freeze_layers": train.freeze_layers, "lora": lora,
-            "wise_ft": train.wise_ft, "frozen_prefix": prefix}
+            "wise_ft": train.wise_ft, "frozen_prefix": prefix, "distill_weight": train.distill_weight,
+            "train_side": train.train_side}
 
 
 def _versions() -> dict:

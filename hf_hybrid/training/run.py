@@ -25,26 +25,20 @@ import torch
 
 from hf_hybrid.errors import UserError
 from hf_hybrid.prompts import prompt_text
-from hf_hybrid.sampling import PlanConfig, plan_batch_sampler
+from hf_hybrid.sampling import PlanConfig
 from hf_hybrid.training.checkpoints import CommitCheckpoints, last_complete_checkpoint
 from hf_hybrid.training.checks import RunInputs, busy, check_inputs
 from hf_hybrid.training.config import TrainConfig, precision_flags
-from hf_hybrid.training.feed import PlanFeed
+from hf_hybrid.training.feed import PlanFeed, kind_prompts
+from hf_hybrid.training.hybrid_batches import accelerate_state, loss_columns, plan_arguments
 from hf_hybrid.training.losses import build_loss
+from hf_hybrid.training.query_side import route_documents_to_base
 from hf_hybrid.training.record import training_record
 from hf_hybrid.training.run_folder import RunFolder, claim, finish, inspect_output
 from hf_hybrid.training.trainer import HybridTrainer, TracingCollator
 from hf_hybrid.training.tuning import finalize, prepare_model, serve_frozen_prefix
 
 FEED = ".feed"  # the lazy feed's row-number files, one folder per process, deleted when training ends
-
-
-def accelerate_state():
-    """Without CUDA, processes started by ``accelerate launch`` (torchrun) only join a gloo group when Accelerate is
-    told it runs on CPU; otherwise each would silently train alone on the whole batch."""
-    from accelerate import PartialState
-
-    return PartialState(cpu=not torch.cuda.is_available())
 
 
 @contextlib.contextmanager
@@ -97,7 +91,6 @@ def training_arguments(inputs: RunInputs, folder: RunFolder, prompts: dict | Non
     t, p = inputs.train, inputs.plan_cfg
     return SentenceTransformerTrainingArguments(
         output_dir=str(folder.checkpoints), max_steps=t.max_steps,
-        per_device_train_batch_size=p.batch_size // inputs.world,
         learning_rate=t.learning_rate, weight_decay=t.weight_decay,
         warmup_steps=round(t.warmup_ratio * t.max_steps), lr_scheduler_type=t.lr_scheduler_type,
         max_grad_norm=t.max_grad_norm, **({"gradient_checkpointing": True} if t.gradient_checkpointing else {}),
@@ -106,9 +99,8 @@ def training_arguments(inputs: RunInputs, folder: RunFolder, prompts: dict | Non
         save_strategy="steps" if t.save_steps else "no", save_steps=t.save_steps or 500,
         save_total_limit=None,  # rotation is CommitCheckpoints' job, after a checkpoint is known complete
         eval_strategy="steps" if evaluate else "no", eval_steps=t.eval_steps or None,
-        batch_sampler=plan_batch_sampler(p.batch_size),
-        accelerator_config={"split_batches": True},  # every process: its slice of the same global batch
-        prompts=prompts, dataloader_drop_last=True, disable_tqdm=False,
+        **plan_arguments(p.batch_size, inputs.world),  # every process: its slice of the same global batch
+        prompts=prompts, disable_tqdm=False,
         use_cpu=not torch.cuda.is_available(), **precision_flags(t.precision),
     )
 
@@ -124,15 +116,15 @@ def dev_evaluator(inputs: RunInputs):
 
 def build_trainer(inputs: RunInputs, folder: RunFolder, model, rank: int) -> HybridTrainer:
     t, p = inputs.train, inputs.plan_cfg
-    has_negatives = t.use_negatives and "negatives" in inputs.train_data.column_names
-    feed = PlanFeed(inputs.train_data, inputs.plan, ["anchor", "positive"] + (["negative"] if has_negatives else []))
+    feed = PlanFeed(inputs.train_data, inputs.plan, loss_columns(inputs.train_data, t.use_negatives))
     # The card's example sentences from the first steps: sentence-transformers would otherwise sample 1000 rows
     # from anywhere in the plan, each a jump of the lazy feed.
     model.model_card_data.set_widget_examples(feed.head(max(1, 1000 // p.batch_size)))
     evaluator = dev_evaluator(inputs)
     sequential = p.strategy == "sequential"
     trainer = HybridTrainer(
-        model=model, args=training_arguments(inputs, folder, column_prompts(model, t), evaluator is not None),
+        model=model, args=training_arguments(inputs, folder, kind_prompts(column_prompts(model, t), p),
+                                        evaluator is not None),
         train_dataset=feed.dataset(folder.work / FEED / f"rank{rank}"), loss=build_loss(model, t),
         evaluator=evaluator, callbacks=[CommitCheckpoints(keep=t.save_total_limit)], step_label=feed.label,
         switch_step=inputs.plan.switch_step if sequential else None,
@@ -190,6 +182,7 @@ def train(train_cfg: TrainConfig, plan_cfg: PlanConfig) -> Path:
                 (folder.work / FEED).rmdir()
         if state.is_main_process:
             finalize(model, train_cfg, start)
+            route_documents_to_base(model, train_cfg, inputs.model_path)  # train_side query: documents stay the base's
             data = {"fingerprint": inputs.data_fingerprint, "rows": len(inputs.train_data)}
             finish(folder, model, training_record(train_cfg, plan_cfg, inputs.plan, data, wall, state.num_processes,
                                                   trainer))

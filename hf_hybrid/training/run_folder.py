@@ -35,9 +35,19 @@ _NOT_IDENTITY = {"output_dir", "resume", "overwrite_output_dir", "logging_steps"
                  "prefix_cache", "prefix_cache_dir"}  # the cache changes how fast, not what is computed
 
 
+# Settings added after runs were made: at these values (off) they leave those runs' fingerprints unchanged, so an
+# interrupted run still resumes after an upgrade.
+_ADDED_OFF = {"distill_weight": 0.0, "beta": 0.0, "train_side": "both"}
+
+
+def _identity(config) -> dict:
+    return {k: v for k, v in asdict(config).items()
+            if k not in _NOT_IDENTITY and not (k in _ADDED_OFF and v == _ADDED_OFF[k])}
+
+
 def fingerprint(train: TrainConfig, plan: PlanConfig) -> str:
     """What identifies a run: everything that changes the weights (not where it is written or logged)."""
-    payload = {k: v for k, v in asdict(train).items() if k not in _NOT_IDENTITY} | {"plan": asdict(plan)}
+    payload = _identity(train) | {"plan": _identity(plan)}
     return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 

@@ -98,7 +98,7 @@ class TracingCollator:
 
     def __call__(self, features):
         with open(self.path_for_rank(), "a") as fh:
-            fh.write(json.dumps({"batch": self.step, "anchors": [f["anchor"] for f in features]},
-                                ensure_ascii=False) + "\n")
+            fh.write(json.dumps({"batch": self.step, "anchors": [f["anchor"] for f in features],
+                                 "positives": [f["positive"] for f in features]}, ensure_ascii=False) + "\n")
         self.step += 1
         return self.inner(features)

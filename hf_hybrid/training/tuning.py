@@ -18,7 +18,7 @@ from __future__ import annotations
 import torch
 
 from hf_hybrid.errors import UserError
-from hf_hybrid.frozen_prefix import FrozenPrefix, keep_prefix_in_eval, layer_stack_path
+from hf_hybrid.frozen_prefix import FrozenPrefix, keep_prefix_in_eval, layer_stack_path, prefix_depth
 from hf_hybrid.training.config import TrainConfig
 
 
@@ -60,7 +60,7 @@ def serve_frozen_prefix(model, cfg: TrainConfig) -> FrozenPrefix | None:
     (LoRA adapts every layer) and ``prefix_cache`` on."""
     if not (cfg.prefix_cache and cfg.freeze_layers and not cfg.lora_r):
         return None
-    depth = len(layer_stack(model)) - cfg.freeze_layers
+    depth = prefix_depth(model, cfg.freeze_layers)
     return FrozenPrefix(model, depth, cfg.prefix_cache_dir) if depth > 0 else None
 
 
@@ -104,11 +104,13 @@ def interpolate(model, start: dict[str, torch.Tensor], alpha: float) -> None:
     state = model.state_dict()
     missing = sorted(set(start) - set(state))
     if missing:
-        raise UserError("wise_ft", f"the base lacks weights of the fine-tuned model (e.g. {missing[0]})",
+        raise UserError("wise_ft", f"the fine-tuned model lacks weights of the base (e.g. {missing[0]})",
                         "interpolate a model with the base it was fine-tuned from (saved merged)")
+    done: set[int] = set()  # tied weights appear under several names in a state dict: interpolate them once
     with torch.no_grad():
         for name, base in start.items():
-            if state[name].is_floating_point():
+            if state[name].is_floating_point() and state[name].data_ptr() not in done:
+                done.add(state[name].data_ptr())
                 state[name].copy_(torch.lerp(base.to(state[name]), state[name], alpha))
 
 
