@@ -101,7 +101,7 @@ def prefix_cache_line(train_cfg, info: dict | None, batch_size: int) -> str | No
     and what the cache folder holds now. None when the run has no frozen prefix to cache."""
     from hf_hybrid.frozen_prefix import default_root
 
-    if not (train_cfg.prefix_cache and train_cfg.freeze_layers and not train_cfg.lora_r):
+    if not train_cfg.caches_prefix:
         return None
     root = Path(train_cfg.prefix_cache_dir or default_root())
     held = sum(f.stat().st_size for f in root.rglob("*.states.npy")) if root.is_dir() else 0

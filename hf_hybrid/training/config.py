@@ -150,6 +150,12 @@ class TrainConfig:
                                                            "plan, model, output folder, processes, precision) and "
                                                            "print a summary, without training (hf-hybrid check)"})
 
+    @property
+    def caches_prefix(self) -> bool:
+        """Whether the run reads its frozen layers back from the frozen-prefix cache: ``freeze_layers`` leaves a
+        frozen prefix, ``prefix_cache`` is on, and no LoRA (which adapts every layer)."""
+        return bool(self.prefix_cache and self.freeze_layers and not self.lora_r)
+
     def validate(self) -> None:
         from hf_hybrid.config import check_types
         from hf_hybrid.ranges import check_ranges

@@ -37,7 +37,7 @@ def _fine_tuning(train: TrainConfig) -> dict:
              else "merged"} if train.lora_r else None)
     # The frozen layers ran without dropout (both with and without the cache: hf_hybrid.frozen_prefix); with the
     # cache, their float32 output was read back instead of recomputed.
-    prefix = ({"dropout": False, "cache": bool(train.prefix_cache and not train.lora_r), "dtype": "float32"}
+    prefix = ({"dropout": False, "cache": train.caches_prefix, "dtype": "float32"}
               if train.freeze_layers else None)
     return {"freeze_embeddings": train.freeze_embeddings, "freeze_layers": train.freeze_layers, "lora": lora,
             "wise_ft": train.wise_ft, "frozen_prefix": prefix, "distill_weight": train.distill_weight,

@@ -58,7 +58,7 @@ def freeze_lower_layers(model, top: int) -> None:
 def serve_frozen_prefix(model, cfg: TrainConfig) -> FrozenPrefix | None:
     """The frozen-prefix cache for this run, when it has a frozen prefix to cache: ``freeze_layers`` without LoRA
     (LoRA adapts every layer) and ``prefix_cache`` on."""
-    if not (cfg.prefix_cache and cfg.freeze_layers and not cfg.lora_r):
+    if not cfg.caches_prefix:
         return None
     depth = prefix_depth(model, cfg.freeze_layers)
     return FrozenPrefix(model, depth, cfg.prefix_cache_dir) if depth > 0 else None
