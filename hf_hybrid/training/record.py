@@ -16,7 +16,7 @@ from hf_hybrid.sampling import BatchPlan, PlanConfig
 from hf_hybrid.training.config import TrainConfig, precision_flags
 from hf_hybrid.training.losses import loss_directions
 
-SCHEMA = "hf-hybrid/training/v1"
+from hf_hybrid.training.files import TRAINING_SCHEMA as SCHEMA  # spelled once, in files.py
 
 
 def _strategy(train: TrainConfig, plan_cfg: PlanConfig, plan: BatchPlan) -> dict:

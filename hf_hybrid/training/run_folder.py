@@ -26,7 +26,7 @@ from hf_hybrid.errors import UserError
 from hf_hybrid.sampling import PlanConfig
 from hf_hybrid.training.checkpoints import drop_incomplete, last_complete_checkpoint
 from hf_hybrid.training.config import TrainConfig
-from hf_hybrid.training.files import RUN_MARKER, TRAINING_RECORD
+from hf_hybrid.training.files import RUN_MARKER, TRAINING_RECORD, write_training_record
 
 CHECKPOINTS = "checkpoints"
 # Settings that change where a run is written or logged, not its weights.
@@ -144,6 +144,6 @@ def finish(folder: RunFolder, model, record: dict) -> None:
             os.replace(item, target)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    write_json(folder.work / TRAINING_RECORD, record)
+    write_training_record(folder.work, record)
     if folder.replaces_finished:
         replace_dir(folder.work, folder.out)
