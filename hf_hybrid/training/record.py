@@ -14,9 +14,8 @@ import torch
 
 from hf_hybrid.sampling import BatchPlan, PlanConfig
 from hf_hybrid.training.config import TrainConfig, precision_flags
-from hf_hybrid.training.losses import loss_directions
-
 from hf_hybrid.training.files import TRAINING_SCHEMA as SCHEMA  # spelled once, in files.py
+from hf_hybrid.training.losses import loss_directions
 
 
 def _strategy(train: TrainConfig, plan_cfg: PlanConfig, plan: BatchPlan) -> dict:
