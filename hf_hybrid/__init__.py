@@ -18,7 +18,7 @@ from __future__ import annotations
 from importlib import import_module
 from typing import TYPE_CHECKING
 
-__version__ = "0.1.0"
+from hf_hybrid.version import __version__
 
 _LAZY = {
     "HybridBatches": "hf_hybrid.training.hybrid_batches",

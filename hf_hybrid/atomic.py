@@ -15,6 +15,8 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
+from hf_hybrid.errors import UserError
+
 
 @contextlib.contextmanager
 def atomic_path(path: str | Path, suffix: str = "") -> Iterator[Path]:
@@ -80,3 +82,19 @@ def replace_dir(src: str | Path, dest: str | Path) -> None:
     os.replace(dest, old / dest.name)
     os.replace(src, dest)
     shutil.rmtree(old, ignore_errors=True)
+
+
+def check_new_folder(output: str, field: str = "output") -> None:
+    """Before anything is loaded or written: ``output`` must be a new or empty folder we can create files in."""
+    target = Path(output)
+    if target.exists() and not target.is_dir():
+        raise UserError(field, f"{output!r} is a file, not a folder", "choose a folder path")
+    if target.is_dir() and any(target.iterdir()):
+        raise UserError(field, f"{output!r} exists and is not empty", "choose a new folder or delete it")
+    parent = target.absolute()
+    while not parent.exists():
+        parent = parent.parent
+    if not parent.is_dir():
+        raise UserError(field, f"{str(parent)!r} (in {output!r}) is a file, not a folder", "choose another path")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise UserError(field, f"{str(parent)!r} is not writable", "choose a folder you can write to")

@@ -11,9 +11,7 @@ tables show, so the Hub displays them.
 
 from __future__ import annotations
 
-import argparse
 import json
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +19,7 @@ from huggingface_hub import EvalResult, ModelCard, ModelCardData
 
 from hf_hybrid.atomic import write_text
 from hf_hybrid.backends import exported_files
-from hf_hybrid.errors import UserError, cli_entry
+from hf_hybrid.errors import UserError
 from hf_hybrid.prompts import document_prompt_name, query_prompt_name
 from hf_hybrid.training.files import TRAINING_RECORD
 
@@ -347,7 +345,7 @@ def render_model_card(model_dir: str | Path, results_path: str | Path | None = N
 
 
 def _is_hub_id(name: str) -> bool:
-    from hf_hybrid.hub import is_hub_id  # hub imports this module; the one Hub-id rule lives there
+    from hf_hybrid.hub_names import is_hub_id
 
     return is_hub_id(name)
 
@@ -362,32 +360,3 @@ def write_model_card(model_dir: str | Path, results_path: str | Path | None = No
 
 
 # -- CLI ------------------------------------------------------------------------------------------------
-def build_parser() -> argparse.ArgumentParser:
-    from hf_hybrid.ranges import ArgumentParser, flag
-
-    parser = ArgumentParser(prog="hf-hybrid card", description=__doc__,
-                            formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("model_dir", type=flag(kind="folder"), help="a model folder written by `hf-hybrid train`")
-    parser.add_argument("--results", type=flag(kind="file"),
-                        help=f"evaluation results JSON (default: <model_dir>/{RESULTS_FILE} if present)")
-    parser.add_argument("--repo-id", type=flag(kind="repo_id"),
-                        help="Hub repo id used in the usage snippet and model-index (org/name)")
-    parser.add_argument("--license", type=flag(kind="text"),
-                        help="licence identifier for the card metadata, e.g. apache-2.0")
-    parser.add_argument("--print", action="store_true", help="print the card instead of writing README.md")
-    return parser
-
-
-@cli_entry
-def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    if args.print:
-        print(render_model_card(args.model_dir, args.results, repo_id=args.repo_id, license=args.license))
-    else:
-        path = write_model_card(args.model_dir, args.results, repo_id=args.repo_id, license=args.license)
-        print(f"wrote {path}")
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -1,8 +1,7 @@
-"""Dataclass configs shared by the CLI, YAML files and the Python API.
+"""Dataclass configs shared by the CLI, YAML files and the Python API: their type check and the YAML reader.
 
-``parse(argv, *types)`` is transformers' ``HfArgumentParser`` plus what it lacks: ``--config file.yaml`` with
-command-line flags overriding the file, and one-line errors (not a traceback, not a usage block) for an unknown
-key, a value of the wrong type in the YAML file (naming the file and the key), or a flag argparse cannot convert.
+The command line (``--config file.yaml`` with flags overriding it) is :func:`hf_hybrid.commands.arguments.parse`;
+this module is what every stage needs whichever way its config arrived.
 
 Why a type check of our own: argparse converts flags, but a YAML value is handed to the dataclass as it is, and so
 is a value passed from Python; ``exclude_languages: es`` would become the list ``['e', 's']`` downstream, and
@@ -13,19 +12,15 @@ against the range, choices or kind its field declares, before any data or model 
 
 from __future__ import annotations
 
-import copy
 import difflib
-import sys
 import types
 import typing
-from dataclasses import Field, fields
+from dataclasses import fields
 from pathlib import Path
 
 import yaml
-from transformers import HfArgumentParser
 
 from hf_hybrid.errors import UserError, read_utf8
-from hf_hybrid.ranges import Declaration, argparse_error, check_ranges, numbers_as_values
 
 _KIND = {int: "a whole number", float: "a number", bool: "true or false", str: "a string"}
 _GOT = {str: "a string", float: "a decimal number", int: "a whole number", bool: "true/false", list: "a list",
@@ -108,64 +103,6 @@ def check_types(config) -> None:
             object.__setattr__(config, f.name, checked)
 
 
-class _Parser(HfArgumentParser):
-    """``HfArgumentParser`` that keeps the declarations (``range``, ``choices``, ``kind``, ``fix``) out of argparse,
-    which would take them as keywords: :func:`check_ranges` checks them, with one message for a flag, a YAML key
-    and a Python argument alike. ``--help`` shows the range or the choices after the help text."""
-
-    @staticmethod
-    def _parse_dataclass_field(parser, field: Field):
-        declaration = Declaration.of(field.metadata)
-        metadata = {k: v for k, v in field.metadata.items() if k not in ("range", "choices", "kind", "fix")}
-        help_text = metadata.get("help", "")
-        if declaration.range is not None:
-            metadata["help"] = f"{help_text} (valid: {declaration.range})".strip()
-        elif declaration.choices and not all(choice in help_text for choice in declaration.choices):
-            metadata["help"] = f"{help_text} (one of: {', '.join(declaration.choices)})".strip()
-        field = copy.copy(field)
-        field.metadata = types.MappingProxyType(metadata)
-        HfArgumentParser._parse_dataclass_field(parser, field)
-
-
-def parse(argv: list[str] | None, *types, description: str = "", ranges: bool = True) -> tuple:
-    """The configs ``types`` from ``argv`` (and its ``--config`` file), each checked against its annotations and,
-    unless ``ranges`` is False (a dry run that reports every problem, not the first), its declared ranges."""
-    argv = list(sys.argv[1:] if argv is None else argv)
-    # allow_abbrev=False: a typo such as --learning_rat must be an error, not silently taken as --learning_rate
-    parser = numbers_as_values(_Parser(types, description=description, allow_abbrev=False))
-    parser.add_argument("--config", default=None, help="YAML file with any of these settings; flags override it")
-    parser.error = argparse_error
-    config_path = None
-    argv = [part for arg in argv for part in (arg.split("=", 1) if arg.startswith("--config=") else [arg])]
-    if argv.count("--config") > 1:
-        raise UserError("--config", "given more than once", "pass one YAML file (flags override its settings)")
-    if "--config" in argv:
-        i = argv.index("--config")
-        if i + 1 >= len(argv) or argv[i + 1].startswith("--"):
-            raise UserError("--config", "no file given", "pass --config path/to/config.yaml")
-        config_path = argv[i + 1]
-        argv = argv[:i] + argv[i + 2:]
-    defaults: dict = {}
-    if config_path:
-        defaults = load_yaml(config_path, types)
-    known = {f.name for t in types for f in fields(t)}
-    parser.set_defaults(**{k: v for k, v in defaults.items() if k in known})
-    namespace, unknown = parser.parse_known_args(argv)
-    if unknown:
-        flag = unknown[0]
-        names = [f"--{n}" for n in known]
-        near = difflib.get_close_matches(flag.split("=")[0].replace("-", "_").replace("__", "--", 1), names, n=1)
-        raise UserError(flag, "unknown option", f"did you mean {near[0]}?" if near else "see --help")
-    values = vars(namespace)
-    values.pop("config", None)
-    configs = tuple(t(**{f.name: values[f.name] for f in fields(t) if f.init}) for t in types)
-    for config in configs:
-        check_types(config)
-        if ranges:
-            check_ranges(config)
-    return configs
-
-
 def load_yaml(path: str, types: tuple) -> dict:
     """The settings of a YAML file, each checked against its field's type (errors name the file and the key)."""
     file = Path(path)
@@ -188,3 +125,16 @@ def load_yaml(path: str, types: tuple) -> dict:
         checked[key] = check_value(hints[key], value, field=f"{path}: {key}", key=key, yaml_file=True)
     return checked
 
+
+def from_values(values: dict, *types, ranges: bool = True) -> tuple:
+    """The configs ``types`` built from ``values`` (settings by name; a setting no type has is ignored, a missing one
+    takes its default), each checked against its annotations and, unless ``ranges`` is False (a dry run that
+    reports every problem, not the first), its declared ranges."""
+    from hf_hybrid.ranges import check_ranges
+
+    configs = tuple(t(**{f.name: values[f.name] for f in fields(t) if f.init and f.name in values}) for t in types)
+    for config in configs:
+        check_types(config)
+        if ranges:
+            check_ranges(config)
+    return configs

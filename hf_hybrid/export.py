@@ -8,13 +8,12 @@ as ``intfloat/multilingual-e5-small``) is first saved to ``--output``.
 
 from __future__ import annotations
 
-import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from hf_hybrid.backends import BACKEND_FILES, BACKENDS, backend_file
-from hf_hybrid.config import check_types, parse
-from hf_hybrid.errors import UserError, cli_entry
+from hf_hybrid.config import check_types
+from hf_hybrid.errors import UserError
 from hf_hybrid.ranges import check_ranges
 
 EXPORTS = tuple(b for b in BACKENDS if b != "torch")
@@ -83,21 +82,3 @@ def export(cfg: ExportConfig) -> Path:
     if cfg.backend == "openvino":
         return convert_openvino(folder, cfg.quantize)
     return folder / backend_file("onnx", cfg.quantize)
-
-
-@cli_entry
-def main(argv: list[str] | None = None) -> int:
-    argv = list(sys.argv[1:] if argv is None else argv)
-    if argv and not argv[0].startswith("-"):
-        argv = ["--model", argv[0], *argv[1:]]  # `hf-hybrid export MODEL …`
-    (cfg,) = parse(argv, ExportConfig, description=__doc__)
-    path = export(cfg)
-    file_name = path.relative_to(path.parents[1]).as_posix()
-    print(f"wrote {path}")
-    print(f"load it: SentenceTransformer({str(path.parents[1])!r}, backend={cfg.backend!r}, "
-          f"model_kwargs={{'file_name': {file_name!r}}})  # or --backend {cfg.backend} in hf-hybrid")
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

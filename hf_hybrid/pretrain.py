@@ -11,7 +11,7 @@ groups. The steps are the standard Hugging Face ones, nothing of our own:
    the only bridge between languages, as shared subwords are for XLM-R);
 2. ``BertForMaskedLM`` trained with ``transformers.Trainer`` and ``DataCollatorForLanguageModeling``;
 3. the encoder saved as a SentenceTransformer folder (``Transformer`` + mean ``Pooling``) that
-   :func:`hf_hybrid.train.train` fine-tunes like any base model.
+   :func:`hf_hybrid.training.train` fine-tunes like any base model.
 
 The folder is cached under ``$HF_HYBRID_CACHE/mlm/<config hash>`` (written to a temp folder, then renamed), so a
 second grid, or a rerun, skips pre-training.
@@ -26,12 +26,11 @@ import hashlib
 import json
 import os
 import shutil
-import sys
 import tempfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from hf_hybrid.errors import UserError, cli_entry
+from hf_hybrid.errors import UserError
 from hf_hybrid.ranges import SEED, check_ranges
 
 RECORD = "hf_hybrid_pretraining.json"
@@ -187,17 +186,3 @@ def pretrain(cfg: PretrainConfig) -> Path:
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return dest
-
-
-@cli_entry
-def main(argv: list[str] | None = None) -> int:
-    from hf_hybrid.config import parse
-
-    (cfg,) = parse(argv, PretrainConfig, description=__doc__)
-    folder = pretrain(cfg)
-    print(f"pre-trained encoder: {folder}")
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -1,8 +1,8 @@
-"""``python -m hf_hybrid.push``: the same command as ``hf-hybrid push`` (see :mod:`hf_hybrid.hub`)."""
+"""``python -m hf_hybrid.push``: the same command as ``hf-hybrid push`` (:mod:`hf_hybrid.commands.push`)."""
 
 import sys
 
-from hf_hybrid.hub import main
+from hf_hybrid.commands.push import main
 
 __all__ = ["main"]
 

@@ -20,7 +20,6 @@ The token comes from ``HF_TOKEN`` or ``hf auth login`` and is never printed or w
 
 from __future__ import annotations
 
-import argparse
 import hashlib
 import json
 import shutil
@@ -30,8 +29,7 @@ import tempfile
 from importlib import metadata
 from pathlib import Path
 
-from hf_hybrid.errors import UserError, cli_entry
-from hf_hybrid.ranges import ArgumentParser, flag
+from hf_hybrid.errors import UserError
 
 ROOT = Path(__file__).resolve().parents[1]  # the checkout the wheel is built from
 SETTINGS_FILE = "space_settings.json"
@@ -43,7 +41,7 @@ TORCH_INDEX = "--extra-index-url https://download.pytorch.org/whl/cpu"
 
 def check_models(names: list[str]) -> None:
     """Each model is a Hub id, not a local folder: the Space downloads it by that id."""
-    from hf_hybrid.hub import is_hub_id
+    from hf_hybrid.hub_names import is_hub_id
 
     for name in names:
         if Path(name).expanduser().exists() or not is_hub_id(name):
@@ -128,7 +126,7 @@ def render_card(models: list[str], corpus: str | None, passages: int, digest: st
     import gradio
     from huggingface_hub import SpaceCard
 
-    from hf_hybrid.hub import is_hub_id
+    from hf_hybrid.hub_names import is_hub_id
 
     card = SpaceCard((ROOT / "space" / "README.md").read_text(encoding="utf-8"))
     card.data.models = models
@@ -202,20 +200,11 @@ def push_space(model: str, space_id: str, *, base: str | None = None, corpus: st
     from huggingface_hub import HfApi
     from huggingface_hub.errors import HfHubHTTPError, OfflineModeIsEnabled
 
-    from hf_hybrid.hub import (
-        TRANSIENT_EXCEPTIONS,
-        as_user_error,
-        get_token,
-        is_hub_id,
-        verify_commit,
-        with_retries,
-    )
+    from hf_hybrid.hub import TRANSIENT_EXCEPTIONS, as_user_error, verify_commit, with_retries
+    from hf_hybrid.hub_names import check_repo_id, require_token
 
-    if not is_hub_id(space_id):
-        raise UserError("space-id", f"{space_id!r} is not a Hub repo id", "use namespace/name, e.g. org/hybrid-demo")
-    token = token or get_token()
-    if not token:
-        raise UserError("token", "no Hub token found", "run `hf auth login` or set HF_TOKEN")
+    check_repo_id(space_id, "space-id")
+    token = require_token(token)
     api = HfApi(token=token)
     with tempfile.TemporaryDirectory(prefix="hf-hybrid-space-") as tmp:
         ops, count = _stage(model, base, corpus, Path(tmp))
@@ -230,34 +219,3 @@ def push_space(model: str, space_id: str, *, base: str | None = None, corpus: st
         except (HfHubHTTPError, OfflineModeIsEnabled, *TRANSIENT_EXCEPTIONS) as err:
             raise as_user_error(err, space_id) from err
     return f"{api.endpoint}/spaces/{space_id}"
-
-
-def build_parser() -> ArgumentParser:
-    parser = ArgumentParser(prog="hf-hybrid push-space", description=__doc__,
-                            formatter_class=argparse.RawDescriptionHelpFormatter)
-    hub_model = flag(kind="text")  # a Hub id, not a folder: check_models says why (naming MODEL, as the Space does)
-    parser.add_argument("model", type=hub_model,
-                        help="Hub id of the model to serve (push a trained folder first: hf-hybrid push)")
-    parser.add_argument("--space-id", required=True, type=flag(kind="repo_id"),
-                        help="namespace/name of the Space (created if missing)")
-    parser.add_argument("--base", type=hub_model,
-                        help="Hub id of a second model shown side by side, e.g. the base it was trained from")
-    parser.add_argument("--corpus", type=flag(kind="source"),
-                        help="parallel-schema corpus: a Hub dataset id, or a local file/folder uploaded with the "
-                             "Space (default: the bundled sample)")
-    parser.add_argument("--private", action="store_true", help="create the Space as private")
-    parser.add_argument("--message", type=flag(kind="text"), help="commit message (default: says what was pushed)")
-    return parser
-
-
-@cli_entry
-def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    url = push_space(args.model, args.space_id, base=args.base, corpus=args.corpus, private=args.private,
-                     commit_message=args.message)
-    print(f"pushed Space to {url}")
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -21,7 +21,6 @@ Commands parsed with argparse declare their flags the same way, ``type=flag(int,
 
 from __future__ import annotations
 
-import argparse
 import math
 import os
 import re
@@ -31,13 +30,12 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 
 from hf_hybrid.errors import UserError
+from hf_hybrid.hub_names import REPO_ID, looks_like_path
 
 # A Hub repo id, namespace/name (the Hub's own limits: 96 characters each, starting with a letter or digit); the one
 # test of "is this a Hub id" in the package (hub, cards and the settings use it; it says nothing of existence).
-REPO_ID = re.compile(r"^[A-Za-z0-9][\w.-]{0,95}/[A-Za-z0-9][\w.-]{0,95}$")
 SEED = "[0, 4294967295]"  # numpy's legacy seeding (transformers' set_seed) takes 32-bit seeds
 EXAMPLE_MODEL = "intfloat/multilingual-e5-small"
-_DATA_SUFFIXES = (".jsonl", ".json", ".csv", ".parquet")
 _INTERVAL = re.compile(r"^([\[(])\s*([^,\s]+)\s*,\s*([^,\s]+)\s*([\])])$")
 _NAMED_SOURCE = re.compile(r"^[A-Za-z_][\w-]*:")  # ``synthetic:seed=3``, ``xquad:data_dir=/copy``
 
@@ -113,13 +111,6 @@ def _show(value: float) -> str:
 
 
 # -- string kinds ---------------------------------------------------------------------------------------------
-def looks_like_path(value: str) -> bool:
-    """A Hub id is ``name`` or ``org/name``: anything absolute, relative (``./``, ``~``), deeper, or with a data
-    file's suffix is a local path, so a missing one is "not found", not "not on the Hub"."""
-    return (os.path.isabs(value) or value.startswith((".", "~")) or value.count("/") > 1
-            or os.sep != "/" and os.sep in value or Path(value).suffix.lower() in _DATA_SUFFIXES)
-
-
 def _nearest_existing(path: Path) -> Path:
     return next(p for p in (path, *path.parents) if p.exists())
 
@@ -280,68 +271,3 @@ def check_ranges(config) -> None:
 
 
 # -- argparse -------------------------------------------------------------------------------------------------
-_CONVERT = {int: ("a whole number", int), float: ("a number", float), str: ("a string", str)}
-
-
-def flag(to: type = str, /, **declared) -> Callable[[str], object]:
-    """An argparse ``type=`` that converts the flag's text ``to`` int, float or str and checks the value against
-    the declaration (``range=``, ``choices=`` or ``kind=`` as in a field's metadata, optionally ``fix=``)."""
-    declaration = Declaration.of(declared)
-    noun, convert = _CONVERT[to]
-
-    def check(text: str):
-        try:
-            value = convert(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"{text!r} is not {noun}; fix: pass {noun}") from None
-        found = declaration.problem(value, whole=to is int)
-        if found is not None:
-            raise argparse.ArgumentTypeError(f"{found[0]}; fix: {found[1]}")
-        return value
-
-    check.declaration = declaration
-    check.to = to
-    check.__name__ = to.__name__  # argparse names the type in some of its own messages
-    return check
-
-
-_ARGPARSE_KIND = {"int": int, "float": float, "string_to_bool": bool}
-_KIND_WORDS = {int: "a whole number", float: "a number", bool: "true or false"}
-_REQUIRED = "the following arguments are required: "
-
-
-def argparse_error(message: str):
-    """argparse's own ``error`` prints a usage block and exits; ours raises the one line every stage prints."""
-    if message.startswith(_REQUIRED):
-        missing = message.removeprefix(_REQUIRED)
-        raise UserError(missing.split(", ")[0], "required but not given", f"pass {missing} (see --help)")
-    head, _, problem = message.partition(": ")
-    name = head.removeprefix("argument ").split("/")[0] if head.startswith("argument ") else "options"
-    problem, _, fix = problem.partition("; fix: ")
-    if not fix:
-        kind = next((k for word, k in _ARGPARSE_KIND.items() if f"invalid {word} value" in problem), None)
-        fix = f"pass {_KIND_WORDS[kind]}" if kind else "see --help"
-    raise UserError(name, problem or head, fix)
-
-
-# What argparse takes for a negative number rather than an option: its own pattern (-1, -.5) misses -1e-09 and -inf,
-# which then become "unknown option" instead of a value to check against its range.
-NEGATIVE_NUMBER = re.compile(r"^-(\d+\.?\d*|\.\d+)(e[-+]?\d+)?$|^-inf(inity)?$", re.IGNORECASE)
-
-
-def numbers_as_values(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
-    """Let ``parser`` read ``-1e-09`` and ``-inf`` as values (none of our options looks like a number)."""
-    parser._negative_number_matcher = NEGATIVE_NUMBER
-    return parser
-
-
-class ArgumentParser(argparse.ArgumentParser):
-    """``argparse.ArgumentParser`` whose errors are one :class:`UserError` line (exit code 2 through
-    :func:`hf_hybrid.errors.cli_entry`), not a usage block, and which reads ``-1e-09`` as a number."""
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        numbers_as_values(self)
-
-    def error(self, message: str):
-        argparse_error(message)

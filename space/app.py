@@ -10,7 +10,7 @@ import os
 import sys
 from pathlib import Path
 
-from hf_hybrid.demo import main
+from hf_hybrid.commands.demo import main
 
 if __name__ == "__main__":
     settings = Path(__file__).resolve().with_name("space_settings.json")

@@ -20,7 +20,6 @@ Python::
 from __future__ import annotations
 
 import difflib
-import sys
 from dataclasses import fields
 from pathlib import Path
 
@@ -28,8 +27,7 @@ import yaml
 
 from hf_hybrid.check.report import CheckReport, FileEntry
 from hf_hybrid.check.runs import check_evaluate, check_experiment, check_train
-from hf_hybrid.errors import UserError, cli_entry
-from hf_hybrid.ranges import ArgumentParser, flag
+from hf_hybrid.errors import UserError
 
 EXPERIMENT_KEYS = {"models", "strategies", "seeds", "reference", "suites", "mteb_tasks"}
 ACCELERATE_KEYS = {"compute_environment", "distributed_type"}
@@ -71,7 +69,7 @@ def check_accelerate(path: str) -> CheckReport:
 def check_config(path: str, *, mirror: str | None = None, num_processes: int | None = None,
                  online: bool | None = None, read_large: bool = False) -> CheckReport:
     """Dry run of the config at ``path``, whichever kind it is; see :mod:`hf_hybrid.check.runs`."""
-    from hf_hybrid.config import parse
+    from hf_hybrid.config import from_values, load_yaml
 
     try:
         data = yaml.safe_load(Path(path).read_text()) if Path(path).is_file() else None
@@ -88,12 +86,12 @@ def check_config(path: str, *, mirror: str | None = None, num_processes: int | N
         return check_accelerate(path)
     options = {"mirror": mirror, "num_processes": num_processes, "online": online, "read_large": read_large}
     if kind == "experiment":
-        from hf_hybrid.experiments.grid import ExperimentConfig
+        from hf_hybrid.experiments.config import ExperimentConfig
 
         types = (ExperimentConfig,)
     else:
         from hf_hybrid.sampling import PlanConfig
-        from hf_hybrid.train import TrainConfig
+        from hf_hybrid.training import TrainConfig
 
         types = (TrainConfig, PlanConfig)
     report = CheckReport(kind, config=path)
@@ -101,46 +99,10 @@ def check_config(path: str, *, mirror: str | None = None, num_processes: int | N
     if report.problems:
         return report
     with report.collect():
-        parsed = parse(["--config", path], *types, ranges=False)  # each config's validate reports its ranges
+        parsed = from_values(load_yaml(path, types), *types, ranges=False)  # each validate reports its ranges
         report.merge(check_experiment(*parsed, **options) if kind == "experiment" else check_train(*parsed, **options))
     return report
 
 
-def build_parser() -> ArgumentParser:
-    p = ArgumentParser(prog="hf-hybrid check", description=__doc__.splitlines()[0])
-    p.add_argument("config", type=flag(kind="file"), help="a training, experiment or Accelerate YAML config")
-    p.add_argument("--mirror", type=flag(kind="folder"),
-                   help="folder of local copies of Hub repositories, <owner>__<name>/, laid out as on the Hub "
-                        "(datasets and models); used instead of the Hub")
-    p.add_argument("--num_processes", type=flag(int, range="[1, inf)"),
-                   help="processes the run will use (default: WORLD_SIZE or 1)")
-    p.add_argument("--accelerate_config", type=flag(kind="file"),
-                   help="the Accelerate config the run will be launched with (its num_processes is used and the "
-                        "file is checked)")
-    p.add_argument("--read_large", action="store_true", help="also read rows of large sources (mMARCO) from the "
-                                                             "Hub to draw the plan (GBs); default: list their files")
-    p.add_argument("--json", action="store_true", help="print the report as JSON")
-    return p
-
-
-@cli_entry
-def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    processes = args.num_processes
-    extra = None
-    if args.accelerate_config:
-        extra = check_accelerate(args.accelerate_config)
-        processes = processes or extra.summary.get("num_processes")
-    report = check_config(args.config, mirror=args.mirror, num_processes=processes, read_large=args.read_large)
-    if extra is not None:
-        report.merge(extra)
-    print(report.to_json() if args.json else report.render())
-    return report.exit_code
-
-
 __all__ = ["CheckReport", "FileEntry", "UserError", "check_accelerate", "check_config", "check_evaluate",
-           "check_experiment", "check_train", "kind_of", "main"]
-
-
-if __name__ == "__main__":
-    sys.exit(main())
+           "check_experiment", "check_train", "kind_of"]

@@ -5,9 +5,9 @@ languages, the first steps of the batch plan drawn on real rows, the model's con
 names, the output folder, batch size against processes, precision against the device — and returns a
 :class:`~hf_hybrid.check.report.CheckReport` holding *all* problems found. The ``--dry_run`` flags call them:
 
-    report = check_train(train_cfg, plan_cfg)        # hf_hybrid.train
+    report = check_train(train_cfg, plan_cfg)        # hf_hybrid.commands.train --dry_run
     report = check_experiment(cfg)                    # hf_hybrid.experiments
-    report = check_evaluate(args)                     # hf_hybrid.evaluation.cli (its argparse namespace)
+    report = check_evaluate(args)                     # hf_hybrid.commands.evaluate (its argparse namespace)
     print(report.render()); return report.exit_code
 """
 
@@ -57,7 +57,7 @@ def check_processes(batch_size: int, world: int, report: CheckReport) -> None:
 
 def check_plan(train_rows, plan_cfg: PlanConfig, max_steps: int, source: str, report: CheckReport) -> dict:
     """Draw the plan on the rows read and materialize its first steps, as the run does before training."""
-    from hf_hybrid.build import check_source_supports
+    from hf_hybrid.data.sources import check_source_supports
 
     with report.collect():
         check_source_supports(source, plan_cfg)
@@ -215,7 +215,7 @@ def _check_mteb(report: CheckReport, names: list[str]) -> None:
 def check_experiment(cfg, *, mirror: str | None = None, num_processes: int | None = None,
                      online: bool | None = None, read_large: bool = False) -> CheckReport:
     """Dry run of ``hf-hybrid experiment`` (a grid of runs): every run's data, plan, model and evaluation."""
-    from hf_hybrid.experiments.grid import MINIATURE, UNTRAINED, plan_settings
+    from hf_hybrid.experiments.config import MINIATURE, UNTRAINED, plan_settings
 
     report = CheckReport("experiment")
     mirror = mirror or default_mirror()
@@ -276,7 +276,8 @@ def _default_train_languages(cfg) -> list[str] | None:
 
 def _check_finished_runs(cfg, report: CheckReport) -> None:
     """Finished runs of other settings under the same name would stop the grid half-way: say so now."""
-    from hf_hybrid.experiments.grid import is_finished, model_tag, run_folder
+    from hf_hybrid.experiments.config import model_tag
+    from hf_hybrid.experiments.grid import is_finished, run_folder
 
     fingerprint = cfg.run_fingerprint()
     for model in cfg.models:
@@ -287,7 +288,7 @@ def _check_finished_runs(cfg, report: CheckReport) -> None:
 
 
 def check_evaluate(args, *, mirror: str | None = None, online: bool | None = None) -> CheckReport:
-    """Dry run of ``hf-hybrid evaluate`` for its parsed arguments (``hf_hybrid.evaluation.cli.build_parser``)."""
+    """Dry run of ``hf-hybrid evaluate`` for its parsed arguments (``hf_hybrid.commands.evaluate.build_parser``)."""
     from hf_hybrid.evaluation.suites import AFRICLIRMATRIX_LANGUAGES, CIRAL_LANGUAGES
 
     report = CheckReport("evaluate")

@@ -22,6 +22,7 @@ from datasets import Dataset, DatasetDict, load_dataset, load_from_disk
 
 from hf_hybrid.data.schema import check_columns, is_wide, validate_parallel, wide_to_long
 from hf_hybrid.errors import UserError, check_utf8
+from hf_hybrid.hub_names import looks_like_path
 
 _FORMATS = {".jsonl": "json", ".json": "json", ".csv": "csv", ".parquet": "parquet"}
 
@@ -165,7 +166,7 @@ def load_parallel(source: str, *, split: str | None = None, languages: list[str]
         except Exception as err:  # datasets raises many types for unreadable files; one line for the user
             raise UserError("data", f"cannot read {source!r}: {type(err).__name__}: {_first_line(err)}",
                             "check the file is valid JSONL/CSV/Parquet in the parallel or wide layout") from None
-    elif _looks_like_path(source) and source.split(":", 1)[0] not in _registered():
+    elif looks_like_path(source) and source.split(":", 1)[0] not in _registered():
         raise UserError("data", f"file or folder {source!r} not found", "check the path (relative paths start "
                         f"from {os.getcwd()})")
     elif source.split(":", 1)[0] in _registered():
@@ -178,13 +179,6 @@ def load_parallel(source: str, *, split: str | None = None, languages: list[str]
         data = _load_hub(source)
     with _quiet_progress():  # casts and filters: quick, and their bars would precede a one-line error
         return _finish(data, source, split=split, languages=languages)
-
-
-def _looks_like_path(source: str) -> bool:
-    """A Hub id is ``org/name``: anything absolute, relative (``./``, ``~``), deeper, or with a data file's
-    suffix is a local path, so a missing one is "not found", not "cannot load Hub dataset"."""
-    return (os.path.isabs(source) or source.startswith((".", "~")) or source.count("/") > 1
-            or os.sep != "/" and os.sep in source or Path(source).suffix.lower() in _FORMATS)
 
 
 def _registered() -> dict:

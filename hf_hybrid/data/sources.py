@@ -41,7 +41,8 @@ import datasets
 import pyarrow as pa
 from datasets import Dataset, IterableDataset
 
-from hf_hybrid.data import miracl, mmarco
+import hf_hybrid.data.miracl as miracl
+import hf_hybrid.data.mmarco as mmarco
 from hf_hybrid.data.schema import validate_parallel
 from hf_hybrid.errors import UserError
 from hf_hybrid.text import sentence_at
@@ -384,3 +385,15 @@ def describe_sources() -> str:
         lines.append(f"| {spec.name} | [{spec.hub_id}](https://huggingface.co/datasets/{spec.hub_id}) | "
                      f"{' '.join(spec.languages)} | {', '.join(spec.splits)} | {kind} | {spec.licence} |")
     return "\n".join(lines)
+
+
+def check_source_supports(source: str, plan) -> None:
+    """A monolingual-only source (MIRACL) cannot give cross-lingual, mixed or translation batches: say so before
+    loading (``plan``: a :class:`hf_hybrid.plan_config.PlanConfig`)."""
+    from hf_hybrid.sampling import MONO
+
+    spec = SOURCES.get(source.split(":", 1)[0])
+    if spec is not None and not spec.parallel and plan.uses() - {MONO}:
+        raise UserError("strategy", f"{spec.name} is monolingual (not parallel), so {plan.describe()} cannot build "
+                        "cross-lingual, mixed or translation batches",
+                        "use --strategy mono (and beta 0), or a parallel source")

@@ -15,13 +15,12 @@ The pieces, one module each, each usable without Gradio:
 - :mod:`.startup`: :class:`Startup`: models and embeddings loaded in the background, with progress;
 - :mod:`.worker`: :class:`ModelProcessStartup`: the same, in a process of its own, so page and models start on two cores;
 - :mod:`.api`: :func:`add_search_route`: ``GET /api/search``, JSON rankings beside the page in one request;
-- :mod:`.app`: :func:`build_app`, the Gradio page; :mod:`.cli`: :func:`main`, the CLI that launches it.
+- :mod:`.app`: :func:`build_app`, the Gradio page; the command that launches it is :mod:`hf_hybrid.commands.demo`.
 """
 
 from hf_hybrid.demo.api import SEARCH_ROUTE, SearchRoute, add_search_route
 from hf_hybrid.demo.app import CHART_COLUMNS, RESULT_COLUMNS, build_app
 from hf_hybrid.demo.cache import CACHE_FOLDER, corpus_embeddings, local_cache_root, write_corpus_embeddings
-from hf_hybrid.demo.cli import config_from_args, main, parse_args
 from hf_hybrid.demo.config import (
     E5_BASE,
     DemoConfig,
@@ -55,7 +54,7 @@ from hf_hybrid.demo.worker import ModelProcessStartup, RemoteSearch
 __all__ = [
     "CACHE_FOLDER", "CHART_COLUMNS", "E5_BASE", "ModelProcessStartup", "RemoteSearch", "SEARCH_ROUTE", "SearchRoute", "add_search_route", "Startup", "check_model", "corpus_embeddings", "local_cache_root",
     "model_labels", "write_corpus_embeddings", "RESULT_COLUMNS", "UNDETERMINED", "Corpus", "DemoConfig", "DemoSearch", "Encoder",
-    "Hit", "PassageIndex", "SearchResult", "build_app", "check_address", "check_config", "config_from_args", "config_from_env",
-    "corpus_from_rows", "default_models", "language_counts", "language_name", "load_corpus", "load_encoder", "main", "parse_args",
+    "Hit", "PassageIndex", "SearchResult", "build_app", "check_address", "check_config", "config_from_env",
+    "corpus_from_rows", "default_models", "language_counts", "language_name", "load_corpus", "load_encoder",
     "parse_upload", "quickstart_model_dir", "read_capped", "serve_with_threads",
 ]

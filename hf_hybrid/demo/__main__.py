@@ -2,6 +2,6 @@
 
 import sys
 
-from hf_hybrid.demo.cli import main
+from hf_hybrid.commands.demo import main
 
 sys.exit(main())

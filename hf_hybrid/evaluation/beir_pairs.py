@@ -25,8 +25,8 @@ from pathlib import Path
 import torch
 
 from hf_hybrid.atomic import atomic_dir
+from hf_hybrid.bm25 import BM25Model, BM25Scores
 from hf_hybrid.evaluation.beir import RetrievalData, load_beir_folder, score_run, source_top_k
-from hf_hybrid.evaluation.bm25 import BM25Model, BM25Scores
 from hf_hybrid.evaluation.embeddings import encode_unique, model_fingerprint
 from hf_hybrid.evaluation.multilingual import mean_metrics, pair_level, resolve_levels
 from hf_hybrid.evaluation.results import SuiteResult, suite_result

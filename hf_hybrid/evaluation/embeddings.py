@@ -27,7 +27,7 @@ def model_fingerprint(model: SentenceTransformer) -> str:
     Hashing every weight of a 470 MB model takes seconds; names, shapes and the first 256 values of every
     tensor change whenever training changes the model, so they are hashed instead.
     """
-    from hf_hybrid.evaluation.bm25 import BM25Model
+    from hf_hybrid.bm25 import BM25Model
 
     if isinstance(model, BM25Model):  # no weights: its settings and bm25s' version are what fix its scores
         return model.fingerprint()

@@ -27,8 +27,8 @@ import numpy as np
 import torch
 from sentence_transformers import SentenceTransformer
 
+from hf_hybrid.bm25 import BM25Model
 from hf_hybrid.errors import UserError
-from hf_hybrid.evaluation.bm25 import BM25Model
 from hf_hybrid.evaluation.metrics import (
     METRIC_NAMES,
     metrics_from_ranks,

@@ -40,7 +40,7 @@ def score_source(model, queries: list[str], query_langs: list, candidates: list[
                  query_role: str = "query", cand_role: str = "passage", **encode_kwargs) -> ScoreSource:
     """The score source of ``model`` for these texts: a BM25 index for the ``bm25`` pseudo-model, else the
     texts encoded once (:func:`~hf_hybrid.evaluation.embeddings.encode_unique`, with ``encode_kwargs``)."""
-    from hf_hybrid.evaluation.bm25 import BM25Model, BM25Scores
+    from hf_hybrid.bm25 import BM25Model, BM25Scores
 
     if isinstance(model, BM25Model):
         return BM25Scores(model, queries, query_langs, candidates, cand_langs)

@@ -1,4 +1,5 @@
-"""``python -m hf_hybrid.experiments --config configs/experiments/<name>.yaml`` (or ``hf-hybrid experiment``).
+"""The strategy grid and its report (the command is ``hf-hybrid experiment --config configs/experiments/<name>.yaml``
+or ``python -m hf_hybrid.experiments``: :mod:`hf_hybrid.commands.experiment`).
 
 How does hybrid batch training (arXiv 2408.10536) compare with sequential fine-tuning, monolingual-only,
 cross-lingual-only and mixed batches for zero-shot retrieval, above all for low-resource languages queried
@@ -17,12 +18,10 @@ Python API::
 
 from __future__ import annotations
 
-import shlex
-import sys
 from pathlib import Path
 
-from hf_hybrid.errors import cli_entry
-from hf_hybrid.experiments.grid import MINIATURE, STRATEGIES, ExperimentConfig, plan_settings, run_grid
+from hf_hybrid.experiments.config import MINIATURE, STRATEGIES, ExperimentConfig, plan_settings
+from hf_hybrid.experiments.grid import run_grid
 from hf_hybrid.experiments.report import combine, summarize, write_report
 
 
@@ -34,33 +33,5 @@ def run_experiment(cfg: ExperimentConfig, command: str = "", log=print) -> Path:
     return report
 
 
-@cli_entry
-def main(argv: list[str] | None = None) -> int:
-    from hf_hybrid.config import parse
-
-    args = list(sys.argv[1:] if argv is None else argv)
-    # --dry_run is an action, not a setting of the grid: kept out of ExperimentConfig so that the config recorded
-    # in every run and report (and the run fingerprints) stay what they were
-    dry_run, report_only = "--dry_run" in args, "--report_only" in args
-    args = [a for a in args if a not in ("--dry_run", "--report_only")]
-    (cfg,) = parse(args, ExperimentConfig, description=__doc__)
-    if dry_run:
-        from hf_hybrid.check import check_experiment
-
-        report = check_experiment(cfg)
-        print(report.render())
-        return report.exit_code
-    command = "python -m hf_hybrid.experiments " + shlex.join(args)
-    if cfg.combine:
-        path = combine(cfg.combine, cfg.report or "docs/results.md", cfg.figures_dir, command)
-        print(f"combined report: {path}")
-        return 0
-    if report_only:  # the runs on disk as they are: an unfinished grid's report names the runs it lacks
-        print(f"report of the finished runs, nothing trained: {write_report(cfg, command)}")
-        return 0
-    run_experiment(cfg, command)
-    return 0
-
-
-__all__ = ["MINIATURE", "STRATEGIES", "ExperimentConfig", "combine", "main", "plan_settings", "run_experiment",
+__all__ = ["MINIATURE", "STRATEGIES", "ExperimentConfig", "combine", "plan_settings", "run_experiment",
            "run_grid", "summarize", "write_report"]

@@ -1,5 +1,7 @@
+"""``python -m hf_hybrid.experiments``: the same as ``hf-hybrid experiment``."""
+
 import sys
 
-from hf_hybrid.experiments import main
+from hf_hybrid.commands.experiment import main
 
 sys.exit(main())

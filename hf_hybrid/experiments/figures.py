@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from hf_hybrid.evaluation.report import save_figure
-from hf_hybrid.experiments.grid import BASE, PARALLEL_SUITE, UNTRAINED
+from hf_hybrid.experiments.config import BASE, PARALLEL_SUITE, UNTRAINED
 from hf_hybrid.experiments.markdown import alpha_rows, tradeoff_suites, wise_curves
 from hf_hybrid.experiments.stats import mean_ci
 from hf_hybrid.experiments.variants import WISE

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import math
 
-from hf_hybrid.experiments.grid import BASE, BM25, PARALLEL_SUITE, UNTRAINED, plan_settings
+from hf_hybrid.experiments.config import BASE, BM25, PARALLEL_SUITE, UNTRAINED, plan_settings
 from hf_hybrid.experiments.variants import WISE
 
 # The cells the issue asks about first: low-resource and zero-shot languages queried cross-lingually.

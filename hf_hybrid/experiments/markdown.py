@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import math
 
+from hf_hybrid.experiments.config import BASE, PARALLEL_SUITE, plan_settings
 from hf_hybrid.experiments.findings import delta_text, model_findings, survives
-from hf_hybrid.experiments.grid import BASE, PARALLEL_SUITE, plan_settings
 from hf_hybrid.experiments.stats import SETTINGS, family_of
 from hf_hybrid.experiments.variants import WISE
 

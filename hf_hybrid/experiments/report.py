@@ -18,9 +18,10 @@ import numpy as np
 from hf_hybrid.atomic import write_text
 from hf_hybrid.evaluation.report import versions
 from hf_hybrid.evaluation.results import find_suite
+from hf_hybrid.experiments.config import PARALLEL_SUITE, ExperimentConfig
 from hf_hybrid.experiments.figures import write_figures
 from hf_hybrid.experiments.findings import setups_compared
-from hf_hybrid.experiments.grid import PARALLEL_SUITE, ExperimentConfig, read_run, run_folder
+from hf_hybrid.experiments.grid import read_run, run_folder
 from hf_hybrid.experiments.markdown import SUBSETS, TABLE_METRICS, limits, render
 from hf_hybrid.experiments.stats import SETTINGS, mean_ci, paired_bootstrap, with_adjusted_p
 
@@ -62,7 +63,7 @@ def _cell(values: list) -> dict:
 
 def summarize(cfg: ExperimentConfig, command: str = "") -> dict:
     """Aggregate the finished runs of ``cfg`` into the summary that tables, plots and docs are made from."""
-    from hf_hybrid.experiments.grid import model_tag
+    from hf_hybrid.experiments.config import model_tag
 
     config = asdict(cfg)
     models = {}

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 if TYPE_CHECKING:
-    from hf_hybrid.experiments.grid import Context
+    from hf_hybrid.experiments.config import Context
 
 
 def evaluate_run(ctx: Context, model_dir) -> tuple[list[dict], dict[str, np.ndarray]]:
@@ -37,7 +37,7 @@ def evaluate_run(ctx: Context, model_dir) -> tuple[list[dict], dict[str, np.ndar
 
 def _evaluate_run(ctx: Context, model_dir, model) -> tuple[list[dict], dict[str, np.ndarray]]:
     from hf_hybrid.evaluation.multilingual import pool_from_parallel, pool_source, pool_suite
-    from hf_hybrid.experiments.grid import BM25, OWN_DATA_TASK, PARALLEL_SUITE
+    from hf_hybrid.experiments.config import BM25, OWN_DATA_TASK, PARALLEL_SUITE
     from hf_hybrid.experiments.stats import per_query_units
 
     cfg = ctx.config

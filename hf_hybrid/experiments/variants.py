@@ -8,18 +8,11 @@ of its own: which data a suffix trains on, how a WiSE-FT model is made from a fi
 
 from __future__ import annotations
 
-import hashlib
-import json
 import math
 import re
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from hf_hybrid.errors import UserError
-
-if TYPE_CHECKING:
-    from hf_hybrid.experiments.grid import Context
-
 
 WISE = "+wise"  # a WiSE-FT row is its trained strategy's name, this, and α: ``hybrid-0.5+wise0.5``
 
@@ -71,23 +64,6 @@ def train_options(name: str) -> dict:
     """The suffixes' TrainConfig settings (``+distill100+query`` → ``{"distill_weight": 100.0, "train_side":
     "query"}``)."""
     return {k: v for k, v in strategy_options(name).items() if k in TRAIN_OPTIONS}
-
-
-def mined_data(ctx: Context, tag: str, mode: str) -> Path:
-    """The training data with negatives mined by the base model (``mode``: mined or generic), once per
-    experiment: cached under ``<experiment>/mined/``, keyed by the miner's settings, the data and the base model."""
-    from hf_hybrid.mining import MineConfig
-    from hf_hybrid.mining.cli import save
-    from hf_hybrid.mining.mine import mine_dataset
-
-    cfg = ctx.config
-    mine_cfg = MineConfig(data=cfg.data, model=ctx.base_models[tag], generic=mode == "generic")
-    key = json.dumps({"settings": mine_cfg.settings(), "data": cfg.data}, sort_keys=True, default=str)
-    folder = cfg.folder / "mined" / f"{tag}-{mode}-{hashlib.sha256(key.encode()).hexdigest()[:12]}"
-    if not (folder / "summary.json").exists():
-        data, summary = mine_dataset(mine_cfg)
-        save(str(folder), data, summary)
-    return folder / "parallel"
 
 
 def wise_ft_model(base: dict, tuned: Path | str, alpha: float):

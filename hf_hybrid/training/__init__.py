@@ -1,4 +1,5 @@
-"""The training stage as a package; ``hf_hybrid.train`` is the ``accelerate launch -m`` entry point.
+"""The training stage as a package; its command is :mod:`hf_hybrid.commands.train` (``accelerate launch -m
+hf_hybrid.train``).
 
 * :mod:`~hf_hybrid.training.config` — ``TrainConfig``;
 * :mod:`~hf_hybrid.training.checks` — ``validate_run``: every check before anything is written;

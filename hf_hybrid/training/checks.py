@@ -49,15 +49,15 @@ def check_push_target(train: TrainConfig) -> None:
     """The repo id and a token, checked before training (:mod:`hf_hybrid.hub` owns both rules)."""
     if not train.push_to_hub:
         return
-    from hf_hybrid.hub import _check_repo_id, _require_token
+    from hf_hybrid.hub_names import check_repo_id, require_token
 
-    _check_repo_id(train.push_to_hub)
-    _require_token(None)
+    check_repo_id(train.push_to_hub, "push_to_hub")
+    require_token()
 
 
 def _load_data(train: TrainConfig, plan_cfg: PlanConfig) -> DatasetDict:
-    from hf_hybrid.build import check_source_supports
     from hf_hybrid.data import load_parallel
+    from hf_hybrid.data.sources import check_source_supports
 
     check_source_supports(train.data, plan_cfg)
     data = load_parallel(train.data)

@@ -49,9 +49,9 @@ def _versions() -> dict:
     import sentence_transformers
     import transformers
 
-    import hf_hybrid
+    from hf_hybrid.version import __version__
 
-    return {"hf_hybrid": hf_hybrid.__version__, "sentence_transformers": sentence_transformers.__version__,
+    return {"hf_hybrid": __version__, "sentence_transformers": sentence_transformers.__version__,
             "transformers": transformers.__version__, "datasets": datasets.__version__,
             "accelerate": accelerate.__version__, "torch": torch.__version__, "python": platform.python_version()}
 

@@ -8,7 +8,8 @@
    same kind of batch; the loss gathers the candidates of all processes, so the in-batch negatives are the
    global batch's;
 4. train (checkpoints are committed only once complete, see :mod:`hf_hybrid.training.checkpoints`);
-5. save the model and the training record (last), rename it onto a finished run it replaces; push if asked.
+5. save the model and the training record (last), rename it onto a finished run it replaces (the push, when
+   asked, is the command's: :mod:`hf_hybrid.commands.train`).
 
 Device, precision and process count belong to Accelerate (``accelerate launch``), not to our flags.
 """
@@ -187,8 +188,4 @@ def train(train_cfg: TrainConfig, plan_cfg: PlanConfig) -> Path:
             finish(folder, model, training_record(train_cfg, plan_cfg, inputs.plan, data, wall, state.num_processes,
                                                   trainer))
         state.wait_for_everyone()
-    if train_cfg.push_to_hub and state.is_main_process:
-        from hf_hybrid.hub import push_model
-
-        print(f"pushed to {push_model(str(out), train_cfg.push_to_hub, private=train_cfg.private)}")
     return out

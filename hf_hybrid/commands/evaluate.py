@@ -13,10 +13,11 @@ import sys
 from pathlib import Path
 
 from hf_hybrid.backends import BACKEND_SPECS
+from hf_hybrid.commands.arguments import ArgumentParser, flag
 from hf_hybrid.errors import UserError, cli_entry, read_utf8
 from hf_hybrid.evaluation.suites import SUITES, SuiteOptions, load_suite
-from hf_hybrid.ranges import ArgumentParser, flag
-from hf_hybrid.training.files import TRAINING_RECORD
+from hf_hybrid.hub_names import looks_like_path
+from hf_hybrid.training.files import read_training_record
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -112,8 +113,7 @@ def check_output(value: str) -> Path:
 
 def training_record(model_path: str) -> dict:
     """The model folder's hf_hybrid_training.json, or {} for a model that hf-hybrid did not train."""
-    info = Path(model_path) / TRAINING_RECORD
-    return json.loads(info.read_text(encoding="utf-8")) if info.is_file() else {}
+    return read_training_record(model_path, required=False) or {}
 
 
 def zero_shot_languages(model_path: str, given: list[str] | None) -> list[str]:
@@ -152,8 +152,7 @@ def load_parallel(spec: str, split: str):
     own loader (which validates the parallel schema); returns the ``split``."""
     from hf_hybrid.data import load_parallel as load_source
 
-    looks_like_path = spec.startswith((".", "/", "~")) or Path(spec).suffix in (".json", ".jsonl", ".csv", ".parquet")
-    if looks_like_path and not Path(spec).expanduser().exists():
+    if looks_like_path(spec) and not Path(spec).expanduser().exists():
         raise UserError("--data", f"file {spec!r} not found", "give an existing file or folder, 'sample', or a Hub id")
     data = load_source(spec, split=split)
     if split not in data:

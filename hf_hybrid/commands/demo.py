@@ -1,4 +1,5 @@
-"""``hf-hybrid demo`` / ``python -m hf_hybrid.demo`` / ``python space/app.py``: load, embed, serve."""
+"""``hf-hybrid demo`` / ``python -m hf_hybrid.demo`` / ``python space/app.py``: load, embed, serve (the demo itself
+is :mod:`hf_hybrid.demo`)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import fields, replace
 
+from hf_hybrid.commands.arguments import ArgumentParser, flag
 from hf_hybrid.demo.api import SEARCH_ROUTE, add_search_route
 from hf_hybrid.demo.app import build_app
 from hf_hybrid.demo.config import DemoConfig, check_address, check_config, config_from_env
@@ -15,7 +17,6 @@ from hf_hybrid.demo.search import check_model
 from hf_hybrid.demo.startup import Startup
 from hf_hybrid.demo.worker import ModelProcess, ModelProcessStartup
 from hf_hybrid.errors import cli_entry
-from hf_hybrid.ranges import ArgumentParser, flag
 
 DESCRIPTION = "Cross-lingual search demo: ask in any language, see which passages and languages each model ranks first."
 

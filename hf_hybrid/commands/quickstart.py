@@ -13,7 +13,6 @@ into a staging folder beside it and swapped in at the end, so a failed or killed
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import sys
@@ -21,12 +20,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from hf_hybrid.atomic import atomic_dir, write_json
-from hf_hybrid.build import BuildConfig, build, print_summary, save
-from hf_hybrid.config import check_types, parse
+from hf_hybrid.build import BuildConfig, build, save
+from hf_hybrid.commands.arguments import parse
+from hf_hybrid.commands.build import print_summary
+from hf_hybrid.config import check_types
 from hf_hybrid.errors import UserError, cli_entry
 from hf_hybrid.ranges import SEED, check_ranges
 from hf_hybrid.sampling import PlanConfig
-from hf_hybrid.train import RECORD, TrainConfig, train
+from hf_hybrid.training import TrainConfig, train
+from hf_hybrid.training.files import read_training_record
 
 # Marks a folder as a quickstart's output: only such a folder (or an empty one) is ever replaced.
 MARKER = "hf_hybrid_quickstart.json"
@@ -210,7 +212,7 @@ def main(argv: list[str] | None = None) -> int:
 
         print("== 5/5 stage the Hub repo")
         _stage(stage / "model", stage / "model" / "eval_results.json", stage / "repo")
-        record = json.loads((stage / "model" / RECORD).read_text())
+        record = read_training_record(stage / "model")
 
     model_dir, repo, dataset_dir = out / "model", out / "repo", out / "dataset"
     pushed = _push(config, model_dir) if config.repo_id else None
