@@ -47,7 +47,7 @@ from hf_hybrid.experiments.grid import run_grid  # noqa: E402
 from hf_hybrid.frozen_prefix import PrefixStore  # noqa: E402
 from hf_hybrid.models import E5_ID, resolve_model  # noqa: E402
 from hf_hybrid.sampling import PlanConfig  # noqa: E402
-from hf_hybrid.train import TrainConfig, train  # noqa: E402
+from hf_hybrid.training import TrainConfig, train  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 GRID = ROOT / "configs" / "experiments" / "e5-real.yaml"

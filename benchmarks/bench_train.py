@@ -30,7 +30,7 @@ from results_file import append_section  # noqa: E402
 
 from hf_hybrid.data import load_parallel  # noqa: E402
 from hf_hybrid.sampling import PlanConfig  # noqa: E402
-from hf_hybrid.train import TrainConfig, train  # noqa: E402
+from hf_hybrid.training import TrainConfig, train  # noqa: E402
 
 DATA = "synthetic:train_groups=2000,dev_groups=10,test_groups=10"
 

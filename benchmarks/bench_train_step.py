@@ -35,7 +35,7 @@ from results_file import append_section, load_note  # noqa: E402
 import hf_hybrid.training.run as run  # noqa: E402
 from hf_hybrid.models import E5_ID, resolve_model  # noqa: E402
 from hf_hybrid.sampling import PlanConfig  # noqa: E402
-from hf_hybrid.train import TrainConfig, train  # noqa: E402
+from hf_hybrid.training import TrainConfig, train  # noqa: E402
 
 REFERENCE = "freeze_embeddings (quickstart today)"
 SIDES = {  # the cheap sides first

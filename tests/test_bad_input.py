@@ -14,10 +14,10 @@ from pathlib import Path
 import pytest
 
 from hf_hybrid.build import BuildConfig
-from hf_hybrid.build import main as build_main
+from hf_hybrid.commands.build import main as build_main
+from hf_hybrid.commands.quickstart import QuickstartConfig
 from hf_hybrid.config import check_types
 from hf_hybrid.errors import UserError
-from hf_hybrid.quickstart import QuickstartConfig
 from hf_hybrid.sampling import PlanConfig
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -155,7 +155,7 @@ def test_python_api_checks_types_as_the_yaml_loader_does():
 def test_every_config_default_passes_its_own_type_check():
     from hf_hybrid.experiments import ExperimentConfig
     from hf_hybrid.pretrain import PretrainConfig
-    from hf_hybrid.train import TrainConfig
+    from hf_hybrid.training import TrainConfig
 
     for cls in (BuildConfig, PlanConfig, QuickstartConfig, TrainConfig, ExperimentConfig, PretrainConfig):
         check_types(cls())
@@ -164,7 +164,7 @@ def test_every_config_default_passes_its_own_type_check():
 
 def test_cli_exit_code_and_single_stderr_line(tmp_path):
     (tmp_path / "c.yaml").write_text("exclude_languages: es\n")
-    proc = subprocess.run([sys.executable, "-m", "hf_hybrid.build", "--config", str(tmp_path / "c.yaml")],
+    proc = subprocess.run([sys.executable, "-m", "hf_hybrid.cli", "build", "--config", str(tmp_path / "c.yaml")],
                           capture_output=True, text=True, timeout=300)
     assert proc.returncode == 2
     assert proc.stderr.strip().splitlines() == [
@@ -175,7 +175,7 @@ def test_cli_exit_code_and_single_stderr_line(tmp_path):
 def test_build_killed_mid_write_leaves_no_half_written_output(tmp_path):
     """SIGKILL as soon as the build starts writing: ``out`` is then absent or complete, and a rerun succeeds."""
     out = tmp_path / "out"
-    argv = [sys.executable, "-m", "hf_hybrid.build", "--data", "synthetic:train_groups=5000,dev_groups=10,"
+    argv = [sys.executable, "-m", "hf_hybrid.cli", "build", "--data", "synthetic:train_groups=5000,dev_groups=10,"
             "test_groups=10", "--plan_steps", "200", "--batch_size", "8", "--output", str(out)]
     proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:

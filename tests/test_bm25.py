@@ -7,10 +7,10 @@ import unicodedata
 
 import numpy as np
 
+from hf_hybrid.bm25 import BM25Model, BM25Scores, tokenize, unicode_words
 from hf_hybrid.cli import main as cli_main
 from hf_hybrid.data import load_parallel
 from hf_hybrid.evaluation.beir_pairs import evaluate_beir_pairs, export_beir_pairs
-from hf_hybrid.bm25 import BM25Model, BM25Scores, tokenize, unicode_words
 from hf_hybrid.evaluation.suites import SuiteOptions, evaluate_data, load_suite
 
 

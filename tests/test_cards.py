@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from huggingface_hub import DatasetCard, ModelCard
 
-from hf_hybrid.cards import main as card_main
 from hf_hybrid.cards import render_model_card, write_model_card
+from hf_hybrid.commands.card import main as card_main
 from hf_hybrid.dataset_card import render_dataset_card
 from hf_hybrid.errors import UserError
 from tests.hubfixture import tiny_trained_model, write_training_record  # noqa: F401  (fixture)

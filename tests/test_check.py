@@ -145,7 +145,7 @@ def test_experiment_dry_run_resolves_mteb_names_and_the_evaluation_data(tmp_path
 
 
 def test_evaluate_dry_run_checks_its_arguments(tmp_path):
-    from hf_hybrid.evaluation.cli import build_parser
+    from hf_hybrid.commands.evaluate import build_parser
 
     args = build_parser().parse_args(["--model", str(tmp_path), "--ciral", "zz", "--mteb", "XQuADRetrieval",
                                       "--output", str(tmp_path / "out")])
@@ -162,7 +162,7 @@ def test_train_dry_run_from_python_checks_precision_against_the_device(tmp_path,
 
     from hf_hybrid.check import check_train
     from hf_hybrid.sampling import PlanConfig
-    from hf_hybrid.train import TrainConfig
+    from hf_hybrid.training import TrainConfig
 
     train = TrainConfig(model="sentence-transformers/all-MiniLM-L6-v2", data="synthetic:train_groups=200",
                         output_dir=str(tmp_path / "run"), precision="bf16", max_steps=5)

@@ -10,14 +10,14 @@ from pathlib import Path
 
 import pytest
 
-from hf_hybrid.cli import STAGES, main
+from hf_hybrid.cli import COMMANDS, main
 
 BIN = Path(sys.executable).parent
 
 
-@pytest.mark.parametrize("name", sorted(STAGES))
+@pytest.mark.parametrize("name", sorted(COMMANDS))
 def test_every_subcommand_has_a_main(name):
-    module = importlib.import_module(STAGES[name])
+    module = importlib.import_module(f"hf_hybrid.commands.{COMMANDS[name]}")
     assert callable(module.main)
 
 
@@ -63,3 +63,29 @@ def test_every_third_party_import_is_declared():
     undeclared = {m: providers.get(m) for m in third_party
                   if not {d.lower().replace("_", "-") for d in providers.get(m, [m])} & declared}
     assert not undeclared, f"imported but not declared in pyproject.toml: {undeclared}"
+
+
+ARGPARSE_COMMANDS = ["card", "check", "demo", "evaluate", "push", "push_space"]
+
+
+@pytest.mark.parametrize("name", ARGPARSE_COMMANDS)
+def test_every_flag_is_accepted_in_both_spellings(name):
+    """``--repo-id`` and ``--repo_id`` (any long option, either way round) reach the same setting."""
+    from hf_hybrid.commands.arguments import respell
+
+    parser = importlib.import_module(f"hf_hybrid.commands.{name}").build_parser()
+    known = parser._option_string_actions
+    for option, action in known.items():
+        if option.startswith("--") and ("_" in option or "-" in option[2:]):
+            other = "--" + (option[2:].replace("_", "-") if "_" in option else option[2:].replace("-", "_"))
+            assert known[respell([other], known)[0]] is action, (name, option, other)
+
+
+def test_dataclass_commands_take_both_spellings():
+    from hf_hybrid.commands.arguments import parse
+    from hf_hybrid.sampling import PlanConfig
+    from hf_hybrid.training import TrainConfig
+
+    dashed, plan = parse(["--batch-size", "8", "--max-steps", "3"], TrainConfig, PlanConfig)
+    snake, _ = parse(["--batch_size", "8", "--max_steps", "3"], TrainConfig, PlanConfig)
+    assert (dashed.max_steps, plan.batch_size) == (snake.max_steps, 8) == (3, 8)

@@ -7,7 +7,7 @@ import pyarrow.compute as pc
 import pytest
 from datasets import Dataset
 
-from hf_hybrid.build import main as build_main
+from hf_hybrid.commands.build import main as build_main
 from hf_hybrid.data import load_parallel, make_world, validate_parallel
 from hf_hybrid.errors import UserError
 
@@ -212,7 +212,7 @@ def test_build_push_to_hub_round_trips_through_load_dataset(tmp_path, local_hub)
     from huggingface_hub import DatasetCard
 
     source = "synthetic:train_groups=120,dev_groups=10,test_groups=20"
-    proc = subprocess.run([sys.executable, "-m", "hf_hybrid.build", "--data", source, "--plan_steps", "3",
+    proc = subprocess.run([sys.executable, "-m", "hf_hybrid.cli", "build", "--data", source, "--plan_steps", "3",
                            "--batch_size", "8", "--push_to_hub", "org/hybrid-synthetic"],
                           env={**__import__("os").environ, **local_hub.env}, capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr[-2000:]

@@ -11,6 +11,7 @@ import pytest
 from datasets import Dataset
 from sentence_transformers import SentenceTransformer
 
+from hf_hybrid.commands.evaluate import main
 from hf_hybrid.errors import UserError
 from hf_hybrid.evaluation import (
     MultilingualRetrievalEvaluator,
@@ -24,7 +25,6 @@ from hf_hybrid.evaluation import (
     write_report,
     write_results,
 )
-from hf_hybrid.evaluation.cli import main
 from hf_hybrid.evaluation.multilingual import pool_from_parallel
 from hf_hybrid.text import sentence_at, split_sentences
 

@@ -12,10 +12,11 @@ import torch
 import yaml
 
 from hf_hybrid.cli import main as cli_main
+from hf_hybrid.commands.experiment import main
 from hf_hybrid.config import load_yaml
 from hf_hybrid.errors import UserError
 from hf_hybrid.evaluation.multilingual import MultilingualPool, embedding_source, score_pool
-from hf_hybrid.experiments import ExperimentConfig, grid, main, plan_settings
+from hf_hybrid.experiments import ExperimentConfig, grid, plan_settings
 from hf_hybrid.experiments.stats import mean_ci, paired_bootstrap, per_query_units
 from hf_hybrid.pretrain import PretrainConfig
 

@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 from hf_hybrid.backends.runtime import load_exported, require_runtime
+from hf_hybrid.commands.export import main
 from hf_hybrid.errors import UserError
-from hf_hybrid.export import main
 from tests.test_models import TEXTS
 
 SHORT = ["Where is the nearest market?", "Soko liko wapi?", "Où se trouve le marché ?", "The cat sleeps."]
@@ -86,8 +86,8 @@ def test_evaluate_and_the_demo_take_the_exported_backend(tiny_trained_model, tmp
     """``--backend`` on evaluate scores the exported files as the PyTorch model scores; a bad value is one line."""
     import json
 
+    from hf_hybrid.commands.evaluate import main as evaluate
     from hf_hybrid.demo.config import config_from_env
-    from hf_hybrid.evaluation.cli import main as evaluate
 
     folder = tmp_path / "model"
     shutil.copytree(tiny_trained_model, folder)
@@ -110,7 +110,7 @@ def test_push_ships_exported_files_demo_embeddings_and_says_how_to_load_them(loc
     backend and the file (the demo reading such vectors is tested in tests/test_demo.py)."""
     from huggingface_hub import HfApi, ModelCard
 
-    from hf_hybrid.hub import main as push
+    from hf_hybrid.commands.push import main as push
 
     folder = tmp_path / "model"
     shutil.copytree(tiny_trained_model, folder)

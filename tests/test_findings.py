@@ -90,7 +90,7 @@ def test_mined_negatives_are_contrasted_with_none_and_with_group_blind_mining():
     when the grid's reference is another strategy."""
     import numpy as np
 
-    from hf_hybrid.experiments.grid import ExperimentConfig
+    from hf_hybrid.experiments.config import ExperimentConfig
     from hf_hybrid.experiments.markdown import _contrast_lines
     from hf_hybrid.experiments.report import _negatives_contrasts
 

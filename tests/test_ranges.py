@@ -16,16 +16,16 @@ import pytest
 import yaml
 
 from hf_hybrid.build import BuildConfig
+from hf_hybrid.commands.quickstart import QuickstartConfig
 from hf_hybrid.demo.config import DemoConfig, check_config
 from hf_hybrid.errors import UserError
-from hf_hybrid.experiments.grid import ExperimentConfig
+from hf_hybrid.experiments.config import ExperimentConfig
 from hf_hybrid.export import ExportConfig
 from hf_hybrid.mining.config import MineConfig
 from hf_hybrid.pretrain import PretrainConfig
-from hf_hybrid.quickstart import QuickstartConfig
 from hf_hybrid.ranges import Declaration, Interval, check_ranges, declarations, undeclared
 from hf_hybrid.sampling import PlanConfig
-from hf_hybrid.train import TrainConfig
+from hf_hybrid.training import TrainConfig
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -33,14 +33,14 @@ ROOT = Path(__file__).resolve().parents[1]
 # call needs. DemoConfig is read from the environment and the demo's flags: its fields are checked through
 # check_config (what both go through), its flags with the other argparse commands below.
 COMMANDS = {
-    TrainConfig: ("hf_hybrid.train", []),
-    PlanConfig: ("hf_hybrid.build", []),
-    BuildConfig: ("hf_hybrid.build", []),
-    QuickstartConfig: ("hf_hybrid.quickstart", []),
-    PretrainConfig: ("hf_hybrid.pretrain", []),
-    MineConfig: ("hf_hybrid.mining.cli", []),
-    ExportConfig: ("hf_hybrid.export", ["--model", "org/model"]),
-    ExperimentConfig: ("hf_hybrid.experiments", []),
+    TrainConfig: ("hf_hybrid.commands.train", []),
+    PlanConfig: ("hf_hybrid.commands.build", []),
+    BuildConfig: ("hf_hybrid.commands.build", []),
+    QuickstartConfig: ("hf_hybrid.commands.quickstart", []),
+    PretrainConfig: ("hf_hybrid.commands.pretrain", []),
+    MineConfig: ("hf_hybrid.commands.mine", []),
+    ExportConfig: ("hf_hybrid.commands.export", ["--model", "org/model"]),
+    ExperimentConfig: ("hf_hybrid.commands.experiment", []),
 }
 CONFIGS = [*COMMANDS, DemoConfig]
 # Dataclass configs that are no command's settings: the synthetic world is set through a source string
@@ -150,9 +150,9 @@ def test_demo_settings_out_of_range_and_wrong_type(name, tmp_path):
 
 def _parsers(tmp_path: Path) -> dict:
     """Each argparse command: its parser, its main and the arguments every call needs."""
-    from hf_hybrid import cards, check, hub, push_space
-    from hf_hybrid.demo import cli as demo
-    from hf_hybrid.evaluation import cli as evaluate
+    from hf_hybrid.commands import card as cards
+    from hf_hybrid.commands import check, demo, evaluate, push_space
+    from hf_hybrid.commands import push as hub
 
     (tmp_path / "c.yaml").write_text("model: org/model\n")
     return {
@@ -167,9 +167,9 @@ def _parsers(tmp_path: Path) -> dict:
 
 
 # Modules that add argparse flags: each command is in _parsers, except models.py (two on/off flags, nothing to
-# range); config.py adds --config to every dataclass command, whose file the YAML loader checks.
-ARGPARSE_MODULES = {"evaluation/cli.py", "hub.py", "push_space.py", "demo/cli.py", "check/__init__.py", "cards.py",
-                    "models.py", "config.py"}
+# range); arguments.py adds --config to every dataclass command, whose file the YAML loader checks.
+ARGPARSE_MODULES = {"commands/evaluate.py", "commands/push.py", "commands/push_space.py", "commands/demo.py",
+                    "commands/check.py", "commands/card.py", "commands/models.py", "commands/arguments.py"}
 
 
 def test_every_argparse_command_is_covered():

@@ -67,7 +67,7 @@ def test_quickstart_command_is_the_console_script_tested_end_to_end():
 def test_experiment_command_runs_at_ci_size_and_its_readme_config_parses():
     """``hf-hybrid experiment`` runs end to end in tests/test_experiments.py on configs/experiments/ci.yaml; the
     README's config parses with the same parser and names valid strategies."""
-    from hf_hybrid.config import parse
+    from hf_hybrid.commands.arguments import parse
     from hf_hybrid.experiments import ExperimentConfig, plan_settings
 
     assert '"experiment", "--config"' in (ROOT / "tests" / "test_experiments.py").read_text()

@@ -9,8 +9,8 @@ import pytest
 import torch
 from sentence_transformers import SentenceTransformer
 
-from hf_hybrid.train import RECORD
 from hf_hybrid.train import main as train_main
+from hf_hybrid.training.files import TRAINING_RECORD as RECORD
 
 ROOT = Path(__file__).resolve().parents[1]
 PROMPTS = {"query": "query: ", "passage": "passage: "}
@@ -245,9 +245,10 @@ def test_beta_trains_records_and_shows_on_the_card(tmp_path, tiny_folder):
 
 # -- grids and dry runs ----------------------------------------------------------------------------------------
 def test_grid_rows_set_the_remedies_per_row(tmp_path, monkeypatch, tiny_folder):
-    import hf_hybrid.train
+    import hf_hybrid.training.run
     from hf_hybrid.errors import UserError
-    from hf_hybrid.experiments.grid import Context, ExperimentConfig, plan_settings, train_run
+    from hf_hybrid.experiments.config import Context, ExperimentConfig, plan_settings
+    from hf_hybrid.experiments.grid import train_run
 
     assert plan_settings("hybrid-0.5+trans0.2") == {"strategy": "hybrid", "alpha": 0.5, "beta": 0.2}
     assert plan_settings("seq-mono-cross+distill100") == {"strategy": "sequential", "first": "mono", "then": "cross"}
@@ -256,7 +257,7 @@ def test_grid_rows_set_the_remedies_per_row(tmp_path, monkeypatch, tiny_folder):
             plan_settings(bad)
         assert err.value.field == "strategies" and "\n" not in str(err.value)
     made = []
-    monkeypatch.setattr(hf_hybrid.train, "train", lambda t, p: made.append((t, p)) or tmp_path)
+    monkeypatch.setattr(hf_hybrid.training.run, "train", lambda t, p: made.append((t, p)) or tmp_path)
     cfg = ExperimentConfig(data="synthetic:train_groups=200", models=[str(tiny_folder)], distill_weight=5.0)
     ctx = Context(cfg, {"tiny": str(tiny_folder)}, None, ["qaa", "qab"], {})
     train_run(ctx, "tiny", "hybrid-0.5+distill100+trans0.3", 0, tmp_path / "a")
@@ -268,9 +269,9 @@ def test_grid_rows_set_the_remedies_per_row(tmp_path, monkeypatch, tiny_folder):
 
 def test_dry_runs_accept_the_remedies(tmp_path, tiny_folder):
     from hf_hybrid.check import check_experiment, check_train
-    from hf_hybrid.experiments.grid import ExperimentConfig
+    from hf_hybrid.experiments.config import ExperimentConfig
     from hf_hybrid.sampling import PlanConfig
-    from hf_hybrid.train import TrainConfig
+    from hf_hybrid.training import TrainConfig
 
     data = "synthetic:train_groups=200"
     train_cfg = TrainConfig(model=str(tiny_folder), data=data, output_dir=str(tmp_path / "run"), max_steps=40, max_seq_length=32,

@@ -189,7 +189,7 @@ def test_local_copy_in_the_wrong_layout(tmp_path):
 
 
 def test_cli_exits_2_with_one_line_and_writes_nothing(tmp_path, capsys):
-    from hf_hybrid.build import main
+    from hf_hybrid.commands.build import main
 
     out = tmp_path / "built"
     assert main(["--data", "xquad", "--languages", "en", "sw", "--output", str(out)]) == 2

@@ -13,11 +13,13 @@ import torch
 from safetensors.torch import load_file
 from sentence_transformers import SentenceTransformer
 
-from hf_hybrid.config import load_yaml, parse
+from hf_hybrid.commands.arguments import parse
+from hf_hybrid.config import load_yaml
 from hf_hybrid.sampling import BatchPlan, PlanConfig, materialize
-from hf_hybrid.train import RECORD, TrainConfig
 from hf_hybrid.train import main as train_main
+from hf_hybrid.training import TrainConfig
 from hf_hybrid.training.files import CHECKPOINT_COMPLETE, RUN_MARKER
+from hf_hybrid.training.files import TRAINING_RECORD as RECORD
 
 ROOT = Path(__file__).resolve().parents[1]
 TEST_CONFIG = ROOT / "configs" / "quickstart-test.yaml"

@@ -10,8 +10,9 @@ import torch
 from safetensors.torch import load_file
 from sentence_transformers import SentenceTransformer
 
-from hf_hybrid.train import RECORD, RUN_MARKER
 from hf_hybrid.train import main as train_main
+from hf_hybrid.training.files import RUN_MARKER
+from hf_hybrid.training.files import TRAINING_RECORD as RECORD
 
 ROOT = Path(__file__).resolve().parents[1]
 BASE = ["--config", str(ROOT / "configs" / "quickstart-test.yaml"), "--learning_rate", "1e-3"]
