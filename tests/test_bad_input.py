@@ -185,7 +185,7 @@ def test_build_killed_mid_write_leaves_no_half_written_output(tmp_path):
     finally:
         proc.wait(timeout=60)
     if not out.exists():  # killed mid-write: nothing there, and nothing in the way of a rerun
-        assert build_main(argv[3:]) == 0
+        assert build_main(argv[4:]) == 0
     assert {"parallel", "plans", "summary.json", "README.md"} <= {p.name for p in out.iterdir()}
     from datasets import load_from_disk
 

@@ -152,7 +152,7 @@ def _table(before: dict, after: dict) -> str:
 
 def _checked(config: QuickstartConfig) -> tuple[Path, PlanConfig, TrainConfig]:
     """Every setting, checked before anything is written: a bad one leaves the output folder untouched."""
-    from hf_hybrid.hub import get_token
+    from hf_hybrid.hub_names import require_token
     from hf_hybrid.models import resolve_model
     from hf_hybrid.training.checks import check_tuning
 
@@ -169,8 +169,8 @@ def _checked(config: QuickstartConfig) -> tuple[Path, PlanConfig, TrainConfig]:
     train_cfg.validate()
     check_tuning(train_cfg)
     resolve_model(config.model)  # a missing model folder is an error now, not after the dataset is built
-    if config.repo_id and not get_token():
-        raise UserError("token", "no Hub token found for --repo_id", "run `hf auth login` or set HF_TOKEN")
+    if config.repo_id:
+        require_token()
     return out, plan, train_cfg
 
 
@@ -237,10 +237,10 @@ def _levels(source: str) -> dict | None:
 
 
 def _push(config: QuickstartConfig, model_dir: Path) -> str:
-    from hf_hybrid.hub import get_token, push_model
+    from hf_hybrid.hub import push_model
+    from hf_hybrid.hub_names import require_token
 
-    if not get_token():
-        raise UserError("token", "no Hub token found for --repo_id", "run `hf auth login` or set HF_TOKEN")
+    require_token()
     url = push_model(str(model_dir), config.repo_id, results_path=str(model_dir / "eval_results.json"))
     return f"pushed:    {url}"
 
