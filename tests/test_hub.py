@@ -16,6 +16,7 @@ from huggingface_hub import DatasetCard, HfApi, ModelCard
 from huggingface_hub.errors import RepositoryNotFoundError
 
 import hf_hybrid.hub as hub
+from hf_hybrid.commands.push import main as push_main
 from hf_hybrid.errors import UserError
 from tests.hubfixture import local_hub, tiny_trained_model  # noqa: F401  (fixtures)
 from tests.test_cards import RESULTS
@@ -161,7 +162,7 @@ def test_private_repo_is_private(local_hub, model_dir: Path) -> None:  # noqa: F
 
 def test_cli_without_token_says_how_to_log_in(local_hub, model_dir: Path, monkeypatch, capsys) -> None:  # noqa: F811
     monkeypatch.delenv("HF_TOKEN")
-    assert hub.main([str(model_dir), "--repo-id", "org/m"]) == 2
+    assert push_main([str(model_dir), "--repo-id", "org/m"]) == 2
     assert capsys.readouterr().err.strip() == ("error: token: no Hub token found; fix: run `hf auth login` or set "
                                                "HF_TOKEN")
 
@@ -223,5 +224,5 @@ def test_push_killed_mid_upload_leaves_no_half_commit_and_pushes_again(local_hub
     proc.wait(timeout=30)
     assert HfApi().list_repo_files("org/killed") == [".gitattributes"]
     local_hub.clear_failures()
-    assert hub.main([str(model_dir), "--repo-id", "org/killed"]) == 0
+    assert push_main([str(model_dir), "--repo-id", "org/killed"]) == 0
     assert {"model.safetensors", "hf_hybrid_training.json", "README.md"} <= set(HfApi().list_repo_files("org/killed"))
