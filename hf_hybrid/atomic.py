@@ -84,6 +84,23 @@ def replace_dir(src: str | Path, dest: str | Path) -> None:
     shutil.rmtree(old, ignore_errors=True)
 
 
+def save_into(folder: str | Path, save) -> None:
+    """Let ``save(tmp)`` write a set of files into a temp folder beside ``folder``, then rename each of them into
+    ``folder``, replacing what had that name: the folder (a run's, with its checkpoints) keeps its other files, and
+    each saved file or subfolder appears whole or not at all."""
+    folder = Path(folder)
+    tmp = Path(tempfile.mkdtemp(prefix=".save-", dir=folder))
+    try:
+        save(tmp)
+        for item in tmp.iterdir():
+            target = folder / item.name
+            if target.is_dir():
+                shutil.rmtree(target)
+            os.replace(item, target)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
 def check_new_folder(output: str, field: str = "output") -> None:
     """Before anything is loaded or written: ``output`` must be a new or empty folder we can create files in."""
     target = Path(output)

@@ -6,7 +6,7 @@ sentence-transformers wrote when it saved the model (its ``README.md`` metadata 
 is missing is left out of the card, never filled in. The card's ``model-index`` carries the same results the
 tables show, so the Hub displays them.
 
-    hf-hybrid card runs/hybrid-xlmr --results runs/hybrid-xlmr/eval_results.json --repo-id org/hybrid-xlmr
+    hf-hybrid card runs/hybrid-xlmr --results runs/hybrid-xlmr/results.json --repo-id org/hybrid-xlmr
 """
 
 from __future__ import annotations
@@ -20,13 +20,15 @@ from huggingface_hub import EvalResult, ModelCard, ModelCardData
 from hf_hybrid.atomic import write_text
 from hf_hybrid.backends import exported_files
 from hf_hybrid.errors import UserError
+from hf_hybrid.evaluation.results import RESULTS_FILE
+from hf_hybrid.hub_names import is_hub_id
 from hf_hybrid.prompts import document_prompt_name, query_prompt_name
+from hf_hybrid.tables import md_table
 from hf_hybrid.training.files import TRAINING_RECORD
 
 # model_cards/ (top level, where people look for it) is linked into the package as hf_hybrid/templates, so an
 # installed wheel ships the templates as package data.
 TEMPLATES = Path(__file__).resolve().parent / "templates"
-RESULTS_FILE = "eval_results.json"
 TRAINING_SCHEMA = "hf-hybrid/training/v1"
 RESULTS_SCHEMA = "hf-hybrid/eval-results/v1"
 CARD_TAGS = ["hf-hybrid", "hybrid-batch", "multilingual", "cross-lingual-retrieval"]
@@ -55,7 +57,7 @@ def load_training_record(model_dir: str | Path) -> dict | None:
 
 
 def load_results(model_dir: str | Path, results_path: str | Path | None = None) -> dict | None:
-    """The evaluation results: ``results_path`` if given, else ``<model_dir>/eval_results.json`` if present."""
+    """The evaluation results: ``results_path`` if given, else ``<model_dir>/results.json`` if present."""
     path = Path(results_path) if results_path is not None else Path(model_dir) / RESULTS_FILE
     if results_path is None and not path.exists():
         return None
@@ -77,12 +79,6 @@ def fmt(value: Any) -> str:
 def plain(value: Any) -> str:
     """How a parameter appears: as recorded (``3e-05`` stays ``3e-05``)."""
     return f"{value:g}" if isinstance(value, float) else str(value)
-
-
-def md_table(header: list[str], rows: list[list[Any]], cell=fmt) -> str:
-    lines = ["| " + " | ".join(header) + " |", "|" + "|".join(" --- " for _ in header) + "|"]
-    lines += ["| " + " | ".join(cell(value) for value in row) + " |" for row in rows]
-    return "\n".join(lines)
 
 
 def _language_name(code: str) -> str:
@@ -113,7 +109,7 @@ def source_link(source: str) -> str:
         pass
     if url is None and source.startswith(("http://", "https://")):
         url = source
-    if url is None and _is_hub_id(source) and not Path(source).exists():
+    if url is None and is_hub_id(source) and not Path(source).exists():
         url = f"https://huggingface.co/datasets/{source}"
     return f"[{source}]({url})" if url else f"`{source}`"
 
@@ -131,7 +127,8 @@ def _multilingual_sections(suite: dict) -> list[dict]:
     for name, value in metrics.items():
         setting, metric = _split_metric(name)
         rows.setdefault(metric, {})[setting or "multi"] = value
-    table = md_table(["metric", *SETTINGS], [[m, *(cells.get(s, "–") for s in SETTINGS)] for m, cells in rows.items()])
+    table = md_table(["metric", *SETTINGS], [[m, *(cells.get(s, "–") for s in SETTINGS)] for m, cells in rows.items()],
+                     fmt)
     note = (f"Dataset `{suite.get('dataset')}`, split `{suite.get('split')}`, languages: "
             f"{', '.join(suite.get('languages', []))}. mono: x→x; cross: x→y (x≠y); multi: x→all languages pooled. "
             "`language_bias` is the mean rank distance between a query's parallel relevant passages (lower is better).")
@@ -141,14 +138,14 @@ def _multilingual_sections(suite: dict) -> list[dict]:
         names = list(dict.fromkeys(m for group in by_resource.values() for m in group))
         rows_r = [[group, *(values.get(m, "–") for m in names)] for group, values in by_resource.items()]
         sections.append({"title": f"{suite['name']}: by language resource level", "note": "",
-                         "table": md_table(["languages", *names], rows_r)})
+                         "table": md_table(["languages", *names], rows_r, fmt)})
     pairs = suite.get("pairs") or {}
     if pairs:
         metric = _pair_metric(suite.get("main_score", ""), pairs)
         passage_langs = list(dict.fromkeys(p for row in pairs.values() for p in row))
         rows_p = [[q, *(pairs[q].get(p, {}).get(metric, "–") for p in passage_langs)] for q in pairs]
         sections.append({"title": f"{suite['name']}: {metric} per language pair", "note": "Rows: query language; "
-                         "columns: passage language.", "table": md_table(["query \\ passage", *passage_langs], rows_p)})
+                         "columns: passage language.", "table": md_table(["query \\ passage", *passage_langs], rows_p, fmt)})
     return sections
 
 
@@ -164,7 +161,7 @@ def _flat_section(kind: str, suites: list[dict]) -> dict:
     rows = [[s["name"], s.get("split", ""), *(s.get("metrics", {}).get(m, "–") for m in names)] for s in suites]
     title = {"mteb": "MTEB", "beir": "BEIR"}[kind]
     note = "Main score: " + ", ".join(sorted({s.get("main_score", "") for s in suites if s.get("main_score")})) + "."
-    return {"title": title, "note": note, "table": md_table(["dataset", "split", *names], rows)}
+    return {"title": title, "note": note, "table": md_table(["dataset", "split", *names], rows, fmt)}
 
 
 def evaluation_sections(results: dict | None) -> list[dict]:
@@ -273,14 +270,14 @@ def _extend_metadata(metadata: dict, record: dict, license: str | None) -> None:
     metadata.setdefault("pipeline_tag", "sentence-similarity")
     metadata.setdefault("library_name", "sentence-transformers")
     base_model = record.get("base_model")
-    if base_model and _is_hub_id(base_model) and not Path(base_model).exists():
+    if base_model and is_hub_id(base_model) and not Path(base_model).exists():
         metadata["base_model"] = base_model
     if record.get("languages"):
         metadata["language"] = list(record["languages"])
     if license:
         metadata["license"] = license
     sources = (record.get("data") or {}).get("sources") or []
-    hub_sources = [s for s in sources if _is_hub_id(s) and not Path(s).exists()]
+    hub_sources = [s for s in sources if is_hub_id(s) and not Path(s).exists()]
     if hub_sources:
         metadata["datasets"] = list(dict.fromkeys([*(metadata.get("datasets") or []), *hub_sources]))
 
@@ -314,7 +311,7 @@ def render_model_card(model_dir: str | Path, results_path: str | Path | None = N
         rows = [[code, _language_name(code), _resource_level(code) or "–",
                  "zero-shot (held out)" if code in held_out else "trained" if code in trained or not trained else "–"]
                 for code in record["languages"]]
-        languages_table = md_table(["code", "language", "resources", "role"], rows)
+        languages_table = md_table(["code", "language", "resources", "role"], rows, fmt)
     strategy_title, strategy_rows = _strategy_rows(record) if record else ("unknown", [])
     data = record.get("data") or {}
     data_rows = ", ".join(f"{data[k]} {k}" for k in ("rows", "groups") if data.get(k) is not None)
@@ -342,12 +339,6 @@ def render_model_card(model_dir: str | Path, results_path: str | Path | None = N
         st_card=st_body,
         exported=exported_files(model_dir),  # what `hf-hybrid export` wrote, if anything
     )
-
-
-def _is_hub_id(name: str) -> bool:
-    from hf_hybrid.hub_names import is_hub_id
-
-    return is_hub_id(name)
 
 
 def write_model_card(model_dir: str | Path, results_path: str | Path | None = None, *,

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 from huggingface_hub import DatasetCard, DatasetCardData
 
-from hf_hybrid.cards import CARD_TAGS, TEMPLATES, _is_hub_id, md_table, plain, source_link
+from hf_hybrid.cards import CARD_TAGS, TEMPLATES, fmt, plain, source_link
+from hf_hybrid.hub_names import is_hub_id
+from hf_hybrid.tables import md_table
 
 
 def render_dataset_card(info: dict) -> DatasetCard:
@@ -35,7 +37,7 @@ def render_dataset_card(info: dict) -> DatasetCard:
         language=languages or None, license=info.get("license"), pretty_name=info.get("pretty_name"),
         task_categories=["sentence-similarity"], tags=CARD_TAGS + ["parallel"],
         size_categories=[size_category] if splits else None,
-        source_datasets=[s for s in sources if _is_hub_id(s)] or None,
+        source_datasets=[s for s in sources if is_hub_id(s)] or None,
     )
     repo_id = info.get("repo_id") or "<namespace>/<dataset>"
     return DatasetCard.from_template(
@@ -45,7 +47,7 @@ def render_dataset_card(info: dict) -> DatasetCard:
         repo_id=repo_id,
         sources_text="\n".join(f"- {source_link(s)}" for s in sources),
         license=info.get("license"),
-        sizes_table=md_table(["split", "rows", "language", "groups"], rows) if rows else "",
+        sizes_table=md_table(["split", "rows", "language", "groups"], rows, fmt) if rows else "",
         plan_name=plan.get("name"),
         plan_batch_size=plan_config.get("batch_size"),
         plan_table=md_table(["parameter", "value"], plan_rows, plain) if plan_rows else "",

@@ -23,7 +23,6 @@ so that token ids equal the engine's.
 from __future__ import annotations
 
 import json
-import shutil
 import struct
 import tempfile
 from dataclasses import dataclass, field
@@ -317,8 +316,8 @@ def write_sentence_transformer(ck: Checkpoint, dest: Path, card: str, metadata: 
     from sentence_transformers import SentenceTransformer
     from sentence_transformers.sentence_transformer.modules import Normalize, Pooling, Transformer
 
-    scratch = Path(tempfile.mkdtemp(prefix=".hf-", dir=dest.parent))
-    try:
+    with tempfile.TemporaryDirectory(prefix=".hf-", dir=dest.parent) as work:  # scratch, not a publication
+        scratch = Path(work)
         _write_transformer(ck, scratch / "hf")
         transformer = Transformer(str(scratch / "hf"), max_seq_length=ck.positions)
         model = SentenceTransformer(
@@ -327,8 +326,6 @@ def write_sentence_transformer(ck: Checkpoint, dest: Path, card: str, metadata: 
         )
         model.save(str(dest), create_model_card=False)
         _drop_load_time_keys(dest / "tokenizer_config.json")
-    finally:
-        shutil.rmtree(scratch, ignore_errors=True)
     (dest / "README.md").write_text(card, encoding="utf-8")
     (dest / METADATA_FILE).write_text(json.dumps(metadata, indent=2) + "\n", encoding="utf-8")
 

@@ -37,13 +37,15 @@ def cli_entry(main: Callable[[list[str] | None], int | None]) -> Callable[[list[
     return wrapper
 
 
-def utf8_error(path: str, data: bytes, err: UnicodeDecodeError, *, line_offset: int = 0) -> UserError:
+def utf8_error(path: str, data: bytes, err: UnicodeDecodeError, *, line_offset: int = 0, field: str | None = None,
+               fix: str | None = None) -> UserError:
     """The one-line error for invalid UTF-8 in ``data`` (a file, or the chunk of it that starts after
-    ``line_offset`` lines): the file, the line and the bad bytes."""
+    ``line_offset`` lines): the file, the line and the bad bytes (``field``: the setting that named the file)."""
     line = line_offset + data.count(b"\n", 0, err.start) + 1
     bad = data[err.start:err.end]
-    return UserError(path, f"line {line} is not valid UTF-8 (bytes {bad!r})",
-                     "save the file as UTF-8 (e.g. iconv -f latin1 -t utf-8 in > out)")
+    where = f"{path!r} line {line}" if field else f"line {line}"
+    return UserError(field or path, f"{where} is not valid UTF-8 (bytes {bad!r})",
+                     fix or "save the file as UTF-8 (e.g. iconv -f latin1 -t utf-8 in > out)")
 
 
 def read_utf8(path: str) -> str:
@@ -57,20 +59,23 @@ def read_utf8(path: str) -> str:
         raise utf8_error(path, data, err) from None
 
 
-def check_utf8(path: str, chunk_size: int = 1 << 24) -> None:
-    """Decode a data file strictly in chunks (flat memory on big files; C-speed decoding): readers such as
-    Arrow's JSON reader would otherwise keep invalid bytes in string columns, to fail only when read back."""
+def check_utf8(path: str, chunk_size: int = 1 << 24, *, field: str | None = None, fix: str | None = None) -> bool:
+    """Decode a text file strictly in chunks (flat memory on big files; C-speed decoding): readers such as
+    Arrow's JSON reader would otherwise keep invalid bytes in string columns, to fail only when read back, or fail
+    deep inside pyarrow. Returns whether the file holds any text besides whitespace (an empty JSONL file is an
+    ``IndexError`` in ``datasets``)."""
     import codecs
 
     decoder = codecs.getincrementaldecoder("utf-8")("strict")
-    lines = 0
+    lines, blank = 0, True
     with open(path, "rb") as fh:
         while True:
             data = fh.read(chunk_size)
             try:
-                decoder.decode(data, final=not data)
+                text = decoder.decode(data, final=not data)
             except UnicodeDecodeError as err:
-                raise utf8_error(path, data, err, line_offset=lines) from None
+                raise utf8_error(path, data, err, line_offset=lines, field=field, fix=fix) from None
+            blank = blank and not text.strip()
             if not data:
-                return
+                return not blank
             lines += data.count(b"\n")

@@ -12,7 +12,7 @@ failures (401, 403, 404) become a one-line :class:`~hf_hybrid.errors.UserError` 
 ``HF_TOKEN`` or the ``hf auth login`` store via ``huggingface_hub.get_token`` and is never printed, logged or
 written.
 
-    python -m hf_hybrid.push runs/hybrid-xlmr --repo-id org/hybrid-xlmr --results runs/hybrid-xlmr/eval_results.json
+    python -m hf_hybrid.push runs/hybrid-xlmr --repo-id org/hybrid-xlmr --results runs/hybrid-xlmr/results.json
     python -m hf_hybrid.push data/hybrid --dataset --repo-id org/hybrid-xquad --private
 """
 
@@ -30,9 +30,10 @@ import httpx2
 from huggingface_hub import CommitOperationAdd, DatasetCard, HfApi
 from huggingface_hub.errors import HfHubHTTPError, OfflineModeIsEnabled
 
-from hf_hybrid.cards import RESULTS_FILE, render_model_card
+from hf_hybrid.cards import render_model_card
 from hf_hybrid.dataset_card import render_dataset_card
 from hf_hybrid.errors import UserError
+from hf_hybrid.evaluation.results import RESULTS_FILE
 from hf_hybrid.hub_names import check_repo_id, require_token
 from hf_hybrid.training.files import RUN_MARKER, TRAINING_RECORD
 

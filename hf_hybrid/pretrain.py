@@ -24,16 +24,16 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import shutil
 import tempfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from hf_hybrid.atomic import atomic_dir, write_json
 from hf_hybrid.errors import UserError
 from hf_hybrid.ranges import SEED, check_ranges
 
-RECORD = "hf_hybrid_pretraining.json"
+PRETRAINING_RECORD = "hf_hybrid_pretraining.json"  # beside the encoder; its presence means finished
 
 
 @dataclass
@@ -166,23 +166,17 @@ def pretrain(cfg: PretrainConfig) -> Path:
     """Pre-train (or find in the cache) the miniature encoder; returns its SentenceTransformer folder."""
     cfg.validate()
     dest = cache_folder(cfg) / f"mlm-{cfg.fingerprint()}"
-    if (dest / RECORD).exists():
+    if (dest / PRETRAINING_RECORD).exists():
         return dest
     dest.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{dest.name}-", dir=dest.parent))
-    try:
+    # atomic_dir: a half-finished folder of another process is replaced, and a kill here leaves none
+    with atomic_dir(dest) as model_dir, tempfile.TemporaryDirectory(prefix=f".{dest.name}-", dir=dest.parent) as work:
         text = corpus(cfg)
         tokenizer = train_tokenizer(text, cfg.vocab_size)
-        loss = _mlm_train(cfg, tokenizer, text, tmp / "work")
-        model_dir = tmp / "model"
-        _save_sentence_transformer(tmp / "work" / "encoder", model_dir, cfg.max_length)
+        loss = _mlm_train(cfg, tokenizer, text, Path(work))
+        _save_sentence_transformer(Path(work) / "encoder", model_dir, cfg.max_length)
         # final_mlm_loss is Trainer's training_loss: the mean over all steps of the finished run.
         record = {"config": asdict(cfg), "fingerprint": cfg.fingerprint(), "sentences": len(text),
                   "final_mlm_loss": round(loss, 4), "vocab_size": len(tokenizer)}
-        (model_dir / RECORD).write_text(json.dumps(record, indent=2))
-        if dest.exists():  # a half-finished folder from another process: replace it
-            shutil.rmtree(dest)
-        os.replace(model_dir, dest)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+        write_json(model_dir / PRETRAINING_RECORD, record)
     return dest

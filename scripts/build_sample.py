@@ -14,10 +14,10 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
-import tempfile
 from pathlib import Path
+
+from hf_hybrid.atomic import write_text
 
 ROOT = Path(__file__).resolve().parent.parent
 # name → (source folder, shipped file, id prefix). The how-to set is evaluation only: every group is test.
@@ -63,14 +63,7 @@ def main() -> int:
     print(f"{len(groups)} groups, {len(langs)} languages ({', '.join(langs)}), {len(rows)} rows")
     if args.check:
         return 0
-    target.parent.mkdir(parents=True, exist_ok=True)
-    # atomic: write next to the target, then rename over it
-    fd, tmp = tempfile.mkstemp(dir=target.parent, suffix=".tmp")
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        for row in rows:
-            handle.write(json.dumps(row, ensure_ascii=False) + "\n")
-    os.chmod(tmp, 0o644)  # mkstemp makes the file private; package data must be readable by everyone
-    os.replace(tmp, target)
+    write_text(target, "".join(json.dumps(row, ensure_ascii=False) + "\n" for row in rows))  # all or nothing
     print(f"wrote {target.relative_to(ROOT)} ({target.stat().st_size // 1024} KiB)")
     return 0
 

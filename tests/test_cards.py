@@ -36,7 +36,7 @@ RESULTS = {
 def model_dir(tiny_trained_model: Path, tmp_path: Path) -> Path:  # noqa: F811
     folder = tmp_path / "model"
     shutil.copytree(tiny_trained_model, folder)
-    (folder / "eval_results.json").write_text(json.dumps(RESULTS))
+    (folder / "results.json").write_text(json.dumps(RESULTS))
     return folder
 
 
@@ -106,7 +106,7 @@ def test_rewriting_the_card_is_stable_and_keeps_the_sentence_transformers_card(m
 
 
 def test_missing_values_are_left_out_not_invented(model_dir: Path) -> None:
-    (model_dir / "eval_results.json").unlink()
+    (model_dir / "results.json").unlink()
     write_training_record(model_dir, hardware=None, wall_time_s=None, samples_per_second=None)
     card = render_model_card(model_dir, repo_id="org/m")
     assert card.data.eval_results is None and "model-index" not in str(card)

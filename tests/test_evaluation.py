@@ -22,7 +22,7 @@ from hf_hybrid.evaluation import (
     load_mlqa_r,
     load_xquad_r,
     markdown_table,
-    write_report,
+    write_evaluation_report,
     write_results,
 )
 from hf_hybrid.evaluation.multilingual import pool_from_parallel
@@ -218,7 +218,7 @@ def test_ciral_and_africlirmatrix_fixtures_in_release_layout():
 
 
 def test_results_json_markdown_and_plots(model, suite, tmp_path):
-    results = write_report(tmp_path, model, [suite], {"batch_size": 64})
+    results = write_evaluation_report(tmp_path, model, [suite], {"batch_size": 64})
     on_disk = json.loads((tmp_path / "results.json").read_text())
     assert on_disk["schema"] == "hf-hybrid/eval-results/v1" and on_disk == results
     assert on_disk["model_fingerprint"] and "sentence-transformers" in on_disk["versions"]

@@ -113,21 +113,21 @@ def test_ci_grid_trains_skips_finished_runs_and_reports(tmp_path, monkeypatch, c
     assert main(["--config", str(config)]) == 0
     assert len(evaluated) == 6  # 2 strategies x 2 seeds, and the untrained base and bm25 once for both seeds
     folder = tmp_path / "out" / "ci"
-    results = sorted(folder.glob("runs/mlm/*/seed-*/eval.json"))
+    results = sorted(folder.glob("runs/mlm/*/seed-*/results.json"))
     assert len(results) == 8  # (base + bm25 + 2 strategies) x 2 seeds
     trained = folder / "runs" / "mlm" / "hybrid-0.5" / "seed-0"
-    record = json.loads((trained / "eval.json").read_text())
+    record = json.loads((trained / "results.json").read_text())
     assert record["settings"]["train_languages"] == ["qaa", "qab", "qac"]  # fine-tuned on high-resource only
     assert record["suites"][0]["resource_levels"]["qah"] == "zero-shot"
     assert record["settings"]["training"]["steps_per_kind"]
     assert (trained / "model" / "hf_hybrid_training.json").exists()
     assert not (trained / "model" / "model.safetensors").exists()  # weights dropped, records kept
     # The base row is the pre-trained encoder evaluated as it is: not trained, and its weights are left alone.
-    base = json.loads((folder / "runs" / "mlm" / "base" / "seed-0" / "eval.json").read_text())
+    base = json.loads((folder / "runs" / "mlm" / "base" / "seed-0" / "results.json").read_text())
     assert base["settings"]["training"] == {"steps_per_kind": {}}
     assert (Path(base["settings"]["base_model"]) / "model.safetensors").exists()
     assert base["suites"][0]["metrics"] != record["suites"][0]["metrics"]
-    seed1 = json.loads((folder / "runs" / "mlm" / "base" / "seed-1" / "eval.json").read_text())
+    seed1 = json.loads((folder / "runs" / "mlm" / "base" / "seed-1" / "results.json").read_text())
     assert seed1["suites"][0]["metrics"] == base["suites"][0]["metrics"]  # no randomness without training
     report = (folder / "report.md").read_text()
     assert "| base |" in report and "| hybrid-0.5 |" in report and "| seq-mono-cross |" in report
@@ -194,7 +194,7 @@ def test_grid_forwards_tuning_options_and_evaluates_wise_ft_without_retraining(t
     config.write_text(yaml.safe_dump(data))
     assert main(["--config", str(config)]) == 0
     runs = tmp_path / "out" / "ci" / "runs" / "mlm"
-    result = {s: json.loads((runs / s / "seed-0" / "eval.json").read_text())
+    result = {s: json.loads((runs / s / "seed-0" / "results.json").read_text())
               for s in ("base", "hybrid-0.5", "hybrid-0.5+wise0", "hybrid-0.5+wise0.5")}
     assert result["hybrid-0.5"]["settings"]["training"]["fine_tuning"]["freeze_layers"] == 1
     metrics = {s: r["suites"][0]["metrics"]["multi.map"] for s, r in result.items()}

@@ -192,7 +192,7 @@ STUBS = {
     "hf_hybrid.models.load_model": reached,
     "hf_hybrid.commands.experiment.run_experiment": _experiment,
     "hf_hybrid.commands.experiment.combine": reached,
-    "hf_hybrid.commands.experiment.write_report": reached,
+    "hf_hybrid.commands.experiment.write_experiment_report": reached,
     "hf_hybrid.commands.pretrain.pretrain": _experiment,
     "hf_hybrid.commands.evaluate.load_inputs": reached,
     "hf_hybrid.evaluation.mteb_runner.resolve_tasks": lambda names: names,

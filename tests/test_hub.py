@@ -33,7 +33,7 @@ def fast_retries(monkeypatch: pytest.MonkeyPatch) -> None:
 def model_dir(tiny_trained_model: Path, tmp_path: Path) -> Path:  # noqa: F811
     folder = tmp_path / "hybrid-xlmr"
     shutil.copytree(tiny_trained_model, folder)
-    (folder / "eval_results.json").write_text(json.dumps(RESULTS))
+    (folder / "results.json").write_text(json.dumps(RESULTS))
     return folder
 
 
@@ -57,8 +57,8 @@ def test_push_model_then_load_gives_identical_embeddings(local_hub, model_dir: P
 
     api = HfApi()
     files = set(api.list_repo_files("org/hybrid-xlmr"))
-    assert {"model.safetensors", "modules.json", "README.md", "hf_hybrid_training.json", "eval_results.json"} <= files
-    assert json.loads(local_hub.file_bytes("model", "org/hybrid-xlmr", "eval_results.json")) == RESULTS
+    assert {"model.safetensors", "modules.json", "README.md", "hf_hybrid_training.json", "results.json"} <= files
+    assert json.loads(local_hub.file_bytes("model", "org/hybrid-xlmr", "results.json")) == RESULTS
     commits = api.list_repo_commits("org/hybrid-xlmr")
     assert commits[0].title.startswith("hf-hybrid: push hybrid-xlmr") and "evaluation results" in commits[0].title
     assert len(commits) == 2  # the repo's initial commit + one atomic push
@@ -71,7 +71,7 @@ def test_card_update_goes_to_a_branch_and_leaves_main(local_hub, model_dir: Path
     hub.push_model(model_dir, "org/hybrid-xlmr")
     changed = json.loads(json.dumps(RESULTS))
     changed["suites"][0]["metrics"]["multi.map"] = 0.9
-    (model_dir / "eval_results.json").write_text(json.dumps(changed))
+    (model_dir / "results.json").write_text(json.dumps(changed))
     hub.push_model(model_dir, "org/hybrid-xlmr", revision="card-update", commit_message="update the card")
 
     api = HfApi()

@@ -15,7 +15,7 @@ ROOT = Path(__file__).resolve().parents[1] / "hf_hybrid"
 # Bottom to top. A module may import its own layer and the layers below it, never above. Within a layer the cycle
 # check keeps the order honest.
 LAYERS = [
-    ("foundation", ["version", "errors", "ranges", "atomic", "locks", "text", "prompts", "config", "hub_names",
+    ("foundation", ["version", "errors", "hub_names", "ranges", "atomic", "locks", "text", "tables", "prompts", "config",
                     "vector_index"]),
     ("data", ["data", "plan_config", "sampling"]),
     ("models", ["e5_convert", "backends", "bm25", "models", "frozen_prefix"]),

@@ -17,7 +17,7 @@ import yaml
 
 from hf_hybrid.build import BuildConfig
 from hf_hybrid.commands.quickstart import QuickstartConfig
-from hf_hybrid.demo.config import DemoConfig, check_config
+from hf_hybrid.demo.config import DemoConfig, check_demo_config
 from hf_hybrid.errors import UserError
 from hf_hybrid.experiments.config import ExperimentConfig
 from hf_hybrid.export import ExportConfig
@@ -31,7 +31,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 # Each config and the command that parses it (module whose ``main(argv)`` takes its flags), with the flags every
 # call needs. DemoConfig is read from the environment and the demo's flags: its fields are checked through
-# check_config (what both go through), its flags with the other argparse commands below.
+# check_demo_config (what both go through), its flags with the other argparse commands below.
 COMMANDS = {
     TrainConfig: ("hf_hybrid.commands.train", []),
     PlanConfig: ("hf_hybrid.commands.build", []),
@@ -140,7 +140,7 @@ def test_demo_settings_out_of_range_and_wrong_type(name, tmp_path):
     annotation = typing.get_type_hints(DemoConfig)[name]
     for value in outside(declaration, _scalar(annotation) is int, tmp_path):
         with pytest.raises(UserError) as err:
-            check_config(DemoConfig(**{"models": ["org/model"], name: [value] if name == "models" else value}))
+            check_demo_config(DemoConfig(**{"models": ["org/model"], name: [value] if name == "models" else value}))
         assert err.value.field.lower() == name and "\n" not in str(err.value)  # PORT names the variable
     from hf_hybrid.config import check_types
 

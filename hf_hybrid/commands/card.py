@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import argparse
 
-from hf_hybrid.cards import RESULTS_FILE, render_model_card, write_model_card
+from hf_hybrid.cards import render_model_card, write_model_card
 from hf_hybrid.commands.arguments import ArgumentParser, flag
 from hf_hybrid.errors import cli_entry
+from hf_hybrid.evaluation.results import RESULTS_FILE
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -11,9 +11,9 @@ from dataclasses import fields, replace
 from hf_hybrid.commands.arguments import ArgumentParser, flag
 from hf_hybrid.demo.api import SEARCH_ROUTE, add_search_route
 from hf_hybrid.demo.app import build_app
-from hf_hybrid.demo.config import DemoConfig, check_address, check_config, config_from_env
+from hf_hybrid.demo.config import DemoConfig, check_address, check_demo_config, config_from_env
 from hf_hybrid.demo.corpus import load_corpus
-from hf_hybrid.demo.search import check_model
+from hf_hybrid.demo.search import check_demo_model
 from hf_hybrid.demo.startup import Startup
 from hf_hybrid.demo.worker import ModelProcess, ModelProcessStartup
 from hf_hybrid.errors import cli_entry
@@ -54,7 +54,7 @@ def config_from_args(args: argparse.Namespace, env: Mapping[str, str] = os.envir
     config = config_from_env(env)
     overrides = {"models": args.model, "corpus": args.corpus, "host": args.host, "port": args.port,
                  "concurrency_limit": args.concurrency, "backend": args.backend}
-    return check_config(replace(config, **{k: v for k, v in overrides.items() if v is not None}))
+    return check_demo_config(replace(config, **{k: v for k, v in overrides.items() if v is not None}))
 
 
 @cli_entry
@@ -73,7 +73,7 @@ def main(argv: list[str] | None = None) -> int:
     process = None if args.check else ModelProcess()
     corpus = load_corpus(config.corpus)  # a bad CORPUS is reported before any model is loaded
     for name in config.models:
-        check_model(name)
+        check_demo_model(name)
     startup = Startup(config, corpus) if args.check else ModelProcessStartup(config, corpus, process)
     print(f"demo: {len(corpus)} passages in {len(corpus.languages)} languages from {corpus.name}; "
           f"models: {'; '.join(startup.labels)}", flush=True)

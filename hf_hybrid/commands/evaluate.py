@@ -15,6 +15,7 @@ from pathlib import Path
 from hf_hybrid.backends import BACKEND_SPECS
 from hf_hybrid.commands.arguments import ArgumentParser, flag
 from hf_hybrid.errors import UserError, cli_entry, read_utf8
+from hf_hybrid.evaluation.results import RESULTS_FILE
 from hf_hybrid.evaluation.suites import SUITES, SuiteOptions, load_suite
 from hf_hybrid.hub_names import looks_like_path
 from hf_hybrid.training.files import read_training_record
@@ -188,7 +189,7 @@ def load_inputs(args) -> tuple[list, list]:
 @cli_entry
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    from hf_hybrid.evaluation import run_mteb, write_report
+    from hf_hybrid.evaluation import run_mteb, write_evaluation_report
     from hf_hybrid.evaluation.mteb_runner import resolve_tasks
     from hf_hybrid.evaluation.suites import evaluate_data
     from hf_hybrid.frozen_prefix import prefix_depth, served_prefix
@@ -226,9 +227,9 @@ def main(argv: list[str] | None = None) -> int:
 
         results = results_for(model, suites, settings)
         write_text(Path(args.output) / "results.md", markdown_table(results))
-        write_text(Path(args.output) / "results.json", results_json(results))  # last: its presence means done
+        write_text(Path(args.output) / RESULTS_FILE, results_json(results))  # last: its presence means done
     else:
-        write_report(args.output, model, suites, settings)
+        write_evaluation_report(args.output, model, suites, settings)
     print(f"wrote {Path(args.output) / 'results.json'}")
     return 0
 

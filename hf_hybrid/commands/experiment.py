@@ -10,7 +10,7 @@ import sys
 
 from hf_hybrid.commands.arguments import parse
 from hf_hybrid.errors import cli_entry
-from hf_hybrid.experiments import ExperimentConfig, combine, run_experiment, write_report
+from hf_hybrid.experiments import ExperimentConfig, combine, run_experiment, write_experiment_report
 
 
 @cli_entry
@@ -33,7 +33,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"combined report: {path}")
         return 0
     if report_only:  # the runs on disk as they are: an unfinished grid's report names the runs it lacks
-        print(f"report of the finished runs, nothing trained: {write_report(cfg, command)}")
+        print(f"report of the finished runs, nothing trained: {write_experiment_report(cfg, command)}")
         return 0
     run_experiment(cfg, command)
     return 0

@@ -3,7 +3,7 @@
 
 Examples::
 
-    hf-hybrid push runs/hybrid-xlmr --repo-id org/hybrid-xlmr --results runs/hybrid-xlmr/eval_results.json
+    hf-hybrid push runs/hybrid-xlmr --repo-id org/hybrid-xlmr --results runs/hybrid-xlmr/results.json
     hf-hybrid push data/hybrid --dataset --repo-id org/hybrid-xquad --private
 """
 

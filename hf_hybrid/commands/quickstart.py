@@ -25,8 +25,10 @@ from hf_hybrid.commands.arguments import parse
 from hf_hybrid.commands.build import print_summary
 from hf_hybrid.config import check_types
 from hf_hybrid.errors import UserError, cli_entry
+from hf_hybrid.evaluation.results import RESULTS_FILE
 from hf_hybrid.ranges import SEED, check_ranges
 from hf_hybrid.sampling import PlanConfig
+from hf_hybrid.tables import md_table
 from hf_hybrid.training import TrainConfig, train
 from hf_hybrid.training.files import read_training_record
 
@@ -137,17 +139,14 @@ def _stage(model_dir: Path, results: Path, repo: Path) -> Path:
     from hf_hybrid.hub import left_out
 
     shutil.copytree(model_dir, repo, ignore=left_out)  # the push's own rule for what stays local
-    shutil.copy(results, repo / "eval_results.json")
+    shutil.copy(results, repo / RESULTS_FILE)
     return repo
 
 
 def _table(before: dict, after: dict) -> str:
     keys = ["mono.map", "cross.map", "multi.map", "multi.language_bias"]
-    lines = ["| metric | base | trained |", "| --- | --- | --- |"]
-    for key in keys:
-        if key in before and key in after:
-            lines.append(f"| {key} | {before[key]:.4f} | {after[key]:.4f} |")
-    return "\n".join(lines)
+    rows = [[key, f"{before[key]:.4f}", f"{after[key]:.4f}"] for key in keys if key in before and key in after]
+    return md_table(["metric", "base", "trained"], rows)
 
 
 def _checked(config: QuickstartConfig) -> tuple[Path, PlanConfig, TrainConfig]:
@@ -202,16 +201,16 @@ def main(argv: list[str] | None = None) -> int:
         before = _evaluate(config.model, parallel["test"], config.held_out, stage / "eval_base.json", levels,
                            config.model, config)
         after = _evaluate(str(stage / "model"), parallel["test"], config.held_out,
-                          stage / "model" / "eval_results.json", levels, str(out / "model"), config,
+                          stage / "model" / RESULTS_FILE, levels, str(out / "model"), config,
                           demo_folder=stage / "model" / "demo_embeddings")
 
         print("== 4/5 model card")
         from hf_hybrid.cards import write_model_card
 
-        write_model_card(str(stage / "model"), str(stage / "model" / "eval_results.json"), repo_id=config.repo_id)
+        write_model_card(str(stage / "model"), str(stage / "model" / RESULTS_FILE), repo_id=config.repo_id)
 
         print("== 5/5 stage the Hub repo")
-        _stage(stage / "model", stage / "model" / "eval_results.json", stage / "repo")
+        _stage(stage / "model", stage / "model" / RESULTS_FILE, stage / "repo")
         record = read_training_record(stage / "model")
 
     model_dir, repo, dataset_dir = out / "model", out / "repo", out / "dataset"
@@ -241,7 +240,7 @@ def _push(config: QuickstartConfig, model_dir: Path) -> str:
     from hf_hybrid.hub_names import require_token
 
     require_token()
-    url = push_model(str(model_dir), config.repo_id, results_path=str(model_dir / "eval_results.json"))
+    url = push_model(str(model_dir), config.repo_id, results_path=str(model_dir / RESULTS_FILE))
     return f"pushed:    {url}"
 
 

@@ -25,7 +25,7 @@ from hf_hybrid.demo.config import (
     E5_BASE,
     DemoConfig,
     check_address,
-    check_config,
+    check_demo_config,
     config_from_env,
     default_models,
     quickstart_model_dir,
@@ -43,7 +43,7 @@ from hf_hybrid.demo.search import (
     DemoSearch,
     Encoder,
     SearchResult,
-    check_model,
+    check_demo_model,
     language_counts,
     language_name,
     load_encoder,
@@ -52,9 +52,9 @@ from hf_hybrid.demo.startup import Startup, model_labels, serve_with_threads
 from hf_hybrid.demo.worker import ModelProcessStartup, RemoteSearch
 
 __all__ = [
-    "CACHE_FOLDER", "CHART_COLUMNS", "E5_BASE", "ModelProcessStartup", "RemoteSearch", "SEARCH_ROUTE", "SearchRoute", "add_search_route", "Startup", "check_model", "corpus_embeddings", "local_cache_root",
+    "CACHE_FOLDER", "CHART_COLUMNS", "E5_BASE", "ModelProcessStartup", "RemoteSearch", "SEARCH_ROUTE", "SearchRoute", "add_search_route", "Startup", "check_demo_model", "corpus_embeddings", "local_cache_root",
     "model_labels", "write_corpus_embeddings", "RESULT_COLUMNS", "UNDETERMINED", "Corpus", "DemoConfig", "DemoSearch", "Encoder",
-    "Hit", "PassageIndex", "SearchResult", "build_app", "check_address", "check_config", "config_from_env",
+    "Hit", "PassageIndex", "SearchResult", "build_app", "check_address", "check_demo_config", "config_from_env",
     "corpus_from_rows", "default_models", "language_counts", "language_name", "load_corpus", "load_encoder",
     "parse_upload", "quickstart_model_dir", "read_capped", "serve_with_threads",
 ]

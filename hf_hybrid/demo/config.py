@@ -123,10 +123,10 @@ def config_from_env(env: Mapping[str, str] = os.environ) -> DemoConfig:
         value = _env_int(env, name)
         if value is not None:
             setattr(config, attr, value)
-    return check_config(config)
+    return check_demo_config(config)
 
 
-def check_config(config: DemoConfig) -> DemoConfig:
+def check_demo_config(config: DemoConfig) -> DemoConfig:
     """Refuse configurations that would break the page or exhaust memory, with the fix in the message (the values
     come typed: whole numbers from the environment and the flags)."""
     if not config.models:

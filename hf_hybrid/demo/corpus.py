@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from hf_hybrid.demo.config import DemoConfig
-from hf_hybrid.errors import UserError
+from hf_hybrid.errors import UserError, check_utf8
 
 UNDETERMINED = "und"  # ISO 639-2 code for "language not given" (plain-text uploads)
 
@@ -73,28 +73,13 @@ CORPUS_FIX = "point CORPUS (or --corpus) at a UTF-8 parallel-schema dataset (id,
 
 
 def check_corpus_file(path: Path) -> None:
-    """Refuse an empty or non-UTF-8 local corpus file with one line, before ``datasets`` parses it.
-
-    ``datasets`` reports these deep inside pyarrow (an ``IndexError`` for an empty JSONL file, ``ArrowInvalid``
-    for a Latin-1 one); streaming the bytes once through an incremental UTF-8 decoder costs far less than the
-    embedding that follows and names the byte to look at.
-    """
-    import codecs
-
-    decoder, offset, blank = codecs.getincrementaldecoder("utf-8")(), 0, True
-    text = path.suffix.lower() in TEXT_SUFFIXES
-    with open(path, "rb") as handle:
-        while chunk := handle.read(1 << 20):
-            if text:
-                try:
-                    blank = not decoder.decode(chunk).strip() and blank
-                except UnicodeDecodeError as err:
-                    raise UserError("CORPUS", f"{str(path)!r} is not UTF-8 (byte {offset + err.start})",
-                                    f"save it as UTF-8, or {CORPUS_FIX}") from None
-            else:
-                blank = False
-            offset += len(chunk)
-    if blank:
+    """Refuse an empty or non-UTF-8 local corpus file with one line, before ``datasets`` parses it (through the one
+    UTF-8 check, :func:`hf_hybrid.errors.check_utf8`, which names the line and the bytes to look at)."""
+    if path.suffix.lower() in TEXT_SUFFIXES:
+        has_text = check_utf8(str(path), field="CORPUS", fix=f"save it as UTF-8, or {CORPUS_FIX}")
+    else:
+        has_text = path.stat().st_size > 0
+    if not has_text:
         raise UserError("CORPUS", f"{str(path)!r} is empty", CORPUS_FIX)
 
 

@@ -46,7 +46,7 @@ class Encoder:
 MODEL_FIX = "point MODEL_ID / MODELS (or --model) at a sentence-transformers model folder or a Hub model id"
 
 
-def check_model(name: str) -> str:
+def check_demo_model(name: str) -> str:
     """The configured model resolved by :func:`hf_hybrid.models.resolve_model`, refusing a local path without a model.
 
     A file, or a folder without ``modules.json`` / ``config.json`` (say an interrupted training run), would
@@ -75,7 +75,7 @@ def load_encoder(name: str, backend: str = "torch") -> Encoder:
     from hf_hybrid.models import load_model
 
     kwargs = {"processor_kwargs": SKIP_ADDED_TOKENS_PARSE} if backend == "torch" else {}
-    return Encoder(name, load_model(check_model(name), backend=backend, **kwargs))
+    return Encoder(name, load_model(check_demo_model(name), backend=backend, **kwargs))
 
 
 @dataclass

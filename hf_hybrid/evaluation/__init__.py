@@ -21,7 +21,7 @@ from hf_hybrid.evaluation.multilingual import (
     evaluate_pool,
     pool_from_parallel,
 )
-from hf_hybrid.evaluation.report import markdown_table, write_plots, write_report, write_results
+from hf_hybrid.evaluation.report import markdown_table, write_evaluation_report, write_plots, write_results
 from hf_hybrid.evaluation.results import SuiteResult, find_suite
 from hf_hybrid.evaluation.suites import (
     SUITES,
@@ -37,5 +37,5 @@ __all__ = [
     "SUITES", "MultilingualPool", "MultilingualRetrievalEvaluator", "RetrievalData", "SuiteOptions", "SuiteResult",
     "evaluate_parallel", "evaluate_pool", "evaluate_retrieval", "find_suite", "load_africlirmatrix", "load_beir_folder",
     "load_ciral", "load_mlqa_r", "load_suite", "load_xquad_r", "markdown_table", "mteb_task_from_pool", "pool_from_parallel", "run_beir", "run_mteb",
-    "write_plots", "write_report", "write_results",
+    "write_plots", "write_evaluation_report", "write_results",
 ]

@@ -19,7 +19,8 @@ import math
 from pathlib import Path
 
 from hf_hybrid.atomic import atomic_path, write_text
-from hf_hybrid.evaluation.results import PLOT_ONLY, SuiteResult
+from hf_hybrid.evaluation.results import PLOT_ONLY, RESULTS_FILE, SuiteResult
+from hf_hybrid.tables import md_table
 
 SCHEMA = "hf-hybrid/eval-results/v1"
 _PACKAGES = ("hf-hybrid", "torch", "sentence-transformers", "transformers", "datasets", "mteb", "pytrec-eval-terrier")
@@ -86,21 +87,18 @@ def markdown_table(results: dict) -> str:
     for suite in results["suites"]:
         lines += [f"## {suite['name']} ({suite['type']}, split `{suite['split']}`)", "",
                   f"Main score: `{suite['main_score']}` = {_fmt(suite['metrics'].get(suite['main_score']))}", "",
-                  "| metric | value |", "| --- | --- |"]
-        lines += [f"| {k} | {_fmt(v)} |" for k, v in suite["metrics"].items()]
+                  *md_table(["metric", "value"], [[k, _fmt(v)] for k, v in suite["metrics"].items()]).splitlines()]
         metric = suite["main_score"].split(".")[-1]  # map (LAReQA, translation) or ndcg@10 (BEIR pairs)
         if suite.get("by_resource"):
             levels = sorted(suite["by_resource"])
             names = sorted({k for g in suite["by_resource"].values() for k in g if k.endswith(f".{metric}")})
-            lines += ["", "| metric | " + " | ".join(levels) + " |", "| --- |" + " --- |" * len(levels)]
-            lines += [f"| {n} | " + " | ".join(_fmt(suite["by_resource"][lv].get(n)) for lv in levels) + " |"
-                      for n in names]
+            lines += ["", *md_table(["metric", *levels], [[n, *(_fmt(suite["by_resource"][lv].get(n)) for lv in levels)]
+                                                             for n in names]).splitlines()]
         if suite.get("pairs"):
             cols = sorted({y for row in suite["pairs"].values() for y in row})
+            rows = [[x, *(_fmt(row.get(y, {}).get(metric)) for y in cols)] for x, row in sorted(suite["pairs"].items())]
             lines += ["", f"{metric}, query language (rows) → passage language (columns):", "",
-                      "| x \\ y | " + " | ".join(cols) + " |", "| --- |" + " --- |" * len(cols)]
-            lines += [f"| {x} | " + " | ".join(_fmt(row.get(y, {}).get(metric)) for y in cols) + " |"
-                      for x, row in sorted(suite["pairs"].items())]
+                      *md_table(["x \\ y", *cols], rows).splitlines()]
         lines.append("")
     return "\n".join(lines)
 
@@ -176,11 +174,11 @@ def write_plots(folder: str | Path, suites: list[SuiteResult]) -> list[Path]:
     return written
 
 
-def write_report(folder: str | Path, model, suites: list[SuiteResult], settings: dict) -> dict:
+def write_evaluation_report(folder: str | Path, model, suites: list[SuiteResult], settings: dict) -> dict:
     """Everything a run leaves behind, in ``folder``: plots and table first, ``results.json`` last."""
     folder = Path(folder)
     write_plots(folder / "plots", suites)
     results = results_for(model, suites, settings)
     write_text(folder / "results.md", markdown_table(results))
-    write_text(folder / "results.json", results_json(results))
+    write_text(folder / RESULTS_FILE, results_json(results))
     return results

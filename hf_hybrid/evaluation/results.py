@@ -13,6 +13,9 @@ JSON (``hf-hybrid/eval-results/v1``) unchanged: the keys below, in this order, a
 from typing import NotRequired, TypedDict
 
 SUITE_TYPES = ("multilingual", "beir", "mteb", "translation")
+# The one name of a results file, wherever it is written: ``hf-hybrid evaluate --output``, a model folder and its
+# Hub repo (what the card reads), a grid run's folder.
+RESULTS_FILE = "results.json"
 
 
 class SuiteResult(TypedDict):

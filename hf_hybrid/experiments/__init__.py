@@ -20,18 +20,18 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from hf_hybrid.experiments.config import MINIATURE, STRATEGIES, ExperimentConfig, plan_settings
+from hf_hybrid.experiments.config import DEFAULT_ROWS, MINIATURE, ExperimentConfig, plan_settings
 from hf_hybrid.experiments.grid import run_grid
-from hf_hybrid.experiments.report import combine, summarize, write_report
+from hf_hybrid.experiments.report import combine, summarize, write_experiment_report
 
 
 def run_experiment(cfg: ExperimentConfig, command: str = "", log=print) -> Path:
     """Run the unfinished cells of the grid, then write its report; returns the report path."""
     counts = run_grid(cfg, log=log)
-    report = write_report(cfg, command)
+    report = write_experiment_report(cfg, command)
     log(f"{counts['trained']} runs trained, {counts['skipped']} skipped; report: {report}")
     return report
 
 
-__all__ = ["MINIATURE", "STRATEGIES", "ExperimentConfig", "combine", "plan_settings", "run_experiment",
-           "run_grid", "summarize", "write_report"]
+__all__ = ["MINIATURE", "DEFAULT_ROWS", "ExperimentConfig", "combine", "plan_settings", "run_experiment",
+           "run_grid", "summarize", "write_experiment_report"]

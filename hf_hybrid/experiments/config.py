@@ -24,7 +24,7 @@ BM25 = "bm25"
 UNTRAINED = (BASE, BM25)
 PARALLEL_SUITE = "parallel"  # the name of the suite of the grid's own evaluation data (every run has it)
 OWN_DATA_TASK = "parallel"  # in mteb_tasks: the grid's evaluation data as an MTEB retrieval task
-STRATEGIES = ("base", "bm25", "mono", "cross", "hybrid-0.25", "hybrid-0.5", "hybrid-0.75", "seq-mono-cross",
+DEFAULT_ROWS = ("base", "bm25", "mono", "cross", "hybrid-0.25", "hybrid-0.5", "hybrid-0.75", "seq-mono-cross",
               "seq-cross-mono", "mixed")
 # Training options forwarded to every run's TrainConfig (which weights train: hf_hybrid.training.tuning).
 TUNING = ("freeze_embeddings", "freeze_layers", "lora_r", "lora_alpha", "lora_dropout", "lora_target_modules",
@@ -47,7 +47,7 @@ class ExperimentConfig:
     models: list[str] = field(default_factory=lambda: [MINIATURE],
                               metadata={"help": f"base models; '{MINIATURE}' = the miniature pre-trained on the "
                                                 "synthetic world of `data`", "kind": "model"})
-    strategies: list[str] = field(default_factory=lambda: list(STRATEGIES),
+    strategies: list[str] = field(default_factory=lambda: list(DEFAULT_ROWS),
                                   metadata={"help": "mono, cross, mixed, hybrid-<alpha>, seq-<first>-<then>, "
                                                     "base (no fine-tuning), bm25 (lexical baseline); suffix "
                                                     "+mined / +generic: train on hard negatives mined by the base "

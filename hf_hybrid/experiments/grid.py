@@ -1,13 +1,13 @@
 """The strategy grid: strategies × seeds × base models, each fine-tuned with the same steps and examples.
 
-Results on disk are the grid's checkpoint: a run is finished when its ``eval.json`` exists, and a rerun skips
+Results on disk are the grid's checkpoint: a run is finished when its ``results.json`` exists, and a rerun skips
 it. A run interrupted during training is started again from scratch (its partial folder is removed), because
 a grid run is short; long single runs resume with ``hf-hybrid train --resume`` instead.
 
 Layout of ``<output_dir>/<name>/``::
 
     config.yaml                      the exact settings the grid ran with
-    runs/<model>/<strategy>/seed-<s>/eval.json    results (schema hf-hybrid/eval-results/v1) + run record
+    runs/<model>/<strategy>/seed-<s>/results.json results (schema hf-hybrid/eval-results/v1) + run record
     runs/<model>/<strategy>/seed-<s>/units.npz    per-query AP of the multilingual suite (for the bootstrap)
     summary.json, report.md, figures/*.png        written by :mod:`hf_hybrid.experiments.report`
 """
@@ -25,6 +25,7 @@ import numpy as np
 
 from hf_hybrid.atomic import atomic_path, write_text
 from hf_hybrid.errors import UserError
+from hf_hybrid.evaluation.results import RESULTS_FILE
 from hf_hybrid.experiments.config import (
     BASE,
     BM25,
@@ -72,7 +73,9 @@ def prepare(cfg: ExperimentConfig) -> Context:
     for model in cfg.models:
         if model == MINIATURE:
             folder = _miniature(cfg)
-            record = json.loads((folder / "hf_hybrid_pretraining.json").read_text())
+            from hf_hybrid.pretrain import PRETRAINING_RECORD
+
+            record = json.loads((folder / PRETRAINING_RECORD).read_text())
             base_models[MINIATURE] = str(folder)
         else:
             base_models[model_tag(model)] = model
@@ -104,13 +107,21 @@ def mined_data(ctx: Context, tag: str, mode: str) -> Path:
     return folder / "parallel"
 
 
+def results_file(folder: Path) -> Path:
+    """A run's results: :data:`~hf_hybrid.evaluation.results.RESULTS_FILE`, or ``eval.json`` in a run written
+    before the results file had one name (grids are resumed from their checkpoints across versions, and a finished
+    cell must not be trained again for a file name)."""
+    legacy = folder / "eval.json"
+    return legacy if legacy.exists() and not (folder / RESULTS_FILE).exists() else folder / RESULTS_FILE
+
+
 def run_folder(cfg: ExperimentConfig, tag: str, strategy: str, seed: int) -> Path:
     return cfg.folder / "runs" / tag / strategy / f"seed-{seed}"
 
 
 def is_finished(folder: Path, fingerprint: str) -> bool:
     """A finished run of the same settings is skipped; one of other settings is an error, not silently mixed."""
-    result = folder / "eval.json"
+    result = results_file(folder)
     if not result.exists():
         return False
     found = json.loads(result.read_text())["settings"].get("run_fingerprint")
@@ -146,7 +157,7 @@ def train_run(ctx: Context, tag: str, strategy: str, seed: int, out: Path) -> Pa
 
 
 def run_one(ctx: Context, tag: str, strategy: str, seed: int) -> Path:
-    """Train and evaluate one cell of the grid (and its WiSE-FT variants); ``eval.json`` is written last (it marks
+    """Train and evaluate one cell of the grid (and its WiSE-FT variants); ``results.json`` is written last (it marks
     the run finished)."""
     from hf_hybrid.bm25 import language_scripts
 
@@ -172,7 +183,7 @@ def run_one(ctx: Context, tag: str, strategy: str, seed: int) -> Path:
                 "train_wall_s": round(trained, 2), "eval_wall_s": round(time.perf_counter() - start - trained, 2),
                 "training": training}
     base_model = BM25 if strategy == BM25 else ctx.base_models[tag]
-    if strategy not in UNTRAINED and cfg.wise_ft:  # before the run's own eval.json: that one marks the cell finished
+    if strategy not in UNTRAINED and cfg.wise_ft:  # before the run's own results.json: that one marks the cell finished
         from hf_hybrid.models import load_model
 
         base = load_model(ctx.base_models[tag]).state_dict()
@@ -195,7 +206,7 @@ def _write_run(out: Path, base_model: str, suites: list[dict], units: dict, sett
     out.mkdir(parents=True, exist_ok=True)
     with atomic_path(out / "units.npz", suffix=".npz") as tmp:
         np.savez_compressed(tmp, **units)
-    write_results(out / "eval.json", base_model, suites, settings)
+    write_results(out / RESULTS_FILE, base_model, suites, settings)
 
 
 def _base_evaluated(cfg: ExperimentConfig, tag: str, strategy: str, seed: int) -> Path | None:
@@ -210,13 +221,13 @@ def _base_evaluated(cfg: ExperimentConfig, tag: str, strategy: str, seed: int) -
 
 
 def read_run(folder: Path) -> tuple[dict, dict[str, np.ndarray]]:
-    """A finished run's results (``eval.json``) and per-query units of its parallel suite (``units.npz``)."""
+    """A finished run's results (``results.json``) and per-query units of its parallel suite (``units.npz``)."""
     with np.load(folder / "units.npz") as units:
-        return json.loads((folder / "eval.json").read_text()), {k: units[k] for k in units.files}
+        return json.loads(results_file(folder).read_text()), {k: units[k] for k in units.files}
 
 
 def _drop_weights(model_dir: Path) -> None:
-    """Delete the fine-tuned weights but keep the records (the grid's checkpoint is ``eval.json``)."""
+    """Delete the fine-tuned weights but keep the records (the grid's checkpoint is ``results.json``)."""
     for item in model_dir.iterdir():
         if item.name not in (TRAINING_RECORD, RUN_MARKER):
             shutil.rmtree(item) if item.is_dir() else item.unlink()

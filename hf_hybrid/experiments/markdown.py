@@ -13,6 +13,7 @@ from hf_hybrid.experiments.config import BASE, PARALLEL_SUITE, plan_settings
 from hf_hybrid.experiments.findings import delta_text, model_findings, survives
 from hf_hybrid.experiments.stats import SETTINGS, family_of
 from hf_hybrid.experiments.variants import WISE
+from hf_hybrid.tables import md_table
 
 TABLE_METRICS = ("mono.map", "cross.map", "multi.map", "multi.language_bias")
 SUBSETS = ("all", "high", "low", "zero-shot")
@@ -51,11 +52,9 @@ def _saturated(table: dict, subset: str, metrics: tuple[str, ...]) -> str:
 
 
 def _table(table: dict, subset: str, metrics: tuple[str, ...]) -> list[str]:
-    lines = ["| strategy | " + " | ".join(metrics) + " |", "| --- |" + " ---: |" * len(metrics)]
-    for strategy, subsets in table.items():
-        if subset in subsets:
-            lines.append(f"| {strategy} | " + " | ".join(_fmt(subsets[subset][m]) for m in metrics) + " |")
-    return lines
+    rows = [[strategy, *(_fmt(subsets[subset][m]) for m in metrics)] for strategy, subsets in table.items()
+            if subset in subsets]
+    return md_table(["strategy", *metrics], rows, right_align=True).splitlines()
 
 
 def alpha_rows(table: dict) -> list[tuple[float, str]]:

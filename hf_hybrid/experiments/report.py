@@ -1,6 +1,6 @@
 """The grid's report: tables (mean ± 95 % interval over seeds), paired significance, plots, reproduction.
 
-Everything is computed from the runs on disk (``runs/**/eval.json`` and ``units.npz``) into ``summary.json``;
+Everything is computed from the runs on disk (``runs/**/results.json`` and ``units.npz``) into ``summary.json``;
 the Markdown and the figures are rendered from that summary, so no number in a report is typed by hand, and
 :func:`combine` can merge several experiments (the synthetic miniature and the real-language grid) into
 ``docs/results.md`` without running anything again.
@@ -21,7 +21,7 @@ from hf_hybrid.evaluation.results import find_suite
 from hf_hybrid.experiments.config import PARALLEL_SUITE, ExperimentConfig
 from hf_hybrid.experiments.figures import write_figures
 from hf_hybrid.experiments.findings import setups_compared
-from hf_hybrid.experiments.grid import read_run, run_folder
+from hf_hybrid.experiments.grid import read_run, results_file, run_folder
 from hf_hybrid.experiments.markdown import SUBSETS, TABLE_METRICS, limits, render
 from hf_hybrid.experiments.stats import SETTINGS, mean_ci, paired_bootstrap, with_adjusted_p
 
@@ -30,7 +30,7 @@ def _load_runs(cfg: ExperimentConfig, tag: str, strategy: str) -> list[tuple[dic
     runs = []
     for seed in cfg.seeds:
         folder = run_folder(cfg, tag, strategy, seed)
-        if (folder / "eval.json").exists():
+        if results_file(folder).exists():
             runs.append(read_run(folder))
     return runs
 
@@ -173,7 +173,7 @@ def _paired(cfg: ExperimentConfig, runs: dict, strategy: str, baseline: str) -> 
     return rows
 
 
-def write_report(cfg: ExperimentConfig, command: str = "") -> Path:
+def write_experiment_report(cfg: ExperimentConfig, command: str = "") -> Path:
     """summary.json, figures and the Markdown report of one experiment; returns the report path."""
     summary = summarize(cfg, command)
     report = Path(cfg.report) if cfg.report else cfg.folder / "report.md"

@@ -64,13 +64,11 @@ def output_lock(out: Path, state) -> Iterator[None]:
 
 
 def load_base_model(train_cfg: TrainConfig, path: str):
-    from sentence_transformers import SentenceTransformer
+    """The base model through the one loader every stage uses (:func:`hf_hybrid.models.load_model`: offline rules,
+    the tokenizer check, one-line errors), at the run's ``max_seq_length``."""
+    from hf_hybrid.models import load_model
 
-    try:
-        model = SentenceTransformer(path, trust_remote_code=False)
-    except OSError as err:
-        raise UserError("model", f"{train_cfg.model!r} cannot be loaded ({str(err).splitlines()[0]})",
-                        "give a Hub id that exists or a sentence-transformers folder") from None
+    model = load_model(path)
     model.max_seq_length = train_cfg.max_seq_length
     return model
 

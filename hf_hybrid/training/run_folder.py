@@ -17,11 +17,10 @@ import hashlib
 import json
 import os
 import shutil
-import tempfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from hf_hybrid.atomic import replace_dir, write_json
+from hf_hybrid.atomic import replace_dir, save_into, write_json
 from hf_hybrid.errors import UserError
 from hf_hybrid.sampling import PlanConfig
 from hf_hybrid.training.checkpoints import drop_incomplete, last_complete_checkpoint
@@ -134,16 +133,7 @@ def claim(folder: RunFolder, train: TrainConfig, plan: PlanConfig, data_fingerpr
 def finish(folder: RunFolder, model, record: dict) -> None:
     """Save the model beside the run's other files, write the training record last (its presence means the folder
     holds a complete model), then, when replacing a finished run, rename the new folder onto the old one."""
-    tmp = Path(tempfile.mkdtemp(prefix=".final-", dir=folder.work))
-    try:
-        model.save(str(tmp))
-        for item in tmp.iterdir():
-            target = folder.work / item.name
-            if target.is_dir():
-                shutil.rmtree(target)
-            os.replace(item, target)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+    save_into(folder.work, lambda tmp: model.save(str(tmp)))
     write_training_record(folder.work, record)
     if folder.replaces_finished:
         replace_dir(folder.work, folder.out)
