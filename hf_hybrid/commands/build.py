@@ -1,4 +1,4 @@
-"""``hf-hybrid build`` / ``python -m hf_hybrid.build``: sources → a hybrid-batch dataset (parallel config + optional
+"""``hf-hybrid build``: sources → a hybrid-batch dataset (parallel config + optional
 materialized plan), saved as a dataset folder and, with ``--push_to_hub org/name``, published with ``push_to_hub``
 (config ``parallel`` and one config per plan) and the card. The stage is :mod:`hf_hybrid.build`."""
 
