@@ -177,6 +177,32 @@ def evaluation_sections(results: dict | None) -> list[dict]:
     return sections
 
 
+TRANSLATION_METRICS = ("cross.map", "cross.recall@1", "en_to_low.map")
+AGAINST_BASE = ("`hf-hybrid evaluate --model MODEL_DIR --suite translation_howto translation_cldr --against-base "
+                "--output MODEL_DIR` scores it against the base")
+
+
+def translation_change(results: dict | None) -> str:
+    """What fine-tuning changed in translation retrieval, the skill a multilingual base is chosen for and the one
+    fine-tuning loses (issue 29; ``docs/results.md``): per translation suite, the base's score, this model's and the
+    change. Every card states it, or says it was not measured and how to measure it."""
+    translation = [s for s in (results or {}).get("suites", []) if s.get("type") == "translation"]
+    if not translation:
+        return f"Not measured for this model: {AGAINST_BASE}."
+    base = {s["name"]: s.get("metrics", {}) for s in ((results or {}).get("base") or {}).get("suites", [])}
+    rows = []
+    for suite in translation:
+        for metric in TRANSLATION_METRICS:
+            if metric in suite.get("metrics", {}):
+                now, before = suite["metrics"][metric], base.get(suite["name"], {}).get(metric)
+                change = f"{now - before:+.4f}" if isinstance(before, (int, float)) else "–"
+                rows.append([suite["name"], metric, fmt(before) if before is not None else "–", fmt(now), change])
+    base_name = ((results or {}).get("base") or {}).get("model")
+    note = (f"Against the base `{base_name}`, on the same texts (a negative change is retrieval the base did and this "
+            "model lost)." if base_name else f"The base was not scored on these suites: {AGAINST_BASE}.")
+    return note + "\n\n" + md_table(["suite", "metric", "base", "this model", "change"], rows)
+
+
 def eval_results(results: dict | None) -> list[EvalResult]:
     """``model-index`` entries: one per (suite, metric) of each suite's headline ``metrics``."""
     entries = []
@@ -331,6 +357,7 @@ def render_model_card(model_dir: str | Path, results_path: str | Path | None = N
         data_rows=data_rows,
         hardware_table=md_table(["", "value"], _hardware_rows(record), plain) if _hardware_rows(record) else "",
         evaluation_sections=evaluation_sections(results),
+        translation_change=translation_change(results),
         query_prompt=query_prompt_name(prompts),  # the names encode_query / encode_document use (hf_hybrid.prompts)
         passage_prompt=document_prompt_name(prompts),
         # train_side query: two encoders behind a Router, so the snippet names the role (encode_query / _document)

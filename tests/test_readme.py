@@ -124,11 +124,11 @@ def _flag(text: str) -> str:
 
 def command_flags() -> dict[str, set[str]]:
     """Every flag of every ``hf-hybrid`` command, spelled with underscores, read from its --help usage."""
-    from hf_hybrid.cli import STAGES
+    from hf_hybrid.cli import COMMANDS
 
     flags = {}
-    for command, name in STAGES.items():
-        module, out = importlib.import_module(name), io.StringIO()
+    for command, name in COMMANDS.items():
+        module, out = importlib.import_module(f"hf_hybrid.commands.{name}"), io.StringIO()
         with contextlib.redirect_stdout(out), contextlib.suppress(SystemExit):
             module.main(["--help"])
         usage = out.getvalue().split("\n\n", 1)[0]

@@ -35,7 +35,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="parallel-schema data: 'sample', a local path, or a Hub id")
     p.add_argument("--split", default="test", type=flag(kind="text"), help="split of --data (default: test)")
     p.add_argument("--languages", nargs="*", type=flag(kind="text"),
-                   help="restrict multilingual suites to these languages")
+                   help="restrict multilingual and translation suites to these languages")
     p.add_argument("--zero-shot", nargs="*", default=None, type=flag(kind="text"),
                    help="zero-shot languages (default: held_out_languages of the model's hf_hybrid_training.json)")
     p.add_argument("--resource-levels", type=flag(kind="text"),
@@ -58,6 +58,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--prefix-cache-dir", type=flag(kind="output"),
                    help="folder of the frozen-prefix cache (default: $HF_HYBRID_PREFIX_CACHE, else "
                         "~/.cache/hf_hybrid/frozen_prefix)")
+    p.add_argument("--against-base", action="store_true",
+                   help="also score the model's base (base_model of its training record) on the translation suites "
+                        "(--suite translation_howto translation_cldr), so results and card state what fine-tuning "
+                        "changed in translation retrieval, the skill a multilingual base is chosen for")
     p.add_argument("--no-plots", action="store_true")
     p.add_argument("--output", required=True, type=flag(kind="output"),
                    help="folder for results.json, results.md and plots/")
@@ -88,7 +92,8 @@ def add_suite_flags(p: argparse.ArgumentParser) -> None:
 def suite_options(args, suite) -> SuiteOptions:
     """This run's options for one suite, read from its generated flags."""
     attr = suite.name
-    languages = getattr(args, attr, None) if suite.kind == "crosslingual" else None
+    languages = (getattr(args, attr, None) if suite.kind == "crosslingual"
+                 else args.languages if suite.kind == "translation" else None)  # a translation set is languages × texts
     return SuiteOptions(root=getattr(args, f"{attr}_dir"), corpus_root=getattr(args, f"{attr}_corpus_dir", None),
                         split=getattr(args, f"{attr}_split", None), languages=tuple(languages) if languages else None,
                         with_context=args.with_context)
@@ -115,6 +120,15 @@ def check_output(value: str) -> Path:
 def training_record(model_path: str) -> dict:
     """The model folder's hf_hybrid_training.json, or {} for a model that hf-hybrid did not train."""
     return read_training_record(model_path, required=False) or {}
+
+
+def base_model_of(model_path: str) -> str:
+    """The base a model was fine-tuned from (its training record's ``base_model``), for ``--against-base``."""
+    base = training_record(model_path).get("base_model")
+    if not base:
+        raise UserError("--against-base", f"{model_path!r} has no training record naming its base model",
+                        "use it on a model trained by `hf-hybrid train`")
+    return base
 
 
 def zero_shot_languages(model_path: str, given: list[str] | None) -> list[str]:
@@ -204,6 +218,11 @@ def main(argv: list[str] | None = None) -> int:
     if not (args.data or selected_suites(args) or args.mteb or args.beir):
         raise UserError("evaluate", "nothing to evaluate", "add --data, --suite, --mteb or --beir")
     check_output(args.output)
+    if args.against_base:
+        base_model_of(args.model)  # a model without a recorded base fails now, not after the evaluation
+        if not any(SUITES[name].kind == "translation" for name in selected_suites(args)):
+            raise UserError("--against-base", "no translation suite selected",
+                            "add --suite translation_howto translation_cldr")
     if args.model == "bm25" and args.mteb:
         raise UserError("--mteb", f"{args.mteb} with --model bm25",
                         "MTEB encodes texts; evaluate bm25 with --data, --suite or --beir")
@@ -219,17 +238,26 @@ def main(argv: list[str] | None = None) -> int:
                   for data in pools + collections]
         if mteb_tasks:
             suites += run_mteb(model, mteb_tasks, batch_size=args.batch_size)
+    base = None
+    if args.against_base:
+        translation = [data for data, suite in zip(pools + collections, suites[:len(pools) + len(collections)], strict=True) if suite["type"] == "translation"]
+        base_model = base_model_of(args.model)
+        base_encoder = load_model(base_model)
+        with served_prefix(base_encoder, depth, args.prefix_cache_dir):  # the base shares the trained model's prefix
+            base = {"model": base_model, "suites": [evaluate_data(base_encoder, data, resource_levels=levels,
+                                                                  zero_shot=zero_shot, **common)
+                                                    for data in translation]}
     settings = {k: v for k, v in vars(args).items() if k != "output"}
     settings["zero_shot"] = zero_shot
     if args.no_plots:
         from hf_hybrid.atomic import write_text
         from hf_hybrid.evaluation.report import markdown_table, results_for, results_json
 
-        results = results_for(model, suites, settings)
+        results = results_for(model, suites, settings, base=base)
         write_text(Path(args.output) / "results.md", markdown_table(results))
         write_text(Path(args.output) / RESULTS_FILE, results_json(results))  # last: its presence means done
     else:
-        write_evaluation_report(args.output, model, suites, settings)
+        write_evaluation_report(args.output, model, suites, settings, base=base)
     print(f"wrote {Path(args.output) / 'results.json'}")
     return 0
 

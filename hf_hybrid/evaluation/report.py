@@ -47,23 +47,31 @@ def _clean(value):
     return value
 
 
-def build_results(model: str, suites: list[SuiteResult], settings: dict, model_fingerprint: str = "") -> dict:
-    return {
+def build_results(model: str, suites: list[SuiteResult], settings: dict, model_fingerprint: str = "",
+                  base: dict | None = None) -> dict:
+    """The results document. ``base``: the base model's results on the same translation suites (``{"model": id,
+    "suites": [...]}``, from ``hf-hybrid evaluate --against_base``), what the card's forgetting line compares."""
+    results = {
         "schema": SCHEMA, "model": str(model), "model_fingerprint": model_fingerprint,
         "created_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
         "versions": versions(), "settings": settings,
         "suites": [_clean({k: v for k, v in s.items() if k not in PLOT_ONLY}) for s in suites],
     }
+    if base:
+        results["base"] = {"model": base["model"],
+                           "suites": [_clean({k: v for k, v in s.items() if k not in PLOT_ONLY}) for s in base["suites"]]}
+    return results
 
 
-def results_for(model, suites: list[SuiteResult], settings: dict, model_fingerprint: str = "") -> dict:
+def results_for(model, suites: list[SuiteResult], settings: dict, model_fingerprint: str = "",
+                base: dict | None = None) -> dict:
     """The results document; ``model`` is a name or a SentenceTransformer (then its fingerprint is computed)."""
     if not isinstance(model, str):
         from hf_hybrid.evaluation.embeddings import model_fingerprint as fingerprint_of
 
         model_fingerprint = model_fingerprint or fingerprint_of(model)
         model = getattr(model, "name_or_path", None) or model.model_card_data.base_model or "model"
-    return build_results(model, suites, settings, model_fingerprint)
+    return build_results(model, suites, settings, model_fingerprint, base)
 
 
 def results_json(results: dict) -> str:
@@ -174,11 +182,12 @@ def write_plots(folder: str | Path, suites: list[SuiteResult]) -> list[Path]:
     return written
 
 
-def write_evaluation_report(folder: str | Path, model, suites: list[SuiteResult], settings: dict) -> dict:
+def write_evaluation_report(folder: str | Path, model, suites: list[SuiteResult], settings: dict,
+                            base: dict | None = None) -> dict:
     """Everything a run leaves behind, in ``folder``: plots and table first, ``results.json`` last."""
     folder = Path(folder)
     write_plots(folder / "plots", suites)
-    results = results_for(model, suites, settings)
+    results = results_for(model, suites, settings, base=base)
     write_text(folder / "results.md", markdown_table(results))
     write_text(folder / RESULTS_FILE, results_json(results))
     return results
