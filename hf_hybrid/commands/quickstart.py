@@ -98,11 +98,14 @@ def check_output(out: Path) -> None:
 
 
 def _evaluate(model_path: str, data, held_out: list[str], out: Path, levels: dict | None, name: str,
-              config: QuickstartConfig, demo_folder: Path | None = None) -> dict:
-    """Score one model on the held-out groups and, if asked, embed the demo's corpus with it. The base and the
-    trained model share the frozen prefix, so both run only the top ``freeze_layers`` layers on states computed
-    once (in training, or by whichever of the two met a text first)."""
+              config: QuickstartConfig, demo_folder: Path | None = None, base: dict | None = None) -> tuple[dict, dict]:
+    """Score one model on the held-out groups and on translation retrieval (CLDR territory names: short, so cheap;
+    the base's score there is what the card compares, ``base``), and, if asked, embed the demo's corpus with it.
+    The base and the trained model share the frozen prefix, so both run only the top ``freeze_layers`` layers on
+    states computed once (in training, or by whichever of the two met a text first). Returns the held-out metrics
+    and the translation suite."""
     from hf_hybrid.evaluation import evaluate_parallel, write_results
+    from hf_hybrid.evaluation.suites import SuiteOptions, evaluate_data, load_suite
     from hf_hybrid.frozen_prefix import prefix_depth, served_prefix
     from hf_hybrid.models import load_model
 
@@ -110,14 +113,17 @@ def _evaluate(model_path: str, data, held_out: list[str], out: Path, levels: dic
     with served_prefix(model, prefix_depth(model, config.freeze_layers)):
         suite = evaluate_parallel(model, data, zero_shot=held_out, resource_levels=levels, name="quickstart",
                                   split="test")
-        write_results(out, name, [suite], {"held_out": held_out})  # the name it will have, not the staging path
+        (names,) = load_suite("translation_cldr", SuiteOptions())
+        translation = evaluate_data(model, names, zero_shot=held_out)
+        write_results(out, name, [suite, translation], {"held_out": held_out},
+                      base=base)  # the name it will have, not the staging path
         if config.demo_embeddings:
             from hf_hybrid.demo.corpus import load_corpus
 
             passages = load_corpus(None).passages  # the demo's default corpus: the bundled sample
             demo_embeddings(model, model_path, passages, demo_folder)
             print(f"demo corpus embedded with {name} ({len(passages)} passages)")
-    return suite["metrics"]
+    return suite["metrics"], translation
 
 
 def demo_embeddings(model, model_path: str, passages: list[str], folder: Path | None) -> None:
@@ -144,7 +150,8 @@ def _stage(model_dir: Path, results: Path, repo: Path) -> Path:
 
 
 def _table(before: dict, after: dict) -> str:
-    keys = ["mono.map", "cross.map", "multi.map", "multi.language_bias"]
+    keys = ["mono.map", "cross.map", "multi.map", "multi.language_bias", "translation_cldr.cross.map",
+            "translation_cldr.en_to_low.map"]
     rows = [[key, f"{before[key]:.4f}", f"{after[key]:.4f}"] for key in keys if key in before and key in after]
     return md_table(["metric", "base", "trained"], rows)
 
@@ -198,11 +205,14 @@ def main(argv: list[str] | None = None) -> int:
         print("== 3/5 evaluate the base and the trained model on held-out groups" +
               (", embed the demo's corpus" if config.demo_embeddings else ""))
         levels = _levels(config.data)
-        before = _evaluate(config.model, parallel["test"], config.held_out, stage / "eval_base.json", levels,
-                           config.model, config)
-        after = _evaluate(str(stage / "model"), parallel["test"], config.held_out,
-                          stage / "model" / RESULTS_FILE, levels, str(out / "model"), config,
-                          demo_folder=stage / "model" / "demo_embeddings")
+        before, base_translation = _evaluate(config.model, parallel["test"], config.held_out,
+                                             stage / "eval_base.json", levels, config.model, config)
+        after, translation = _evaluate(str(stage / "model"), parallel["test"], config.held_out,
+                             stage / "model" / RESULTS_FILE, levels, str(out / "model"), config,
+                             demo_folder=stage / "model" / "demo_embeddings",
+                             base={"model": config.model, "suites": [base_translation]})
+        before |= {f"translation_cldr.{k}": v for k, v in base_translation["metrics"].items()}
+        after |= {f"translation_cldr.{k}": v for k, v in translation["metrics"].items()}
 
         print("== 4/5 model card")
         from hf_hybrid.cards import write_model_card

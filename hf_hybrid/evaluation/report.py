@@ -78,9 +78,10 @@ def results_json(results: dict) -> str:
     return json.dumps(results, indent=2, ensure_ascii=False, allow_nan=False) + "\n"
 
 
-def write_results(path: str | Path, model, suites: list[SuiteResult], settings: dict, model_fingerprint: str = "") -> dict:
+def write_results(path: str | Path, model, suites: list[SuiteResult], settings: dict, model_fingerprint: str = "",
+                  base: dict | None = None) -> dict:
     """Write the results JSON atomically and return it. ``model`` is a name or a SentenceTransformer."""
-    results = results_for(model, suites, settings, model_fingerprint)
+    results = results_for(model, suites, settings, model_fingerprint, base)
     write_text(path, results_json(results))
     return results
 
