@@ -10,32 +10,28 @@ Public API::
     SuiteResult, find_suite(suites, name)        # one suite's result (the schema) and the lookup by name
     SUITES, load_suite(name, SuiteOptions(...))  # the named suites (XQuAD-R, MLQA-R, CIRAL, ...), each with its loader
     MultilingualRetrievalEvaluator(dataset, name=...)  # SentenceEvaluator, primary metric multi.map
+
+The names are imported on first use (PEP 562), not with the package: the results file's name and schema
+(:mod:`~hf_hybrid.evaluation.results`), which cards and the demo read, must not import torch and
+sentence-transformers.
 """
 
-from hf_hybrid.evaluation.beir import RetrievalData, evaluate_retrieval, load_beir_folder, run_beir
-from hf_hybrid.evaluation.evaluator import MultilingualRetrievalEvaluator
-from hf_hybrid.evaluation.mteb_runner import mteb_task_from_pool, run_mteb
-from hf_hybrid.evaluation.multilingual import (
-    MultilingualPool,
-    evaluate_parallel,
-    evaluate_pool,
-    pool_from_parallel,
-)
-from hf_hybrid.evaluation.report import markdown_table, write_evaluation_report, write_plots, write_results
-from hf_hybrid.evaluation.results import SuiteResult, find_suite
-from hf_hybrid.evaluation.suites import (
-    SUITES,
-    SuiteOptions,
-    load_africlirmatrix,
-    load_ciral,
-    load_mlqa_r,
-    load_suite,
-    load_xquad_r,
-)
+from importlib import import_module
 
-__all__ = [
-    "SUITES", "MultilingualPool", "MultilingualRetrievalEvaluator", "RetrievalData", "SuiteOptions", "SuiteResult",
-    "evaluate_parallel", "evaluate_pool", "evaluate_retrieval", "find_suite", "load_africlirmatrix", "load_beir_folder",
-    "load_ciral", "load_mlqa_r", "load_suite", "load_xquad_r", "markdown_table", "mteb_task_from_pool", "pool_from_parallel", "run_beir", "run_mteb",
-    "write_plots", "write_evaluation_report", "write_results",
-]
+_LAZY = {
+    "RetrievalData": "beir", "evaluate_retrieval": "beir", "load_beir_folder": "beir", "run_beir": "beir",
+    "MultilingualRetrievalEvaluator": "evaluator", "mteb_task_from_pool": "mteb_runner", "run_mteb": "mteb_runner",
+    "MultilingualPool": "multilingual", "evaluate_parallel": "multilingual", "evaluate_pool": "multilingual",
+    "pool_from_parallel": "multilingual", "markdown_table": "report", "write_evaluation_report": "report",
+    "write_plots": "report", "write_results": "report", "SuiteResult": "results", "find_suite": "results",
+    "SUITES": "suites", "SuiteOptions": "suites", "load_africlirmatrix": "suites", "load_ciral": "suites",
+    "load_mlqa_r": "suites", "load_suite": "suites", "load_xquad_r": "suites",
+}
+
+__all__ = sorted(_LAZY)
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        return getattr(import_module(f"hf_hybrid.evaluation.{_LAZY[name]}"), name)
+    raise AttributeError(f"module 'hf_hybrid.evaluation' has no attribute {name!r}")
