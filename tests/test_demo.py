@@ -178,7 +178,7 @@ LATIN1_ROW = '{"id": "a", "lang": "fr", "query": "q", "passage": "caf\u00e9"}\n'
 @pytest.mark.parametrize(("content", "says"), [
     (b"", "is empty"),
     (b"\n  \n", "is empty"),
-    (LATIN1_ROW, f"is not UTF-8 (byte {LATIN1_ROW.index(0xE9)})"),
+    (LATIN1_ROW, "line 1 is not valid UTF-8 (bytes b'\\xe9')"),
     (b'{"a": 1}\n', "column missing"),
 ])
 def test_bad_corpus_file_is_one_line_naming_corpus_and_file(demo, tmp_path, content, says):
