@@ -7,7 +7,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 import typing
 from pathlib import Path
 
@@ -172,24 +171,46 @@ def test_cli_exit_code_and_single_stderr_line(tmp_path):
         "fix: write exclude_languages: [es]"]
 
 
+# ``hf-hybrid build`` killed by SIGKILL in the middle of writing its output: inside the last write step (the
+# dataset card), after the data, the plan and summary.json are written, and with the card half written.
+KILLED_MID_WRITE = """
+import os, signal, sys
+from pathlib import Path
+from hf_hybrid import dataset_folder
+from hf_hybrid.commands.build import main
+
+def half_a_card_then_killed(summary):
+    out = Path(sys.argv[sys.argv.index("--output") + 1])
+    (folder,) = out.parent.glob(f".{out.name}.new-*")  # the folder the build is writing into
+    (folder / "README.md").write_text("---\\nlicense:")
+    os.kill(os.getpid(), signal.SIGKILL)
+
+dataset_folder.render_dataset_card = half_a_card_then_killed
+sys.exit(main(sys.argv[1:]))
+"""
+
+
 def test_build_killed_mid_write_leaves_no_half_written_output(tmp_path):
-    """SIGKILL as soon as the build starts writing: ``out`` is then absent or complete, and a rerun succeeds."""
-    out = tmp_path / "out"
-    argv = [sys.executable, "-m", "hf_hybrid.cli", "build", "--data", "synthetic:train_groups=5000,dev_groups=10,"
-            "test_groups=10", "--plan_steps", "200", "--batch_size", "8", "--output", str(out)]
-    proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        while proc.poll() is None and not any(p.name.startswith(".out.") for p in tmp_path.iterdir()):
-            time.sleep(0.005)
-        proc.send_signal(signal.SIGKILL)
-    finally:
-        proc.wait(timeout=60)
-    if not out.exists():  # killed mid-write: nothing there, and nothing in the way of a rerun
-        assert build_main(argv[4:]) == 0
-    assert {"parallel", "plans", "summary.json", "README.md"} <= {p.name for p in out.iterdir()}
+    """SIGKILL while the build is writing, at a point fixed in advance (inside its last write, see KILLED_MID_WRITE),
+    not raced against a poll: the process must die by that signal with the half-written folder on disk, else the
+    test fails. Then ``out`` does not exist (no half-written output under the name a reader uses), the partial
+    write sits only in one hidden ``.out.new-*`` folder beside it, and a rerun writes the complete output."""
     from datasets import load_from_disk
 
-    assert len(load_from_disk(str(out / "plans" / "hybrid-a0.5-b8-s42"))["train"]) == 200 * 8
+    out = tmp_path / "out"
+    argv = ["--data", "synthetic:train_groups=40,dev_groups=4,test_groups=4", "--plan_steps", "20",
+            "--batch_size", "8", "--output", str(out)]
+    killed = subprocess.run([sys.executable, "-c", KILLED_MID_WRITE, *argv], capture_output=True, text=True,
+                            cwd=ROOT, timeout=300)
+    assert killed.returncode == -signal.SIGKILL, killed.stderr[-2000:]
+    [partial] = [p for p in tmp_path.iterdir() if p != out]
+    assert partial.name.startswith(".out.new-")
+    assert {"parallel", "plans", "summary.json", "README.md"} == {p.name for p in partial.iterdir()}
+    assert not out.exists()
+    assert build_main(argv) == 0
+    assert {"parallel", "plans", "summary.json", "README.md"} <= {p.name for p in out.iterdir()}
+    assert (out / "README.md").read_text() != (partial / "README.md").read_text()
+    assert len(load_from_disk(str(out / "plans" / "hybrid-a0.5-b8-s42"))["train"]) == 20 * 8
 
 
 def test_invalid_utf8_inside_parquet_is_caught_by_the_schema_check(tmp_path, capsys):

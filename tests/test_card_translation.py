@@ -4,7 +4,6 @@ and change; without it the card says the change was not measured and how to meas
 
 import json
 import shutil
-from pathlib import Path
 
 import pytest
 

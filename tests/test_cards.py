@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
 from pathlib import Path
 
 import pytest
@@ -14,30 +13,7 @@ from hf_hybrid.cards import render_model_card, write_model_card
 from hf_hybrid.commands.card import main as card_main
 from hf_hybrid.dataset_card import render_dataset_card
 from hf_hybrid.errors import UserError
-from tests.hubfixture import tiny_trained_model, write_training_record  # noqa: F401  (fixture)
-
-RESULTS = {
-    "schema": "hf-hybrid/eval-results/v1", "model": "tiny", "created_at": "2026-11-25T10:00:00Z", "versions": {},
-    "suites": [
-        {"name": "xquad-r", "type": "multilingual", "dataset": "xquad_r", "split": "validation",
-         "languages": ["en", "de", "el"], "main_score": "multi.map",
-         "metrics": {"mono.map": 0.712345678, "cross.map": 0.51234, "multi.map": 0.4567, "mono.map@20": 0.70001,
-                     "cross.map@20": 0.50009, "multi.map@20": 0.44449, "multi.language_bias": 12.34567,
-                     "multi.own_language_share@10": 0.61},
-         "by_resource": {"high": {"multi.map": 0.52}, "zero-shot": {"multi.map": 0.31}},
-         "pairs": {"en": {"en": {"map": 0.81}, "de": {"map": 0.62}}, "de": {"en": {"map": 0.55}, "de": {"map": 0.77}}}},
-        {"name": "XQuADRetrieval", "type": "mteb", "dataset": "mteb/xquadr", "split": "validation",
-         "languages": ["de"], "metrics": {"ndcg_at_10": 0.8123456}, "main_score": "ndcg_at_10"},
-    ],
-}
-
-
-@pytest.fixture
-def model_dir(tiny_trained_model: Path, tmp_path: Path) -> Path:  # noqa: F811
-    folder = tmp_path / "model"
-    shutil.copytree(tiny_trained_model, folder)
-    (folder / "results.json").write_text(json.dumps(RESULTS))
-    return folder
+from tests.support.records import RESULTS, write_sample_record
 
 
 def tables(markdown: str) -> dict[str, list[list[str]]]:
@@ -107,7 +83,7 @@ def test_rewriting_the_card_is_stable_and_keeps_the_sentence_transformers_card(m
 
 def test_missing_values_are_left_out_not_invented(model_dir: Path) -> None:
     (model_dir / "results.json").unlink()
-    write_training_record(model_dir, hardware=None, wall_time_s=None, samples_per_second=None)
+    write_sample_record(model_dir, hardware=None, wall_time_s=None, samples_per_second=None)
     card = render_model_card(model_dir, repo_id="org/m")
     assert card.data.eval_results is None and "model-index" not in str(card)
     assert "No evaluation results were attached" in card.text

