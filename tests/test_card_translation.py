@@ -9,7 +9,6 @@ import pytest
 
 from hf_hybrid.cards import render_model_card, translation_change
 from hf_hybrid.commands.evaluate import main as evaluate
-from tests.hubfixture import tiny_trained_model  # noqa: F401  (fixture)
 
 
 def test_the_change_is_model_minus_base_per_suite_and_metric():
@@ -24,7 +23,7 @@ def test_the_change_is_model_minus_base_per_suite_and_metric():
     assert translation_change(None).startswith("Not measured") and "--against-base" in translation_change(None)
 
 
-def test_evaluate_against_base_puts_the_change_on_the_card(tiny_trained_model, tmp_path, capsys):  # noqa: F811
+def test_evaluate_against_base_puts_the_change_on_the_card(tiny_trained_model, tmp_path, capsys):
     model = tmp_path / "model"
     shutil.copytree(tiny_trained_model, model)
     assert evaluate(["--model", str(model), "--suite", "translation_cldr", "--languages", "en", "de", "sw",
@@ -45,7 +44,7 @@ def test_evaluate_against_base_puts_the_change_on_the_card(tiny_trained_model, t
 @pytest.mark.parametrize("argv, needle", [
     (["--data", "sample"], "no translation suite selected"),
 ])
-def test_against_base_without_a_translation_suite_is_one_line(tiny_trained_model, tmp_path, capsys, argv,  # noqa: F811
+def test_against_base_without_a_translation_suite_is_one_line(tiny_trained_model, tmp_path, capsys, argv,
                                                               needle):
     assert evaluate(["--model", str(tiny_trained_model), *argv, "--against-base", "--output", str(tmp_path)]) == 2
     err = capsys.readouterr().err
