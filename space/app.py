@@ -2,7 +2,7 @@
 
 Deliberately thin: the page, the search and the configuration live in :mod:`hf_hybrid.demo`, so this Space,
 ``hf-hybrid demo`` and ``python -m hf_hybrid.demo`` are one code path. Settings come from the environment
-(``MODEL_ID``, ``BASE_MODEL_ID`` or ``MODELS``, ``CORPUS``, ``PORT``); see README.md. A Space made by
+(``MODEL_ID``, ``BASE_MODEL_ID`` or ``MODELS``, ``CORPUS``, ``PORT``); see docs/pipeline.md (the demo). A Space made by
 ``hf-hybrid push-space`` also carries ``space_settings.json`` beside this file: defaults the Space's variables override.
 """
 

@@ -671,7 +671,7 @@ def test_cli_bad_config_is_one_stderr_line(tmp_path, setting, says, minilm_path)
 
 def test_space_app_is_a_thin_launcher():
     source = (ROOT / "space" / "app.py").read_text()
-    assert "from hf_hybrid.demo import main" in source and len(source.splitlines()) < 30
+    assert "from hf_hybrid.commands.demo import main" in source and len(source.splitlines()) < 30
 
 
 def wait_for(url: str, proc: subprocess.Popen, timeout: float = 120) -> None:
