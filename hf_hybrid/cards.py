@@ -186,10 +186,12 @@ def translation_change(results: dict | None) -> str:
     """What fine-tuning changed in translation retrieval, the skill a multilingual base is chosen for and the one
     fine-tuning loses (issue 29; ``docs/results.md``): per translation suite, the base's score, this model's and the
     change. Every card states it, or says it was not measured and how to measure it."""
-    translation = [s for s in (results or {}).get("suites", []) if s.get("type") == "translation"]
+    results = results or {}
+    translation = [s for s in results.get("suites", []) if s.get("type") == "translation"]
     if not translation:
         return f"Not measured for this model: {AGAINST_BASE}."
-    base = {s["name"]: s.get("metrics", {}) for s in ((results or {}).get("base") or {}).get("suites", [])}
+    base_results = results.get("base") or {}
+    base = {s["name"]: s.get("metrics", {}) for s in base_results.get("suites", [])}
     rows = []
     for suite in translation:
         for metric in TRANSLATION_METRICS:
@@ -197,7 +199,7 @@ def translation_change(results: dict | None) -> str:
                 now, before = suite["metrics"][metric], base.get(suite["name"], {}).get(metric)
                 change = f"{now - before:+.4f}" if isinstance(before, (int, float)) else "–"
                 rows.append([suite["name"], metric, fmt(before) if before is not None else "–", fmt(now), change])
-    base_name = ((results or {}).get("base") or {}).get("model")
+    base_name = base_results.get("model")
     note = (f"Against the base `{base_name}`, on the same texts (a negative change is retrieval the base did and this "
             "model lost)." if base_name else f"The base was not scored on these suites: {AGAINST_BASE}.")
     return note + "\n\n" + md_table(["suite", "metric", "base", "this model", "change"], rows)
