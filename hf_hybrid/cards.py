@@ -200,8 +200,10 @@ def translation_change(results: dict | None) -> str:
                 change = f"{now - before:+.4f}" if isinstance(before, (int, float)) else "–"
                 rows.append([suite["name"], metric, fmt(before) if before is not None else "–", fmt(now), change])
     base_name = base_results.get("model")
-    note = (f"Against the base `{base_name}`, on the same texts (a negative change is retrieval the base did and this "
-            "model lost)." if base_name else f"The base was not scored on these suites: {AGAINST_BASE}.")
+    length = base_results.get("max_seq_length")
+    same = f"on the same texts, both cut at {length} tokens" if length else "on the same texts"
+    note = (f"Against the base `{base_name}`, {same} (a negative change is retrieval the base did and this model "
+            "lost)." if base_name else f"The base was not scored on these suites: {AGAINST_BASE}.")
     return note + "\n\n" + md_table(["suite", "metric", "base", "this model", "change"], rows)
 
 

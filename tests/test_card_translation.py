@@ -32,6 +32,7 @@ def test_evaluate_against_base_puts_the_change_on_the_card(tiny_trained_model, t
     record = json.loads((model / "hf_hybrid_training.json").read_text())
     (mine,), (base,) = results["suites"], results["base"]["suites"]
     assert results["base"]["model"] == record["base_model"] and base["name"] == mine["name"] == "translation_cldr"
+    assert results["base"]["max_seq_length"] == 32  # the base read the texts at the model's length, not its 256
     assert mine["metrics"]["cross.map"] != base["metrics"]["cross.map"]  # two models, two scores
     assert sorted(mine["by_resource"]) == sorted(base["by_resource"])  # the same texts: en, de and sw only
     card = str(render_model_card(model))

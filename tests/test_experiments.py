@@ -127,6 +127,7 @@ def test_ci_grid_trains_skips_finished_runs_and_reports(tmp_path, monkeypatch, c
     assert base["settings"]["training"] == {"steps_per_kind": {}}
     assert (Path(base["settings"]["base_model"]) / "model.safetensors").exists()
     assert base["suites"][0]["metrics"] != record["suites"][0]["metrics"]
+    assert record["settings"]["max_seq_length"] == base["settings"]["max_seq_length"] == 24  # rows read alike
     seed1 = json.loads((folder / "runs" / "mlm" / "base" / "seed-1" / "results.json").read_text())
     assert seed1["suites"][0]["metrics"] == base["suites"][0]["metrics"]  # no randomness without training
     report = (folder / "report.md").read_text()
@@ -279,3 +280,14 @@ def test_docs_results_were_made_by_the_shipped_configs():
             assert ran["max_steps"] >= 300 and len(ran["seeds"]) >= 3 and len(ran["zero_shot"]) >= 3
             assert "howto" in ran["suites"] and ran["beir_pairs"]
     assert {"synthetic-miniature", "e5-real"} <= names
+
+
+def test_report_says_when_rows_read_texts_at_different_lengths():
+    from hf_hybrid.experiments.markdown import _scored_lengths
+
+    assert _scored_lengths({"scored_lengths": {"base": [512], "hybrid-0.5": [512]}}, 96) == \
+        ["Every row read texts cut at 512 tokens.", ""]
+    mixed = _scored_lengths({"scored_lengths": {"base": [512], "hybrid-0.5": [96]}}, 96)[0]
+    assert "different lengths" in mixed and "hybrid-0.5: 96" in mixed
+    legacy = _scored_lengths({"scored_lengths": {"base": [None], "hybrid-0.5": [None]}}, 96)[0]
+    assert "training's 96 tokens" in legacy and "truncation" in legacy

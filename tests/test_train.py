@@ -57,6 +57,9 @@ def test_one_process_run_writes_a_loadable_model_and_record(trained, minilm_path
     assert sum(record["steps_per_kind"].values()) == 6
     model = SentenceTransformer(str(trained))
     base = SentenceTransformer(record["base_model"] if os.path.isdir(record["base_model"]) else minilm_path)
+    # Trained at 32 tokens, saved at the base's 256: the training length must not cut texts at inference.
+    assert (record["max_seq_length"], record["inference_max_seq_length"]) == (32, 256)
+    assert model.max_seq_length == base.max_seq_length == 256
     text = ["horila vopeke vuli goza"]
     assert not torch.allclose(model.encode(text, convert_to_tensor=True), base.encode(text, convert_to_tensor=True))
     assert (trained / "README.md").exists()

@@ -243,8 +243,11 @@ def main(argv: list[str] | None = None) -> int:
         translation = [data for data, suite in zip(pools + collections, suites[:len(pools) + len(collections)], strict=True) if suite["type"] == "translation"]
         base_model = base_model_of(args.model)
         base_encoder = load_model(base_model)
+        # Both at one length: a model saved at a short training length would otherwise lose to its base on long
+        # texts for truncation alone (training.run.inference_length).
+        base_encoder.max_seq_length = model.max_seq_length
         with served_prefix(base_encoder, depth, args.prefix_cache_dir):  # the base shares the trained model's prefix
-            base = {"model": base_model, "suites": [evaluate_data(base_encoder, data, resource_levels=levels,
+            base = {"model": base_model, "max_seq_length": model.max_seq_length, "suites": [evaluate_data(base_encoder, data, resource_levels=levels,
                                                                   zero_shot=zero_shot, **common)
                                                     for data in translation]}
     settings = {k: v for k, v in vars(args).items() if k != "output"}

@@ -50,7 +50,8 @@ def _clean(value):
 def build_results(model: str, suites: list[SuiteResult], settings: dict, model_fingerprint: str = "",
                   base: dict | None = None) -> dict:
     """The results document. ``base``: the base model's results on the same translation suites (``{"model": id,
-    "suites": [...]}``, from ``hf-hybrid evaluate --against_base``), what the card's forgetting line compares."""
+    "max_seq_length": the length both read texts at, "suites": [...]}``, from ``hf-hybrid evaluate --against_base``),
+    what the card's forgetting line compares."""
     results = {
         "schema": SCHEMA, "model": str(model), "model_fingerprint": model_fingerprint,
         "created_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
@@ -58,7 +59,7 @@ def build_results(model: str, suites: list[SuiteResult], settings: dict, model_f
         "suites": [_clean({k: v for k, v in s.items() if k not in PLOT_ONLY}) for s in suites],
     }
     if base:
-        results["base"] = {"model": base["model"],
+        results["base"] = {"model": base["model"], "max_seq_length": base.get("max_seq_length"),
                            "suites": [_clean({k: v for k, v in s.items() if k not in PLOT_ONLY}) for s in base["suites"]]}
     return results
 

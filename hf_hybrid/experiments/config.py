@@ -195,6 +195,9 @@ class ExperimentConfig:
         payload = {k: v for k, v in asdict(self).items() if k not in skip
                    and not (k in TUNING and v == (defaults[k].default_factory() if k == "lora_target_modules"
                                                   else defaults[k].default))}
+        # Trained models are scored at their base's length since issue 29 (hf_hybrid.training.run.inference_length);
+        # runs scored at the training's max_seq_length are not comparable with them, so they are never reused.
+        payload["scored_at"] = "inference length"
         return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:16]
 
 

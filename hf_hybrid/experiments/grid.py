@@ -174,11 +174,12 @@ def run_one(ctx: Context, tag: str, strategy: str, seed: int) -> Path:
     evaluated = _base_evaluated(cfg, tag, strategy, seed) if strategy in UNTRAINED else None
     if evaluated:
         result, units = read_run(evaluated)
-        suites = result["suites"]
+        suites, length = result["suites"], result["settings"].get("max_seq_length")
     else:
-        suites, units = evaluate_run(ctx, model_dir)
+        suites, units, length = evaluate_run(ctx, model_dir)
     settings = {"run_fingerprint": cfg.run_fingerprint(), "model": tag, "base_model": ctx.base_models[tag],
-                "strategy": strategy, "seed": seed, "train_languages": ctx.train_languages,
+                "strategy": strategy, "seed": seed, "max_seq_length": length,  # scored at (training's: cfg's)
+                "train_languages": ctx.train_languages,
                 "scripts": language_scripts(ctx.eval_data),
                 "train_wall_s": round(trained, 2), "eval_wall_s": round(time.perf_counter() - start - trained, 2),
                 "training": training}
@@ -189,9 +190,10 @@ def run_one(ctx: Context, tag: str, strategy: str, seed: int) -> Path:
         base = load_model(ctx.base_models[tag]).state_dict()
         for alpha in cfg.wise_ft:
             begin = time.perf_counter()
-            suites_a, units_a = evaluate_run(ctx, wise_ft_model(base, model_dir, alpha))
+            suites_a, units_a, length_a = evaluate_run(ctx, wise_ft_model(base, model_dir, alpha))
             _write_run(run_folder(cfg, tag, wise_label(strategy, alpha), seed), base_model, suites_a,
                        units_a, settings | {"strategy": wise_label(strategy, alpha), "wise_ft": alpha,
+                                            "max_seq_length": length_a,
                                             "train_wall_s": 0.0,  # no training: counted once, in the run's row
                                             "eval_wall_s": round(time.perf_counter() - begin, 2)})
     _write_run(out, base_model, suites, units, settings)

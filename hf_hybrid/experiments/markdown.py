@@ -186,6 +186,25 @@ def tradeoff_suites(model: dict) -> list[str]:
     return [name for name in TRANSLATION_SUITES if BASE in suites.get(name, {}).get("table", {})]
 
 
+def _scored_lengths(model: dict, trained_at: int | None) -> list[str]:
+    """One line on the length every row read its texts at: a row cut shorter than another loses on long texts for
+    truncation alone, which a table would show as a difference between models (issue 29, ``docs/truncation.md``)."""
+    lengths = model.get("scored_lengths")
+    if not lengths:
+        return []
+    found = {n for values in lengths.values() for n in values}
+    if None in found:
+        return [f"**Rows scored at different lengths.** These runs predate the record of it: every trained row read "
+                f"texts cut at the training's {trained_at} tokens, the base at its own length, so on texts longer "
+                f"than {trained_at} tokens a difference against the base includes truncation "
+                "([truncation](truncation.md)).", ""]
+    if len(found) > 1:
+        rows = ", ".join(f"{s}: {'/'.join(map(str, v))}" for s, v in lengths.items())
+        return [f"**Rows scored at different lengths** (tokens: {rows}): a difference between them includes "
+                "truncation.", ""]
+    return [f"Every row read texts cut at {found.pop()} tokens.", ""]
+
+
 def render(summary: dict, figures_prefix: str = "figures", heading: int = 1) -> str:
     """The Markdown report of one experiment (``heading`` = level of its title)."""
     h = "#" * heading
@@ -202,6 +221,7 @@ def render(summary: dict, figures_prefix: str = "figures", heading: int = 1) -> 
                   "candidates (mono and x→y settings): compare the tables with it.", ""]
     for tag, model in summary["models"].items():
         lines += [f"{h}# Model `{tag}` (base: `{model['base_model']}`)", ""]
+        lines += _scored_lengths(model, summary["config"].get("max_seq_length"))
         if PARALLEL_SUITE in model["suites"]:
             lines += ["What the numbers show (generated from the tables below):", ""] + model_findings(summary, tag)
             lines += [""]

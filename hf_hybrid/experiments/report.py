@@ -18,7 +18,7 @@ import numpy as np
 from hf_hybrid.atomic import write_text
 from hf_hybrid.evaluation.report import versions
 from hf_hybrid.evaluation.results import find_suite
-from hf_hybrid.experiments.config import PARALLEL_SUITE, ExperimentConfig
+from hf_hybrid.experiments.config import BM25, PARALLEL_SUITE, ExperimentConfig
 from hf_hybrid.experiments.figures import write_figures
 from hf_hybrid.experiments.findings import setups_compared
 from hf_hybrid.experiments.grid import read_run, results_file, run_folder
@@ -88,6 +88,9 @@ def summarize(cfg: ExperimentConfig, command: str = "") -> dict:
                        "seeds": {s: [r["settings"]["seed"] for r, _ in rs] for s, rs in runs.items()},
                        "pairs": {s: _mean_pairs([r for r, _ in rs]) for s, rs in runs.items()},
                        "scripts": first["settings"].get("scripts", {}),
+                       # the max_seq_length each row read texts at (None: a run from before it was recorded)
+                       "scored_lengths": {s: sorted({r["settings"].get("max_seq_length") for r, _ in rs}, key=str)
+                                          for s, rs in runs.items() if s != BM25},  # bm25 reads whole texts
                        "significance": _significance(cfg, runs),
                        "contrasts": _negatives_contrasts(cfg, runs),
                        "steps_per_kind": {s: rs[0][0]["settings"]["training"].get("steps_per_kind")

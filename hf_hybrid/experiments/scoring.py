@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 
@@ -19,7 +19,17 @@ if TYPE_CHECKING:
     from hf_hybrid.experiments.config import Context
 
 
-def evaluate_run(ctx: Context, model_dir) -> tuple[list[dict], dict[str, np.ndarray]]:
+class Scored(NamedTuple):
+    """One model's scores: its suites, the per-query units of the bootstrap, and the ``max_seq_length`` it read
+    texts at (``None`` for BM25): every row of a grid must be scored at one length, or truncation passes for a
+    difference between models (issue 29, ``docs/truncation.md``)."""
+
+    suites: list[dict]
+    units: dict[str, np.ndarray]
+    max_seq_length: int | None
+
+
+def evaluate_run(ctx: Context, model_dir) -> Scored:
     """Every configured suite for one fine-tuned model (a folder, ``bm25`` or a loaded model), plus the per-query
     units of the parallel suite; a text read by several suites is encoded once (:func:`shared_embeddings`)."""
     from hf_hybrid.evaluation.embeddings import shared_embeddings
@@ -32,7 +42,7 @@ def evaluate_run(ctx: Context, model_dir) -> tuple[list[dict], dict[str, np.ndar
     # train: each runs only those on the states stored once (hf_hybrid.frozen_prefix).
     depth = prefix_depth(model, cfg.freeze_layers) if cfg.prefix_cache and not cfg.lora_r else 0
     with shared_embeddings(), served_prefix(model, depth):
-        return _evaluate_run(ctx, model_dir, model)
+        return Scored(*_evaluate_run(ctx, model_dir, model), getattr(model, "max_seq_length", None))
 
 
 def _evaluate_run(ctx: Context, model_dir, model) -> tuple[list[dict], dict[str, np.ndarray]]:

@@ -78,6 +78,8 @@ def training_record(train: TrainConfig, plan_cfg: PlanConfig, plan: BatchPlan, d
         "loss": type(trainer.loss).__name__ if not isinstance(trainer.loss, dict) else "multiple",
         "loss_directions": list(loss_directions(train)),
         "scale": train.scale, "max_seq_length": train.max_seq_length,
+        # what the saved model truncates to (training.run.inference_length): max_seq_length only shortened training
+        "inference_max_seq_length": getattr(trainer.model, "hf_hybrid_inference_length", train.max_seq_length),
         "fine_tuning": _fine_tuning(train),
         "languages": languages, "train_languages": plan.training_languages,
         "held_out_languages": sorted(set(languages) - set(plan.training_languages)),
