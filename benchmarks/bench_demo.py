@@ -137,17 +137,22 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK") + sum(map(cpu_seconds, children))
 
 
-def first_answer(models: list[str], corpus_source: str | None, query: str, cache: Path, timeout: float) -> dict:
-    """Launch the demo; seconds until its page is up and until a search answers ("Top ..."), and its console."""
+def first_answer(models: list[str], corpus_source: str | None, query: str, cache: Path, timeout: float, *,
+                 command: list[str] | None = None, env_extra: dict | None = None, cwd: Path = ROOT) -> dict:
+    """Launch the demo; seconds until its page is up and until a search answers ("Top ..."), and its console.
+    ``command`` (with ``env_extra``, run in ``cwd``) replaces ``python -m hf_hybrid.demo --model ...``: the Space
+    command a quickstart prints (``benchmarks/bench_quickstart.py``); the port is then given as ``PORT``."""
     from gradio_client import Client
 
     port, log = free_port(), Path(tempfile.gettempdir()) / f"bench-demo-console-{time.monotonic_ns()}.txt"
-    env = {**os.environ, "HF_HUB_OFFLINE": "1", "GRADIO_ANALYTICS_ENABLED": "False", "HF_HYBRID_CACHE": str(cache)}
-    cmd = [sys.executable, "-m", "hf_hybrid.demo", *[a for m in models for a in ("--model", m)],
-           *(["--corpus", corpus_source] if corpus_source else []), "--host", "127.0.0.1", "--port", str(port)]
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "GRADIO_ANALYTICS_ENABLED": "False", "HF_HYBRID_CACHE": str(cache),
+           **(env_extra or {}), "PORT": str(port)}
+    cmd = command or [sys.executable, "-m", "hf_hybrid.demo", *[a for m in models for a in ("--model", m)],
+                      *(["--corpus", corpus_source] if corpus_source else []), "--host", "127.0.0.1",
+                      "--port", str(port)]
     start, page_s, client, waiting = time.perf_counter(), None, None, []
     with open(log, "w") as out:
-        proc = subprocess.Popen(cmd, env=env, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT, text=True)
+        proc = subprocess.Popen(cmd, env=env, cwd=cwd, stdout=out, stderr=subprocess.STDOUT, text=True)
         try:
             while time.perf_counter() - start < timeout:
                 if proc.poll() is not None:
