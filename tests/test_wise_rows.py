@@ -47,3 +47,25 @@ def test_a_wise_row_is_the_weight_average_of_base_and_fine_tuned(runs, alpha):
         else:  # frozen in the run: the average is the base, bit for bit
             assert torch.equal(tuned[name], base[name]) and torch.equal(value, base[name]), name
     assert moved == 2 * 16  # every weight and bias of two BERT layers
+
+
+def test_a_wise_row_scores_as_its_weights_do(runs, tmp_path):
+    """What the grid scores for a ``+wise`` row (the averaged model run on the shared frozen prefix, as
+    ``experiments.scoring`` runs it) equals the same weights built by the formula, loaded fresh and run whole."""
+    from hf_hybrid.experiments.variants import wise_ft_model
+    from hf_hybrid.frozen_prefix import served_prefix
+    from hf_hybrid.models import load_model
+
+    base, folder = runs
+    tuned = load_model(str(folder), device="cpu").state_dict()
+    texts = ["wo ni kuja soko", "where is the market", "où est le marché", "wo ni kuja soko leo asubuhi mapema"]
+    row = wise_ft_model(base, folder, 0.25)
+    with served_prefix(row, depth=4, root=tmp_path / "prefix"):  # the base's 4 frozen layers, stored once
+        scored = row.encode(texts, convert_to_tensor=True, normalize_embeddings=True)
+    by_formula = load_model(str(folder), device="cpu")
+    by_formula.load_state_dict({name: (0.75 * base[name] + 0.25 * value) if value.is_floating_point() else value
+                                for name, value in tuned.items()})
+    whole = by_formula.encode(texts, convert_to_tensor=True, normalize_embeddings=True)
+    assert torch.allclose(scored, whole, atol=1e-5)
+    assert not torch.allclose(whole, load_model(str(folder), device="cpu").encode(
+        texts, convert_to_tensor=True, normalize_embeddings=True), atol=1e-3)  # and it is not the fine-tuned model

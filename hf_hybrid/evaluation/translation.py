@@ -143,17 +143,21 @@ def _aggregate(pairs: dict, levels: dict[str, str]) -> dict:
 
 def evaluate_translation(model, tset: TranslationSet, *, zero_shot: list[str] | None = None,
                          resource_levels: dict[str, str] | None = None, batch_size: int = 64,
-                         cache_dir: str | None = None, show_progress_bar: bool = False) -> SuiteResult:
-    """Encode each text once (query role), or index each language with BM25, and score every ordered pair."""
+                         cache_dir: str | None = None, show_progress_bar: bool = False,
+                         candidate_role: str = "query") -> SuiteResult:
+    """Encode each text once (query role), or index each language with BM25, and score every ordered pair.
+    ``candidate_role="passage"`` encodes the side searched in as documents instead (asymmetric retrieval: what
+    ``docs/truncation.md`` compares the E5 rule with); the suite's name then says so."""
     if len(tset.languages) < 2:
         raise UserError("translation set", f"{tset.name!r} has languages {tset.languages}",
                         "give texts in at least two languages")
     texts, langs, _ = flat_texts(tset)
-    source = score_source(model, texts, langs, texts, langs, query_role="query", cand_role="query",
+    source = score_source(model, texts, langs, texts, langs, query_role="query", cand_role=candidate_role,
                           batch_size=batch_size, cache_dir=cache_dir, show_progress_bar=show_progress_bar)
     levels = resolve_levels(tset.languages, resource_levels, zero_shot)
     scored = score_translation(tset, source, levels)
-    return suite_result(name=tset.name, type="translation", dataset=tset.dataset, split="test",
+    name = tset.name if candidate_role == "query" else f"{tset.name} ({candidate_role} role)"
+    return suite_result(name=name, type="translation", dataset=tset.dataset, split="test",
                         fingerprint=tset.fingerprint(), languages=tset.languages, resource_levels=levels,
                         metrics=scored["metrics"], main_score="cross.map", by_resource=scored["by_resource"],
                         pairs=scored["pairs"], sizes={"items": len(tset.texts)})
