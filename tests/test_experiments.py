@@ -17,6 +17,7 @@ from hf_hybrid.config import load_yaml
 from hf_hybrid.errors import UserError
 from hf_hybrid.evaluation.multilingual import MultilingualPool, embedding_source, score_pool
 from hf_hybrid.experiments import ExperimentConfig, grid, plan_settings
+from hf_hybrid.experiments.dev_merge import choose_alpha
 from hf_hybrid.experiments.stats import mean_ci, paired_bootstrap, per_query_units
 from hf_hybrid.pretrain import PretrainConfig
 
@@ -186,11 +187,17 @@ def test_ci_grid_trains_skips_finished_runs_and_reports(tmp_path, monkeypatch, c
     assert "](figures/ci_mlm_alpha.png)" in text and (docs / "figures" / "ci_mlm_alpha.png").exists()
 
 
+def test_choose_alpha_takes_the_largest_within_tolerance_else_the_best():
+    assert choose_alpha(0.80, {1.0: 0.75, 0.5: 0.795, 0.25: 0.81}, 0.01) == 0.5
+    assert choose_alpha(0.80, {1.0: 0.70, 0.5: 0.72, 0.25: 0.71}, 0.01) == 0.5  # none within: the best dev score
+    assert choose_alpha(0.80, {1.0: 0.85, 0.5: 0.82}, 0.0) == 1.0
+
+
 def test_grid_forwards_tuning_options_and_evaluates_wise_ft_without_retraining(tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("HF_HYBRID_CACHE", str(tmp_path / "cache"))
     data = yaml.safe_load((CONFIGS / "ci.yaml").read_text())
     data |= {"output_dir": str(tmp_path / "out"), "strategies": ["base", "hybrid-0.5"], "seeds": [0],
-             "freeze_layers": 1, "wise_ft": [0.0, 0.5]}
+             "freeze_layers": 1, "wise_ft": [0.0, 0.5], "wise_dev": True, "wise_dev_data": "split:dev"}
     config = tmp_path / "wise.yaml"
     config.write_text(yaml.safe_dump(data))
     assert main(["--config", str(config)]) == 0
@@ -201,8 +208,16 @@ def test_grid_forwards_tuning_options_and_evaluates_wise_ft_without_retraining(t
     metrics = {s: r["suites"][0]["metrics"]["multi.map"] for s, r in result.items()}
     assert metrics["hybrid-0.5+wise0"] == pytest.approx(metrics["base"], abs=1e-6)  # α = 0 is the base itself
     assert metrics["hybrid-0.5+wise0.5"] not in (metrics["base"], metrics["hybrid-0.5"])
+    # The dev-picked row: α chosen by the rule from the dev scores it stores, the test scores of that α's own row.
+    picked = json.loads((runs / "hybrid-0.5+wise@dev" / "seed-0" / "results.json").read_text())
+    dev = picked["settings"]["wise_dev"]
+    assert dev["set"] == "dev queries (dev)" and sorted(dev["cross.map"]) == ["0", "0.5", "1"]
+    assert dev["cross.map"]["0"] == pytest.approx(dev["base"], abs=1e-6)  # α = 0 read the dev set as the base did
+    alpha = picked["settings"]["wise_ft"]
+    assert alpha == choose_alpha(dev["base"], {float(a): v for a, v in dev["cross.map"].items()}, 0.01)
+    assert picked["suites"] == result["hybrid-0.5" if alpha == 1 else f"hybrid-0.5+wise{alpha:g}"]["suites"]
     report = (tmp_path / "out" / "ci" / "report.md").read_text()
-    assert "| hybrid-0.5+wise0.5 |" in report
+    assert "| hybrid-0.5+wise0.5 |" in report and "`hybrid-0.5+wise@dev`: seed 0: α = " in report
     capsys.readouterr()
     assert main(["--config", str(config)]) == 0
     assert "0 runs trained, 2 skipped" in capsys.readouterr().out
@@ -291,3 +306,5 @@ def test_report_says_when_rows_read_texts_at_different_lengths():
     assert "different lengths" in mixed and "hybrid-0.5: 96" in mixed
     legacy = _scored_lengths({"scored_lengths": {"base": [None], "hybrid-0.5": [None]}}, 96)[0]
     assert "training's 96 tokens" in legacy and "truncation" in legacy
+    assert _scored_lengths({}, 96, "intfloat--multilingual-e5-small")[0] == legacy  # a summary from before the record
+    assert _scored_lengths({}, 32, "mlm") == []  # the miniature's base is pre-trained at the training length

@@ -72,18 +72,29 @@ def from_parallel(dataset, *, column: str = "passage", name: str, source: str) -
 
 
 def from_cldr_territories(languages: list[str]) -> TranslationSet:
-    """CLDR territory names in ``languages`` (only countries/territories every language names, and names that
-    differ from the English one in at least one language, so the set is not solved by copying strings)."""
+    """CLDR territory names in ``languages``: the countries and territories (two-letter codes) every language names."""
+    return _from_cldr(languages, "territories", lambda code: len(code) == 2 and code.isalpha() and code != "ZZ",
+                      "translation_cldr", "babel CLDR territory names")
+
+
+def from_cldr_languages(languages: list[str]) -> TranslationSet:
+    """CLDR language names in ``languages`` (two- and three-letter codes every language names): human-vetted short
+    translations like the territory names, but disjoint from them and from every test suite, so they can choose a
+    setting (the grid's ``wise_dev``: a WiSE-FT α picked on held-out data, never on the test sets)."""
+    return _from_cldr(languages, "languages", lambda code: len(code) in (2, 3) and code.isalpha(),
+                      "translation_cldr_languages (dev)", "babel CLDR language names")
+
+
+def _from_cldr(languages: list[str], attribute: str, keep, name: str, dataset: str) -> TranslationSet:
     try:
         from babel import Locale
     except ImportError:
-        raise UserError("suite translation_cldr", "needs the babel package",
+        raise UserError(f"suite {name}", "needs the babel package",
                         "pip install babel (it is in hf-hybrid's dependencies)") from None
-    names = {lang: Locale.parse(lang).territories for lang in languages}
-    # Two-letter codes are countries and territories; the numeric ones are regions ("Western Africa").
-    codes = [c for c in names[languages[0]] if len(c) == 2 and c.isalpha() and c not in ("ZZ",)]
+    names = {lang: getattr(Locale.parse(lang), attribute) for lang in languages}
+    codes = [c for c in names[languages[0]] if keep(c)]
     texts = {c: {lang: names[lang][c] for lang in languages} for c in codes if all(c in names[lang] for lang in languages)}
-    return TranslationSet("translation_cldr", "babel CLDR territory names", texts)
+    return TranslationSet(name, dataset, texts)
 
 
 def flat_texts(tset: TranslationSet) -> tuple[list[str], list[str], dict[str, tuple[list[str], np.ndarray]]]:

@@ -125,6 +125,17 @@ class ExperimentConfig:
                                            "range": "[0, 1)",
                                            "fix": "list α values such as [0.5] (1 is the fine-tuned model itself, "
                                                   "always evaluated)"})
+    wise_dev: bool = field(default=False, metadata={"help": "also report <strategy>+wise@dev: of the fine-tuned run "
+                                                             "and its wise_ft averages, the largest α whose "
+                                                             "translation retrieval on a dev set stays within "
+                                                             "wise_dev_tolerance of the base (picked on held-out "
+                                                             "data, never on the test sets)"})
+    wise_dev_data: str = field(default="cldr_languages", metadata={
+        "help": "wise_dev's dev set: cldr_languages (CLDR language names, disjoint from every test suite) or "
+                "split:<name> (the queries of a held-out split of data)", "kind": "text"})
+    wise_dev_tolerance: float = field(default=0.01, metadata={"help": "wise_dev: how far below the base's dev "
+                                                                      "cross mAP an α may fall (issue 29's 0.01)",
+                                                              "range": "[0, 1]"})
     bootstrap: int = field(default=1000, metadata={"help": "bootstrap resamples for the significance test",
                                                    "range": "[100, inf)",
                                                    "fix": "use at least 100 resamples (1000 recommended)"})
@@ -170,6 +181,8 @@ class ExperimentConfig:
         for name in self.suites:
             if SUITES[name].needs_root and not getattr(self, f"{name}_dir", None):
                 raise UserError(f"{name}_dir", "missing", f"give a local copy of the release ({SUITES[name].source})")
+        if self.wise_dev and not self.wise_ft:
+            raise UserError("wise_dev", "set without wise_ft α values to choose from", "add e.g. wise_ft: [0.25, 0.5, 0.75]")
         if self.reference not in self.rows():
             raise UserError("reference", repr(self.reference), f"use one of {self.rows()}")
 
@@ -179,8 +192,17 @@ class ExperimentConfig:
 
     def rows(self) -> list[str]:
         """Every row of the report: the strategies, then each trained one at every WiSE-FT α."""
-        return list(self.strategies) + [wise_label(s, a) for s in self.strategies if s not in UNTRAINED
-                                        for a in self.wise_ft]
+        return list(self.strategies) + [row for s in self.strategies if s not in UNTRAINED
+                                        for row in self.variants(s)]
+
+    def variants(self, strategy: str) -> list[str]:
+        """The rows evaluated from one trained strategy's runs without retraining: WiSE-FT at each α, then the α
+        picked on the dev set (:mod:`hf_hybrid.experiments.dev_merge`)."""
+        from hf_hybrid.experiments.dev_merge import dev_label
+
+        if strategy in UNTRAINED:
+            return []
+        return [wise_label(strategy, a) for a in self.wise_ft] + ([dev_label(strategy)] if self.wise_dev else [])
 
     def run_fingerprint(self) -> str:
         """What makes two runs of one (model, strategy, seed) comparable: everything except the grid's extent
@@ -188,7 +210,7 @@ class ExperimentConfig:
         skip = {"name", "title", "output_dir", "models", "strategies", "seeds", "reference", "report",
                 "figures_dir", "summary_copy", "combine", "bootstrap", "keep_models", "mteb_tasks", "beir",
                 "beir_pairs", "suites", "africlirmatrix_dir"}
-        skip.add("wise_ft")  # evaluated variants of the same trained runs
+        skip.update(("wise_ft", "wise_dev", "wise_dev_data", "wise_dev_tolerance"))  # variants of the same runs
         skip.add("prefix_cache")  # how fast, not what: cached and recomputed runs agree within 1e-5
         defaults = ExperimentConfig.__dataclass_fields__
         # Options at their default leave the fingerprint of grids made before the options existed unchanged.

@@ -185,21 +185,42 @@ def run_one(ctx: Context, tag: str, strategy: str, seed: int) -> Path:
                 "training": training}
     base_model = BM25 if strategy == BM25 else ctx.base_models[tag]
     if strategy not in UNTRAINED and cfg.wise_ft:  # before the run's own results.json: that one marks the cell finished
-        from hf_hybrid.models import load_model
-
-        base = load_model(ctx.base_models[tag]).state_dict()
-        for alpha in cfg.wise_ft:
-            begin = time.perf_counter()
-            suites_a, units_a, length_a = evaluate_run(ctx, wise_ft_model(base, model_dir, alpha))
-            _write_run(run_folder(cfg, tag, wise_label(strategy, alpha), seed), base_model, suites_a,
-                       units_a, settings | {"strategy": wise_label(strategy, alpha), "wise_ft": alpha,
-                                            "max_seq_length": length_a,
-                                            "train_wall_s": 0.0,  # no training: counted once, in the run's row
-                                            "eval_wall_s": round(time.perf_counter() - begin, 2)})
+        _wise_rows(ctx, tag, strategy, seed, model_dir, {1.0: (suites, units)}, settings)
     _write_run(out, base_model, suites, units, settings)
     if not cfg.keep_models and strategy not in UNTRAINED:  # never the base model itself
         _drop_weights(model_dir)
     return out
+
+
+def _wise_rows(ctx: Context, tag: str, strategy: str, seed: int, model_dir: Path, scored: dict, settings: dict):
+    """The WiSE-FT rows of one fine-tuned run (``scored``: α 1, the run's own suites and units), and with
+    ``wise_dev`` the row of the α picked on the dev set."""
+    from hf_hybrid.experiments import dev_merge
+    from hf_hybrid.models import load_model
+
+    cfg = ctx.config
+    tset = dev_merge.dev_set(ctx) if cfg.wise_dev else None
+    dev = {1.0: dev_merge.dev_score(ctx, model_dir, tset)} if tset else {}
+    base = load_model(ctx.base_models[tag]).state_dict()
+    for alpha in cfg.wise_ft:
+        begin = time.perf_counter()
+        model = wise_ft_model(base, model_dir, alpha)
+        suites, units, length = evaluate_run(ctx, model)
+        if tset:
+            dev[alpha] = dev_merge.dev_score(ctx, model, tset)
+        scored[alpha] = (suites, units)
+        _write_run(run_folder(cfg, tag, wise_label(strategy, alpha), seed), ctx.base_models[tag], suites, units,
+                   settings | {"strategy": wise_label(strategy, alpha), "wise_ft": alpha, "max_seq_length": length,
+                               "train_wall_s": 0.0,  # no training: counted once, in the run's row
+                               "eval_wall_s": round(time.perf_counter() - begin, 2)})
+    if tset:
+        base_score = dev_merge.base_dev_score(ctx, tag, tset)
+        alpha = dev_merge.choose_alpha(base_score, dev, cfg.wise_dev_tolerance)
+        label = dev_merge.dev_label(strategy)
+        _write_run(run_folder(cfg, tag, label, seed), ctx.base_models[tag], *scored[alpha],
+                   settings | {"strategy": label, "wise_ft": alpha, "train_wall_s": 0.0, "eval_wall_s": 0.0,
+                               "wise_dev": {"set": tset.name, "base": base_score, "tolerance": cfg.wise_dev_tolerance,
+                                            "cross.map": {f"{a:g}": s for a, s in sorted(dev.items())}}})
 
 
 def _write_run(out: Path, base_model: str, suites: list[dict], units: dict, settings: dict) -> None:
@@ -251,7 +272,7 @@ def run_grid(cfg: ExperimentConfig, log=print) -> dict[str, int]:
     # seeds it finished, so its partial report already compares like with like.
     cells = [(tag, s, seed) for tag in ctx.base_models for seed in cfg.seeds for s in cfg.strategies]
     for i, (tag, strategy, seed) in enumerate(cells, 1):
-        variants = [wise_label(strategy, a) for a in cfg.wise_ft] if strategy not in UNTRAINED else []
+        variants = cfg.variants(strategy)
         if all(is_finished(run_folder(cfg, tag, s, seed), fingerprint) for s in [strategy, *variants]):
             counts["skipped"] += 1
             log(f"[{i}/{len(cells)}] {tag} {strategy} seed {seed}: finished earlier, skipped")

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 
-from hf_hybrid.experiments.config import BASE, PARALLEL_SUITE, plan_settings
+from hf_hybrid.experiments.config import BASE, MINIATURE, PARALLEL_SUITE, plan_settings
 from hf_hybrid.experiments.findings import delta_text, model_findings, survives
 from hf_hybrid.experiments.stats import SETTINGS, family_of
 from hf_hybrid.experiments.variants import WISE
@@ -150,7 +150,7 @@ def wise_curves(table: dict, at_least: int = 2) -> dict[str, list[tuple[float, s
     curves: dict[str, list[tuple[float, str]]] = {}
     for row in table:
         parent, _, alpha = row.rpartition(WISE)
-        if parent in table and alpha:
+        if parent in table and alpha and alpha[0].isdigit():  # not the dev-picked row (``+wise@dev``)
             curves.setdefault(parent, []).append((float(alpha), row))
     return {parent: [(0.0, BASE), *sorted(points), (1.0, parent)] for parent, points in curves.items()
             if len(points) >= at_least and BASE in table}
@@ -177,6 +177,19 @@ def _wise_lines(suites: dict, h: str) -> list[str]:
     return lines + [""]
 
 
+def _dev_choices(model: dict) -> list[str]:
+    """Which α each ``+wise@dev`` row picked on the dev set, per seed (hf_hybrid.experiments.dev_merge)."""
+    choices = model.get("wise_dev") or {}
+    if not choices:
+        return []
+    lines = ["WiSE-FT α picked on the dev set (never on a test suite; `hf_hybrid.experiments.dev_merge`: the largest "
+             "α whose dev translation cross mAP stays within the tolerance of the base's):", ""]
+    for row, picks in choices.items():
+        lines.append(f"- `{row}`: " + ", ".join(f"seed {p['seed']}: α = {p['alpha']:g} (dev cross mAP "
+                                                 f"{p['score']:.4f}, base {p['base']:.4f})" for p in picks))
+    return lines + [""]
+
+
 def tradeoff_suites(model: dict) -> list[str]:
     """The translation suites the trade-off figure plots for ``model`` (those with an untuned base row, beside an
     in-domain suite with one); empty when there is no figure to draw."""
@@ -186,10 +199,14 @@ def tradeoff_suites(model: dict) -> list[str]:
     return [name for name in TRANSLATION_SUITES if BASE in suites.get(name, {}).get("table", {})]
 
 
-def _scored_lengths(model: dict, trained_at: int | None) -> list[str]:
+def _scored_lengths(model: dict, trained_at: int | None, tag: str = "") -> list[str]:
     """One line on the length every row read its texts at: a row cut shorter than another loses on long texts for
-    truncation alone, which a table would show as a difference between models (issue 29, ``docs/truncation.md``)."""
+    truncation alone, which a table would show as a difference between models (issue 29, ``docs/truncation.md``).
+    A summary from before the lengths were recorded has none: for a real base model its trained rows were read at
+    the training length (the miniature's base is pre-trained at that length, so its rows read alike)."""
     lengths = model.get("scored_lengths")
+    if lengths is None and tag != MINIATURE:
+        lengths = {"": [None]}
     if not lengths:
         return []
     found = {n for values in lengths.values() for n in values}
@@ -221,7 +238,7 @@ def render(summary: dict, figures_prefix: str = "figures", heading: int = 1) -> 
                   "candidates (mono and x→y settings): compare the tables with it.", ""]
     for tag, model in summary["models"].items():
         lines += [f"{h}# Model `{tag}` (base: `{model['base_model']}`)", ""]
-        lines += _scored_lengths(model, summary["config"].get("max_seq_length"))
+        lines += _scored_lengths(model, summary["config"].get("max_seq_length"), tag)
         if PARALLEL_SUITE in model["suites"]:
             lines += ["What the numbers show (generated from the tables below):", ""] + model_findings(summary, tag)
             lines += [""]
@@ -241,7 +258,7 @@ def render(summary: dict, figures_prefix: str = "figures", heading: int = 1) -> 
         lines += _significance_lines(summary, model["significance"], h)
         lines += _contrast_lines(model.get("contrasts", []), h)
         lines += _alpha_lines(model["suites"].get(PARALLEL_SUITE, {}).get("table", {}), h)
-        lines += _wise_lines(model["suites"], h)
+        lines += _wise_lines(model["suites"], h) + _dev_choices(model)
         lines += [f"{h}## Figures", ""]
         figures = [("bars", "mAP per setting and strategy"), ("alpha", "the α curve"),
                    ("heatmaps", "x→y mAP per strategy")]

@@ -88,6 +88,7 @@ def summarize(cfg: ExperimentConfig, command: str = "") -> dict:
                        "seeds": {s: [r["settings"]["seed"] for r, _ in rs] for s, rs in runs.items()},
                        "pairs": {s: _mean_pairs([r for r, _ in rs]) for s, rs in runs.items()},
                        "scripts": first["settings"].get("scripts", {}),
+                       "wise_dev": _dev_choices(runs),
                        # the max_seq_length each row read texts at (None: a run from before it was recorded)
                        "scored_lengths": {s: sorted({r["settings"].get("max_seq_length") for r, _ in rs}, key=str)
                                           for s, rs in runs.items() if s != BM25},  # bm25 reads whole texts
@@ -104,6 +105,19 @@ def summarize(cfg: ExperimentConfig, command: str = "") -> dict:
             "pretraining": json.loads(pretraining.read_text()) if pretraining.exists() else None,
             "wall_s": round(wall, 1), "chance_single_language_ap": chance, "bootstrap": cfg.bootstrap, "reference": cfg.reference,
             "models": corrected(models)}
+
+
+def _dev_choices(runs: dict) -> dict:
+    """Per ``+wise@dev`` row, the α each seed picked on the dev set, its dev score and the base's."""
+    picks = {}
+    for row, rs in runs.items():
+        for result, _ in rs:
+            dev = result["settings"].get("wise_dev")
+            if dev:
+                alpha = result["settings"]["wise_ft"]
+                picks.setdefault(row, []).append({"seed": result["settings"]["seed"], "alpha": alpha,
+                                                  "score": dev["cross.map"][f"{alpha:g}"], "base": dev["base"]})
+    return picks
 
 
 def corrected(models: dict) -> dict:
