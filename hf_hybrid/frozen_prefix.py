@@ -32,13 +32,16 @@ token for a hidden size of 384. Shards are written atomically (:mod:`hf_hybrid.a
 shard without its index is never read) and memory-mapped when read: only the pages a step touches are resident.
 Several processes (DDP ranks, grid cells) may add shards to one folder at once; a duplicate entry is harmless.
 
-LoRA adapts every layer, so a LoRA model has no frozen prefix and nothing to cache.
+**LoRA.** Plain LoRA adapts every layer: no frozen prefix, nothing to cache. With ``freeze_layers N`` LoRA adapts
+only the top N layers (:mod:`hf_hybrid.training.tuning`), the prefix is the base's, bit for bit, and it is served
+like any other; the model is then wrapped in peft's ``PeftModel``, which :func:`transformer_model` looks through.
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
+import sys
 import uuid
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -63,6 +66,17 @@ def default_root() -> Path:
     return cache_root() / "frozen_prefix"
 
 
+def transformer_model(model) -> torch.nn.Module:
+    """The transformers model of a ``SentenceTransformer`` (``model[0].auto_model``), taken out of peft's
+    ``PeftModel`` when training wrapped it for LoRA. peft injects the adapters into the model's own layers, so the
+    unwrapped model runs with them; and through it the layer stack, the embeddings before it and the parameter
+    names are the base's (the wrapper prefixes every name with ``base_model.model.`` and holds the embeddings and
+    the stack under one child, which would hide the prefix's modules from :func:`_prefix_modules`)."""
+    auto = model[0].auto_model
+    peft = sys.modules.get("peft")  # a PeftModel exists only once peft has been imported
+    return auto.get_base_model() if peft is not None and isinstance(auto, peft.PeftModel) else auto
+
+
 def layer_stack_path(auto_model) -> tuple[str, torch.nn.ModuleList]:
     """The dotted name and object of the transformer's list of layers: the ``ModuleList`` with
     ``num_hidden_layers`` entries (``encoder.layer`` in BERT / XLM-R, ``transformer.layer`` in DistilBERT)."""
@@ -76,7 +90,7 @@ def layer_stack_path(auto_model) -> tuple[str, torch.nn.ModuleList]:
 def frozen_depth(model) -> int:
     """How many of the lowest layers (with everything before them) have no trainable weight: the prefix that
     training leaves unchanged. 0 when anything before the stack trains or the model is not a plain transformer."""
-    auto = model[0].auto_model
+    auto = transformer_model(model)
     try:
         _, stack = layer_stack_path(auto)
     except ValueError:
@@ -121,12 +135,12 @@ def keep_prefix_in_eval(model, depth: int) -> list:
     def to_eval(module, args):
         if module.training:
             module.train(False)
-    return [m.register_forward_pre_hook(to_eval) for m in _prefix_modules(model[0].auto_model, depth)]
+    return [m.register_forward_pre_hook(to_eval) for m in _prefix_modules(transformer_model(model), depth)]
 
 
 def prefix_key(model, depth: int) -> str:
     """The store folder's name: a hash of every byte of the prefix's weights, its depth and the model class."""
-    auto = model[0].auto_model
+    auto = transformer_model(model)
     digest = hashlib.blake2b(digest_size=16)
     digest.update(f"{type(auto).__name__}:{depth}".encode())
     for module in _prefix_modules(auto, depth):
@@ -145,7 +159,7 @@ def prefix_depth(model, trained_layers: int) -> int:
     if not trained_layers or not isinstance(model, SentenceTransformer) or not hasattr(model[0], "auto_model"):
         return 0
     try:
-        return max(0, len(layer_stack_path(model[0].auto_model)[1]) - trained_layers)
+        return max(0, len(layer_stack_path(transformer_model(model))[1]) - trained_layers)
     except ValueError:
         return 0
 
@@ -249,7 +263,7 @@ class FrozenPrefix:
     the cache is on)."""
 
     def __init__(self, model, depth: int, root: str | Path | None = None):
-        auto = model[0].auto_model
+        auto = transformer_model(model)
         self.auto, self.depth = auto, depth
         stack_name, self.stack = layer_stack_path(auto)
         if not 0 < depth < len(self.stack):

@@ -1,5 +1,5 @@
-"""The frozen-prefix cache (hf_hybrid.frozen_prefix): a cached run is the recomputed run, on the tiny
-all-MiniLM-L6-v2 (6 layers; freeze_layers 2 leaves a prefix of 4)."""
+"""The frozen-prefix cache (hf_hybrid.frozen_prefix): a cached run is the recomputed run, with or without LoRA in
+the top layers, on the tiny all-MiniLM-L6-v2 (6 layers; freeze_layers 2 leaves a prefix of 4)."""
 
 import json
 from pathlib import Path
@@ -28,12 +28,16 @@ def losses(out: Path) -> list[float]:
     return [json.loads(line)["loss"] for line in (out / "trace" / "rank0.jsonl").read_text().splitlines()]
 
 
-def test_cached_training_equals_recomputed_training(tmp_path):
+# LoRA in the same top layers, at 10x the learning rate (as LoRA is usually trained): its weights move by ~1e-3 in
+# 4 steps, not ~1e-4, so that agreeing within 1e-5 says something
+@pytest.mark.parametrize("tuning", [[], ["--lora_r", "4", "--learning_rate", "1e-3"]],
+                         ids=["top-layers", "lora-in-top-layers"])
+def test_cached_training_equals_recomputed_training(tmp_path, minilm_path, tuning):
     cache = tmp_path / "cache"
-    recomputed = train(tmp_path / "recomputed", cache, "--prefix_cache", "false")
+    recomputed = train(tmp_path / "recomputed", cache, "--prefix_cache", "false", *tuning)
     assert not cache.exists()  # off means off
-    cached = train(tmp_path / "cached", cache)  # cold: every text computed once, then served
-    warm = train(tmp_path / "warm", cache)  # every text read back from the shards of the run before
+    cached = train(tmp_path / "cached", cache, *tuning)  # cold: every text computed once, then served
+    warm = train(tmp_path / "warm", cache, *tuning)  # every text read back from the shards of the run before
     for out in (cached, warm):
         assert losses(out) == pytest.approx(losses(recomputed), abs=1e-5)
         a, b = load_file(str(recomputed / "model.safetensors")), load_file(str(out / "model.safetensors"))
@@ -42,8 +46,10 @@ def test_cached_training_equals_recomputed_training(tmp_path):
     record = json.loads((warm / RECORD).read_text())["fine_tuning"]
     assert record["frozen_prefix"] == {"dropout": False, "cache": True, "dtype": "float32"}
     assert json.loads((recomputed / RECORD).read_text())["fine_tuning"]["frozen_prefix"]["cache"] is False
-    # One store (the base's prefix, depth 4), written by the cold run and only read by the warm one.
+    # One store (the base's prefix, depth 4: LoRA in the top layers leaves it the base's), written by the cold run
+    # and only read by the warm one.
     (folder,) = cache.iterdir()
+    assert folder.name == prefix_key(SentenceTransformer(minilm_path, device="cpu"), 4)
     assert len(list(folder.glob("*.index.npz"))) == 1
 
 
@@ -101,7 +107,9 @@ def test_check_reports_the_cache_size_bound(tmp_path):
     # 300 steps x 16 pairs x 2 texts, each at most 96 tokens of 384 float32 values
     assert line.startswith(f"≤ {300 * 16 * 2 * 96 * 384 * 4 / 1e9:.2f} GB for ≤ 9,600 distinct texts") and \
         str(tmp_path) in line
-    assert prefix_cache_line(TrainConfig(freeze_layers=2, lora_r=4), {"hidden": 384}, 16) is None  # LoRA: none
+    assert prefix_cache_line(TrainConfig(lora_r=4), {"hidden": 384}, 16) is None  # LoRA in every layer: none
+    assert prefix_cache_line(TrainConfig(freeze_layers=2, lora_r=4, prefix_cache_dir=str(tmp_path)),
+                             {"hidden": 384}, 16)  # LoRA in the top layers: the rest is cached
     assert prefix_cache_line(TrainConfig(freeze_layers=2, prefix_cache=False), {"hidden": 384}, 16) is None
 
 

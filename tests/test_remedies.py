@@ -248,22 +248,33 @@ def test_grid_rows_set_the_remedies_per_row(tmp_path, monkeypatch, tiny_folder):
     from hf_hybrid.errors import UserError
     from hf_hybrid.experiments.config import Context, ExperimentConfig, plan_settings
     from hf_hybrid.experiments.grid import train_run
+    from hf_hybrid.experiments.variants import check_row_options, strategy_options
 
     assert plan_settings("hybrid-0.5+trans0.2") == {"strategy": "hybrid", "alpha": 0.5, "beta": 0.2}
     assert plan_settings("seq-mono-cross+distill100") == {"strategy": "sequential", "first": "mono", "then": "cross"}
-    for bad in ("hybrid-0.5+trans2", "hybrid-0.5+distill0", "hybrid-0.5+distil1", "mono+trans0.1+trans0.2"):
+    assert strategy_options("hybrid-0.5+lora8") == {"lora_r": 8}
+    for bad in ("hybrid-0.5+trans2", "hybrid-0.5+distill0", "hybrid-0.5+distil1", "mono+trans0.1+trans0.2",
+                "hybrid-0.5+lora0", "hybrid-0.5+lora2.5", "hybrid-0.5+lora1e1"):
         with pytest.raises(UserError) as err:
             plan_settings(bad)
         assert err.value.field == "strategies" and "\n" not in str(err.value)
     made = []
     monkeypatch.setattr(hf_hybrid.training.run, "train", lambda t, p: made.append((t, p)) or tmp_path)
-    cfg = ExperimentConfig(data="synthetic:train_groups=200", models=[str(tiny_folder)], distill_weight=5.0)
+    cfg = ExperimentConfig(data="synthetic:train_groups=200", models=[str(tiny_folder)], distill_weight=5.0,
+                           freeze_layers=1)
     ctx = Context(cfg, {"tiny": str(tiny_folder)}, None, ["qaa", "qab"], {})
     train_run(ctx, "tiny", "hybrid-0.5+distill100+trans0.3", 0, tmp_path / "a")
     train_run(ctx, "tiny", "mono", 0, tmp_path / "b")
-    (row, row_plan), (grid, grid_plan) = made
+    train_run(ctx, "tiny", "hybrid-0.5+lora8", 0, tmp_path / "c")
+    (row, row_plan), (grid, grid_plan), (lora, _) = made
     assert (row.distill_weight, row_plan.beta, row_plan.alpha) == (100.0, 0.3, 0.5)
     assert (grid.distill_weight, grid_plan.beta) == (5.0, 0.0)  # the grid-wide λ where the row sets none
+    assert (lora.lora_r, lora.freeze_layers, grid.lora_r) == (8, 1, 0)  # LoRA in the grid's top layers
+    lora.validate()  # an int rank, as TrainConfig types it
+    cfg.strategies, cfg.lora_r = ["hybrid-0.5", "hybrid-0.5+lora8"], 4
+    with pytest.raises(UserError) as err:
+        check_row_options(cfg)  # a grid-wide rank and a row's own: one line, not a silent override
+    assert err.value.field == "lora_r" and "hybrid-0.5+lora8" in str(err.value) and "\n" not in str(err.value)
 
 
 def test_dry_runs_accept_the_remedies(tmp_path, tiny_folder):
@@ -281,11 +292,14 @@ def test_dry_runs_accept_the_remedies(tmp_path, tiny_folder):
     assert report.summary["steps per kind"]["translation"] > 0 and "translation" in report.summary["steps"]
     train_cfg.loss = "cached_mnrl"
     assert any(p.startswith("distill_weight:") for p in check_train(train_cfg, PlanConfig(), online=False).problems)
-    grid = ExperimentConfig(data=data, models=[str(tiny_folder)], strategies=["hybrid-0.5", "hybrid-0.5+trans0.5"],
-                            seeds=[0], output_dir=str(tmp_path / "grid"), max_steps=20, batch_size=8)
+    grid = ExperimentConfig(data=data, models=[str(tiny_folder)], strategies=["hybrid-0.5", "hybrid-0.5+trans0.5",
+                            "hybrid-0.5+lora8"], seeds=[0], output_dir=str(tmp_path / "grid"), max_steps=20,
+                            batch_size=8, freeze_layers=1)
     report = check_experiment(grid, online=False)
     assert report.ok, report.render()
     assert "translation" in report.summary["plan hybrid-0.5+trans0.5"]
+    grid.lora_r = 4
+    assert [p for p in check_experiment(grid, online=False).problems if p.startswith("lora_r:")]
 
 
 # -- query side only -------------------------------------------------------------------------------------------

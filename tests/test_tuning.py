@@ -3,6 +3,7 @@ all-MiniLM-L6-v2 (6 layers) of configs/quickstart-test.yaml."""
 
 import json
 import shutil
+import sys
 from pathlib import Path
 
 import pytest
@@ -48,6 +49,27 @@ def test_lora_saves_merged_weights_that_load_without_peft(tmp_path, minilm_path)
     assert json.loads((out / RECORD).read_text())["fine_tuning"]["lora"]["saved"] == "merged"
 
 
+def test_lora_with_freeze_layers_adapts_only_the_top_layers(tmp_path, minilm_path, monkeypatch):
+    from hf_hybrid.training.config import TrainConfig
+    from hf_hybrid.training.tuning import prepare_model
+
+    model = SentenceTransformer(minilm_path, device="cpu")
+    prepare_model(model, TrainConfig(freeze_layers=2, lora_r=4), seed=0)
+    trained = [name for name, p in model.named_parameters() if p.requires_grad]
+    assert trained and all("lora_" in name and (".layer.4." in name or ".layer.5." in name) for name in trained)
+    assert any(".layer.4." in name for name in trained) and any(".layer.5." in name for name in trained)
+    out = train(tmp_path / "m", "--freeze_layers", "2", "--lora_r", "4")
+    before, after = load_file(f"{minilm_path}/model.safetensors"), load_file(str(out / "model.safetensors"))
+    assert set(after) <= set(before)  # merged: no adapter weights left
+    changed = {k for k in after if not torch.equal(before[k], after[k])}  # bit for bit everywhere else
+    assert changed and all(k.startswith(("encoder.layer.4.", "encoder.layer.5.")) for k in changed), sorted(changed)
+    assert any(k.startswith("encoder.layer.4.") for k in changed)
+    assert json.loads((out / RECORD).read_text())["fine_tuning"]["lora"]["layers"] == "top 2"
+    monkeypatch.setitem(sys.modules, "peft", None)  # `import peft` now fails: the merged model needs none
+    assert not (out / "adapter_config.json").exists()
+    assert embed(out).shape == (len(TEXTS), 384)
+
+
 def test_lora_adapter_and_merged_saves_give_the_same_embeddings(tmp_path):
     merged = train(tmp_path / "merged", "--lora_r", "4")
     adapter = train(tmp_path / "adapter", "--lora_r", "4", "--save_adapter")
@@ -91,7 +113,6 @@ def test_wise_ft_of_lora_is_the_adapter_scaled(tmp_path):
 @pytest.mark.parametrize("argv, needles", [
     (["--freeze_layers", "7"], ["freeze_layers", "more than the model's 6 layers"]),
     (["--freeze_layers", "-1"], ["freeze_layers", "negative"]),
-    (["--freeze_layers", "2", "--lora_r", "4"], ["freeze_layers", "choose one"]),
     (["--save_adapter"], ["save_adapter", "--lora_r"]),
     (["--wise_ft", "1.5"], ["wise_ft", "outside [0, 1]"]),
     (["--lora_r", "4", "--lora_target_modules", "nothing_here"], ["lora_target_modules", "nothing_here"]),

@@ -139,10 +139,11 @@ def zero_shot_languages(model_path: str, given: list[str] | None) -> list[str]:
 
 
 def trained_layers(model_path: str) -> int:
-    """How many top layers training changed (``freeze_layers``), from the training record; 0 when unknown, or
-    when LoRA adapted every layer: then there is no frozen prefix to read back."""
+    """How many top layers training changed (``freeze_layers``, also with LoRA, which then adapts only those),
+    from the training record; 0 when unknown or when every layer trained (plain LoRA too): then there is no frozen
+    prefix to read back."""
     tuning = training_record(model_path).get("fine_tuning") or {}
-    return 0 if tuning.get("lora") else int(tuning.get("freeze_layers") or 0)
+    return int(tuning.get("freeze_layers") or 0)
 
 
 def parse_levels(value: str | None) -> dict[str, str] | None:

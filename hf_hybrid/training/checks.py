@@ -84,10 +84,8 @@ def check_negatives(train_data: Dataset) -> None:
 
 def check_tuning(train: TrainConfig) -> None:
     """How the options that choose which weights train (:mod:`hf_hybrid.training.tuning`) combine, before any data
-    is read; each one's range is :meth:`TrainConfig.validate`'s."""
-    if train.freeze_layers and train.lora_r:
-        raise UserError("freeze_layers", f"{train.freeze_layers} together with --lora_r {train.lora_r}",
-                        "choose one: LoRA already freezes every base weight")
+    is read; each one's range is :meth:`TrainConfig.validate`'s. ``freeze_layers`` with ``lora_r`` is LoRA in the
+    top layers only."""
     if train.lora_r:
         import importlib.util
 

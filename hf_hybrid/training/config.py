@@ -70,21 +70,24 @@ class TrainConfig:
                                                                      "it is most of the weights and of a step's time"})
     freeze_layers: int = field(default=0, metadata={"help": "train only the top N transformer layers (and the "
                                                             "pooler / heads after them); 0: train every layer. "
-                                                            "Backward stops at layer L-N: a CPU step costs less",
+                                                            "Backward stops at layer L-N: a CPU step costs less. "
+                                                            "With lora_r: LoRA adapters in those N layers only",
                                                     "range": "[0, inf)",
                                                     "fix": "use 0 (every layer) or a layer count"})
     prefix_cache: bool = field(default=True, metadata={"help": "with freeze_layers N, compute the frozen lower "
                                                                "layers' hidden states of a text once, on disk, and "
                                                                "run only the top N layers at every step and in "
                                                                "scoring (hf_hybrid.frozen_prefix); false: recompute "
-                                                               "them. LoRA adapts every layer: no frozen prefix"})
+                                                               "them. Also with lora_r (adapters in the top N "
+                                                               "layers only); plain LoRA has no frozen prefix"})
     prefix_cache_dir: str | None = field(default=None, metadata={"help": "folder of the frozen-prefix cache "
                                                                          "(default: $HF_HYBRID_PREFIX_CACHE, else "
                                                                          "~/.cache/hf_hybrid/frozen_prefix)",
                                                                  "kind": "output"})
     lora_r: int = field(default=0, metadata={"help": "train LoRA adapters of this rank instead of the weights "
-                                                     "(peft; 0: off). Every layer is adapted, so there is no "
-                                                     "frozen prefix for prefix_cache to store",
+                                                     "(peft; 0: off). Every layer is adapted (no frozen prefix "
+                                                     "for prefix_cache), or with freeze_layers N only the top N "
+                                                     "(the lower layers are cached as without LoRA)",
                                              "range": "[0, inf)", "fix": "use 0 (off) or a rank such as 8"})
     lora_alpha: float = field(default=16.0, metadata={"help": "LoRA scaling numerator (update = alpha/r * B A)",
                                                       "range": "(0, inf)",
@@ -153,8 +156,8 @@ class TrainConfig:
     @property
     def caches_prefix(self) -> bool:
         """Whether the run reads its frozen layers back from the frozen-prefix cache: ``freeze_layers`` leaves a
-        frozen prefix, ``prefix_cache`` is on, and no LoRA (which adapts every layer)."""
-        return bool(self.prefix_cache and self.freeze_layers and not self.lora_r)
+        frozen prefix (also with LoRA, which then adapts only the top layers) and ``prefix_cache`` is on."""
+        return bool(self.prefix_cache and self.freeze_layers)
 
     def validate(self) -> None:
         from hf_hybrid.config import check_types

@@ -32,8 +32,9 @@ def _strategy(train: TrainConfig, plan_cfg: PlanConfig, plan: BatchPlan) -> dict
 def _fine_tuning(train: TrainConfig) -> dict:
     """Which weights trained and how they were saved (:mod:`hf_hybrid.training.tuning`)."""
     lora = ({"r": train.lora_r, "alpha": train.lora_alpha, "dropout": train.lora_dropout,
-             "target_modules": train.lora_target_modules or "peft default", "saved": "adapter" if train.save_adapter
-             else "merged"} if train.lora_r else None)
+             "target_modules": train.lora_target_modules or "peft default",
+             "layers": f"top {train.freeze_layers}" if train.freeze_layers else "all",
+             "saved": "adapter" if train.save_adapter else "merged"} if train.lora_r else None)
     # The frozen layers ran without dropout (both with and without the cache: hf_hybrid.frozen_prefix); with the
     # cache, their float32 output was read back instead of recomputed.
     prefix = ({"dropout": False, "cache": train.caches_prefix, "dtype": "float32"}

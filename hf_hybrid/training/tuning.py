@@ -8,6 +8,10 @@
 * ``lora_r r``: LoRA adapters (Hu et al., 2021, "LoRA: Low-Rank Adaptation of Large Language Models"), W + B·A
   with rank r, through ``peft``. Saved merged by default (a plain sentence-transformers model that loads
   without peft); with ``save_adapter`` in the adapter layout that ``SentenceTransformer(path)`` loads back.
+  Alone, every layer is adapted. With ``freeze_layers N`` only the top N layers get adapters and every base
+  weight stays fixed: the lower layers are the base's, bit for bit, and the frozen-prefix cache serves them as
+  without LoRA. That is the row issue 29 measures beside full fine-tuning of the same top layers: LoRA learns
+  less and forgets less (Biderman et al., 2024, "LoRA Learns Less and Forgets Less", arXiv 2405.09673).
 * ``wise_ft α``: WiSE-FT (Wortsman et al., 2022, "Robust fine-tuning of zero-shot models"):
   θ = (1−α)·θ_base + α·θ_finetuned, the remedy against forgetting what the base did well elsewhere.
   For LoRA, W + α·B·A is exactly that interpolation, so only B is interpolated (from its initial zeros).
@@ -15,18 +19,26 @@
 
 from __future__ import annotations
 
+import re
+
 import torch
 
 from hf_hybrid.errors import UserError
-from hf_hybrid.frozen_prefix import FrozenPrefix, keep_prefix_in_eval, layer_stack_path, prefix_depth
+from hf_hybrid.frozen_prefix import (
+    FrozenPrefix,
+    keep_prefix_in_eval,
+    layer_stack_path,
+    prefix_depth,
+    transformer_model,
+)
 from hf_hybrid.training.config import TrainConfig
 
 
-def layer_stack(model) -> torch.nn.ModuleList:
-    """The transformer's list of layers (:func:`hf_hybrid.frozen_prefix.layer_stack_path`), or a one-line error."""
-    auto = model[0].auto_model
+def layer_stack(model) -> tuple[str, torch.nn.ModuleList]:
+    """The dotted name and object of the transformer's list of layers
+    (:func:`hf_hybrid.frozen_prefix.layer_stack_path`), or a one-line error."""
     try:
-        return layer_stack_path(auto)[1]
+        return layer_stack_path(transformer_model(model))
     except ValueError as err:
         raise UserError("freeze_layers", str(err),
                         "use freeze_embeddings or lora_r with this model, or set --freeze_layers 0") from None
@@ -37,14 +49,14 @@ def freeze_lower_layers(model, top: int) -> None:
 
     Parameters are registered in forward order (embeddings, layers, pooler), so everything met before the layer
     stack is the input side, and everything after it trains."""
-    layers = layer_stack(model)
+    _, layers = layer_stack(model)
     if top > len(layers):
         raise UserError("freeze_layers", f"{top} is more than the model's {len(layers)} layers",
                         f"use 1 to {len(layers)} (0: train every layer)")
     trained = {id(p) for layer in list(layers)[len(layers) - top:] for p in layer.parameters()}
     in_stack = {id(p) for p in layers.parameters()}
     past_stack = False
-    for _, param in model[0].auto_model.named_parameters():
+    for _, param in transformer_model(model).named_parameters():
         if id(param) in in_stack:
             past_stack = True
             param.requires_grad_(id(param) in trained)
@@ -56,16 +68,27 @@ def freeze_lower_layers(model, top: int) -> None:
 
 
 def serve_frozen_prefix(model, cfg: TrainConfig) -> FrozenPrefix | None:
-    """The frozen-prefix cache for this run, when it has a frozen prefix to cache: ``freeze_layers`` without LoRA
-    (LoRA adapts every layer) and ``prefix_cache`` on."""
+    """The frozen-prefix cache for this run, when it has a frozen prefix to cache: ``freeze_layers`` (with or
+    without LoRA, which then adapts only the top layers) and ``prefix_cache`` on."""
     if not cfg.caches_prefix:
         return None
     depth = prefix_depth(model, cfg.freeze_layers)
     return FrozenPrefix(model, depth, cfg.prefix_cache_dir) if depth > 0 else None
 
 
+def lora_layers(model, top: int) -> dict:
+    """``LoraConfig`` arguments that put the adapters in the top ``top`` layers of the stack only (none: every
+    layer). peft finds a module's layer index after ``layers_pattern`` in its name (``encoder.layer.11.…``); the
+    stack's own dotted name, escaped, is that pattern for every architecture :func:`layer_stack` knows."""
+    if not top:
+        return {}
+    name, layers = layer_stack(model)
+    return {"layers_to_transform": list(range(len(layers) - top, len(layers))), "layers_pattern": re.escape(name)}
+
+
 def add_lora(model, cfg: TrainConfig, seed: int) -> None:
-    """Wrap the transformer in a peft ``PeftModel`` with LoRA adapters; only the adapters train.
+    """Wrap the transformer in a peft ``PeftModel`` with LoRA adapters (in the top ``freeze_layers`` layers when
+    that is set, else in every layer); only the adapters train: peft freezes every other weight of the transformer.
 
     Written with peft's ``get_peft_model`` rather than ``SentenceTransformer.add_adapter``: the latter goes
     through transformers' adapter mixin, which (transformers 5.24) refuses peft < 0.22, newer than any peft on
@@ -74,7 +97,7 @@ def add_lora(model, cfg: TrainConfig, seed: int) -> None:
     from peft import LoraConfig, get_peft_model
 
     config = LoraConfig(r=cfg.lora_r, lora_alpha=cfg.lora_alpha, lora_dropout=cfg.lora_dropout,
-                        target_modules=cfg.lora_target_modules or None)
+                        target_modules=cfg.lora_target_modules or None, **lora_layers(model, cfg.freeze_layers))
     try:
         with torch.random.fork_rng():  # A's random init from the run's seed: two runs of one config are the same
             torch.manual_seed(seed)
@@ -90,7 +113,7 @@ def prepare_model(model, cfg: TrainConfig, seed: int) -> dict[str, torch.Tensor]
     if cfg.freeze_embeddings:
         model[0].auto_model.get_input_embeddings().requires_grad_(False)
     if cfg.freeze_layers:
-        freeze_lower_layers(model, cfg.freeze_layers)
+        freeze_lower_layers(model, cfg.freeze_layers)  # also with LoRA: the range check, and no dropout below
     if cfg.lora_r:
         add_lora(model, cfg, seed)
     if cfg.wise_ft == 1.0:
