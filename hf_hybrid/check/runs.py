@@ -216,15 +216,13 @@ def check_experiment(cfg, *, mirror: str | None = None, num_processes: int | Non
                      online: bool | None = None, read_large: bool = False) -> CheckReport:
     """Dry run of ``hf-hybrid experiment`` (a grid of runs): every run's data, plan, model and evaluation."""
     from hf_hybrid.experiments.config import MINIATURE, UNTRAINED, plan_settings
-    from hf_hybrid.experiments.variants import check_row_options
 
     report = CheckReport("experiment")
     mirror = mirror or default_mirror()
     online = hub_online() if online is None else online
     world = num_processes or int(os.environ.get("WORLD_SIZE", 1))
     with report.collect():
-        cfg.validate()
-        check_row_options(cfg)
+        cfg.validate()  # with the rows' options (experiments.variants.check_row_options)
     check_processes(cfg.batch_size, world, report)
     check_writable(cfg.output_dir, "output_dir", report)
     _check_finished_runs(cfg, report)

@@ -23,12 +23,10 @@ from pathlib import Path
 from hf_hybrid.experiments.config import DEFAULT_ROWS, MINIATURE, ExperimentConfig, plan_settings
 from hf_hybrid.experiments.grid import run_grid
 from hf_hybrid.experiments.report import combine, summarize, write_experiment_report
-from hf_hybrid.experiments.variants import check_row_options
 
 
 def run_experiment(cfg: ExperimentConfig, command: str = "", log=print) -> Path:
     """Run the unfinished cells of the grid, then write its report; returns the report path."""
-    check_row_options(cfg)
     counts = run_grid(cfg, log=log)
     report = write_experiment_report(cfg, command)
     log(f"{counts['trained']} runs trained, {counts['skipped']} skipped; report: {report}")

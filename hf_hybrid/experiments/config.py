@@ -12,7 +12,13 @@ from pathlib import Path
 
 from hf_hybrid.errors import UserError
 from hf_hybrid.evaluation.suites import SUITES
-from hf_hybrid.experiments.variants import PLAN_OPTIONS, strategy_options, wise_label
+from hf_hybrid.experiments.variants import (
+    PLAN_OPTIONS,
+    check_row_options,
+    dev_label,
+    strategy_options,
+    wise_label,
+)
 from hf_hybrid.ranges import SEED, check_ranges
 
 MINIATURE = "mlm"  # the model name that means "the miniature encoder pre-trained on this config's world"
@@ -53,7 +59,8 @@ class ExperimentConfig:
                                                     "+mined / +generic: train on hard negatives mined by the base "
                                                     "model; remedies for forgetting: +distill<λ> (distill_weight), "
                                                     "+trans<β> (a share β of translation batches), +query (only "
-                                                    "the query encoder trains), e.g. hybrid-0.5+distill100",
+                                                    "the query encoder trains), +lora<r> (LoRA of rank r in the "
+                                                    "trained top layers), e.g. hybrid-0.5+distill100",
                                             "kind": "text"})
     seeds: list[int] = field(default_factory=lambda: [0, 1, 2], metadata={"help": "seeds (>= 3 for intervals)",
                                                                           "range": SEED})
@@ -171,6 +178,7 @@ class ExperimentConfig:
         check_ranges(self)  # every range, choice and kind declared above
         for name in self.strategies:
             plan_settings(name)
+        check_row_options(self)  # a row's +lora8 beside a grid-wide lora_r: one line, not a silent override
         if not self.seeds or len(set(self.seeds)) != len(self.seeds):
             raise UserError("seeds", f"{self.seeds}", "give distinct seeds (>= 3 for confidence intervals)")
         if not self.models:
@@ -198,8 +206,6 @@ class ExperimentConfig:
     def variants(self, strategy: str) -> list[str]:
         """The rows evaluated from one trained strategy's runs without retraining: WiSE-FT at each α, then the α
         picked on the dev set (:mod:`hf_hybrid.experiments.dev_merge`)."""
-        from hf_hybrid.experiments.dev_merge import dev_label
-
         if strategy in UNTRAINED:
             return []
         return [wise_label(strategy, a) for a in self.wise_ft] + ([dev_label(strategy)] if self.wise_dev else [])

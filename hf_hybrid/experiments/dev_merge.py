@@ -16,6 +16,7 @@ fine-tuned model and its base, its weights are WiSE-FT's α.
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from hf_hybrid.atomic import write_text
@@ -25,13 +26,8 @@ if TYPE_CHECKING:
     from hf_hybrid.evaluation.translation import TranslationSet
     from hf_hybrid.experiments.config import Context
 
-DEV = "+wise@dev"  # the row of a strategy's dev-picked WiSE-FT: ``hybrid-0.5+wise@dev``
 CLDR_LANGUAGES = "cldr_languages"
 SPLIT = "split:"  # ``split:dev``: the queries of that split of the grid's data, as translations of one another
-
-
-def dev_label(strategy: str) -> str:
-    return f"{strategy}{DEV}"
 
 
 def choose_alpha(base: float, scores: dict[float, float], tolerance: float) -> float:
@@ -76,8 +72,8 @@ def dev_score(ctx: Context, model, tset: TranslationSet) -> float:
     from hf_hybrid.models import load_model
 
     cfg = ctx.config
-    model = load_model(str(model)) if not hasattr(model, "encode") else model
-    depth = prefix_depth(model, cfg.freeze_layers) if cfg.prefix_cache and not cfg.lora_r else 0
+    model = load_model(str(model)) if isinstance(model, str | Path) else model
+    depth = prefix_depth(model, cfg.freeze_layers) if cfg.prefix_cache else 0
     with served_prefix(model, depth):
         return evaluate_translation(model, tset, resource_levels=ctx.levels)["metrics"]["cross.map"]
 

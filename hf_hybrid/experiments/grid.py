@@ -38,7 +38,13 @@ from hf_hybrid.experiments.config import (
     plan_settings,
 )
 from hf_hybrid.experiments.scoring import evaluate_run
-from hf_hybrid.experiments.variants import strategy_options, train_options, wise_ft_model, wise_label
+from hf_hybrid.experiments.variants import (
+    dev_label,
+    strategy_options,
+    train_options,
+    wise_ft_model,
+    wise_label,
+)
 from hf_hybrid.training.files import RUN_MARKER, TRAINING_RECORD, read_training_record
 
 
@@ -216,7 +222,7 @@ def _wise_rows(ctx: Context, tag: str, strategy: str, seed: int, model_dir: Path
     if tset:
         base_score = dev_merge.base_dev_score(ctx, tag, tset)
         alpha = dev_merge.choose_alpha(base_score, dev, cfg.wise_dev_tolerance)
-        label = dev_merge.dev_label(strategy)
+        label = dev_label(strategy)
         _write_run(run_folder(cfg, tag, label, seed), ctx.base_models[tag], *scored[alpha],
                    settings | {"strategy": label, "wise_ft": alpha, "train_wall_s": 0.0, "eval_wall_s": 0.0,
                                "wise_dev": {"set": tset.name, "base": base_score, "tolerance": cfg.wise_dev_tolerance,

@@ -40,7 +40,7 @@ def evaluate_run(ctx: Context, model_dir) -> Scored:
     model = load_model(str(model_dir)) if isinstance(model_dir, str | Path) else model_dir
     # Every model of the grid (base, trained, WiSE-FT) shares the base's frozen prefix when only the top layers
     # train: each runs only those on the states stored once (hf_hybrid.frozen_prefix).
-    depth = prefix_depth(model, cfg.freeze_layers) if cfg.prefix_cache and not cfg.lora_r else 0
+    depth = prefix_depth(model, cfg.freeze_layers) if cfg.prefix_cache else 0
     with shared_embeddings(), served_prefix(model, depth):
         return Scored(*_evaluate_run(ctx, model_dir, model), getattr(model, "max_seq_length", None))
 

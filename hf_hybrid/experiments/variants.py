@@ -21,6 +21,13 @@ def wise_label(strategy: str, alpha: float) -> str:
     return f"{strategy}{WISE}{alpha:g}"
 
 
+DEV = f"{WISE}@dev"  # the row of a strategy's WiSE-FT with α picked on a dev set (hf_hybrid.experiments.dev_merge)
+
+
+def dev_label(strategy: str) -> str:
+    return f"{strategy}{DEV}"
+
+
 # Strategy suffixes after '+': what each sets in :func:`strategy_options` (``hybrid-0.5+mined``).
 # mined: negatives mined per language with the row's group excluded; generic: the group-blind ablation.
 # query: only the query encoder trains (TrainConfig.train_side, Vasilyev et al., arXiv 2407.00923).
