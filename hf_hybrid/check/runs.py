@@ -258,6 +258,22 @@ def check_experiment(cfg, *, mirror: str | None = None, num_processes: int | Non
                 africlirmatrix_dir=cfg.africlirmatrix_dir)
     if cfg.wise_ft:
         report.summary["WiSE-FT rows"] = f"every trained run also scored at α {', '.join(map(str, cfg.wise_ft))}"
+    if cfg.wise_dev:  # the dev set is built now, so a language CLDR does not name fails here, not after training
+        from hf_hybrid.evaluation.translation import from_cldr_languages
+
+        if cfg.wise_dev_data == "cldr_languages":
+            languages = sorted(set(cfg.train_languages or []) | set(cfg.zero_shot or []))
+            from babel.core import UnknownLocaleError
+
+            try:
+                size = len(from_cldr_languages(languages).texts) if languages else "?"
+                report.summary["WiSE-FT α on dev"] = (f"picked per run on {cfg.wise_dev_data} ({size} names per "
+                                                      f"language), within {cfg.wise_dev_tolerance} of the base")
+            except UnknownLocaleError as err:
+                report.problem("wise_dev_data", f"CLDR has no names in {languages} ({err})",
+                               "use split:<name> (the queries of a held-out split of the data)")
+        else:
+            report.summary["WiSE-FT α on dev"] = f"picked per run on {cfg.wise_dev_data}"
     runs = len(cfg.models) * len(cfg.strategies) * len(cfg.seeds)
     report.summary["runs"] = f"{runs} ({len(trained) * len(cfg.models) * len(cfg.seeds)} trained), " \
                              f"{cfg.max_steps} steps of {cfg.batch_size} each"
