@@ -61,7 +61,8 @@ def test_loading_a_backend_that_was_not_exported_says_how(tiny_trained_model):
 def test_e5_quantized_parity_and_retrieval(e5_folder, e5_model, tmp_path):
     """The issue's bar: cosine ≥ 0.99 to fp32 PyTorch on the multilingual parity texts (query and document prompts)
     for every quantization, and mAP on the bundled sample's test groups within 0.005 for the block-wise q8 one
-    (dynamic int8 is the fast one and loses more: its mAP is printed, not held to 0.005)."""
+    (dynamic int8 is the fast one and loses more: it is held to the cosine bar only, so its mAP is not computed
+    here; a third full scoring pass of the sample cost CI about a minute for a number nothing checked)."""
     from hf_hybrid.data import load_parallel
     from hf_hybrid.evaluation import evaluate_parallel
 
@@ -75,9 +76,8 @@ def test_e5_quantized_parity_and_retrieval(e5_folder, e5_model, tmp_path):
         for encode in ("encode_query", "encode_document"):
             cos = _cosines(getattr(model, encode)(TEXTS), getattr(e5_model, encode)(TEXTS))
             assert cos.min() >= 0.99, (quantize, encode, [TEXTS[i] for i in np.flatnonzero(cos < 0.99)])
-        scores = evaluate_parallel(model, test, show_progress_bar=False)["metrics"]
-        print(quantize, {s: round(scores[s] - fp32[s], 4) for s in ("mono.map", "cross.map", "multi.map")})
         if quantize == "q8":
+            scores = evaluate_parallel(model, test, show_progress_bar=False)["metrics"]
             for setting in ("mono.map", "cross.map", "multi.map"):
                 assert abs(scores[setting] - fp32[setting]) <= 0.005, (setting, fp32[setting], scores[setting])
 
