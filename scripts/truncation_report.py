@@ -33,8 +33,9 @@ SUITES = ("sample", "howto", "translation_howto", "translation_cldr")
 METRICS = {"multilingual": ("cross.map", "multi.map"), "translation": ("cross.map", "en_to_low.map")}
 
 
-def load_suites(names: list[str]) -> dict:
-    """The grid's suites: the sample's test split (in-domain), how-to (out of domain), both translation suites."""
+def load_suites(names: list[str], languages: list[str] | None = None) -> dict:
+    """The grid's suites: the sample's test split (in-domain), how-to (out of domain), both translation suites;
+    ``languages`` keeps only those sides of the translation suites (a quick run)."""
     from hf_hybrid.data import load_parallel
     from hf_hybrid.evaluation.multilingual import pool_from_parallel
     from hf_hybrid.evaluation.suites import load_suite
@@ -45,6 +46,13 @@ def load_suites(names: list[str]) -> dict:
             suites[name] = pool_from_parallel(load_parallel("sample")["test"], name="sample", split="test")
         else:
             (suites[name],) = load_suite(name)
+        if languages and hasattr(suites[name], "texts"):
+            from hf_hybrid.evaluation.translation import TranslationSet
+
+            data = suites[name]
+            suites[name] = TranslationSet(data.name, data.dataset, {
+                key: {lang: text for lang, text in by_lang.items() if lang in languages}
+                for key, by_lang in data.texts.items()})
     return suites
 
 
@@ -114,6 +122,7 @@ def main() -> int:
     parser.add_argument("--model", required=True, help="a model folder written by hf-hybrid train or the quickstart")
     parser.add_argument("--alphas", type=float, nargs="+", default=[0.25, 0.5, 0.75])
     parser.add_argument("--suites", nargs="+", default=list(SUITES), choices=SUITES)
+    parser.add_argument("--languages", nargs="+", help="keep only these languages of the translation suites")
     parser.add_argument("--output", default=str(ROOT / "docs" / "truncation.md"))
     args = parser.parse_args()
 
@@ -139,7 +148,7 @@ def main() -> int:
         deviations[alpha] = wise_deviation(base_state, tuned_state, models[f"WiSE-FT α={alpha:g}"].state_dict(),
                                            alpha)
     depth = prefix_depth(base, trained_layers)
-    suites = load_suites(args.suites)
+    suites = load_suites(args.suites, args.languages)
     with tempfile.TemporaryDirectory(prefix="truncation-prefix-") as prefix_root:
         scores = {(name, length): score(model, suites, length, depth, Path(prefix_root), held_out)
                   for length in lengths for name, model in models.items()}

@@ -19,7 +19,8 @@ def test_the_report_splits_the_gap_and_checks_the_wise_weights(tiny_trained_mode
     write_sample_record(model, max_seq_length=128, steps=2)  # "trained at 128"; MiniLM's own length is 256
     out = tmp_path / "truncation.md"
     proc = subprocess.run([sys.executable, "scripts/truncation_report.py", "--model", str(model), "--suites",
-                           "translation_cldr", "--alphas", "0.5", "--output", str(out)],
+                           "translation_cldr", "--languages", "en", "de", "sw", "--alphas", "0.5",
+                           "--output", str(out)],
                           cwd=ROOT, capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr[-2000:]
     text = out.read_text()
