@@ -188,9 +188,16 @@ def test_ci_grid_trains_skips_finished_runs_and_reports(tmp_path, monkeypatch, c
 
 
 def test_choose_alpha_takes_the_largest_within_tolerance_else_the_best():
-    assert choose_alpha(0.80, {1.0: 0.75, 0.5: 0.795, 0.25: 0.81}, 0.01) == 0.5
-    assert choose_alpha(0.80, {1.0: 0.70, 0.5: 0.72, 0.25: 0.71}, 0.01) == 0.5  # none within: the best dev score
-    assert choose_alpha(0.80, {1.0: 0.85, 0.5: 0.82}, 0.0) == 1.0
+    base = {"cross.map": 0.80, "en_to_low.map": 0.70}
+    up = {"cross.map": 0.85, "en_to_low.map": 0.70}
+    assert choose_alpha(base, {1.0: up, 0.5: up}, 0.0) == 1.0
+    # cross mAP rises with α while English → low-resource falls: the worst metric decides
+    scores = {1.0: {"cross.map": 0.85, "en_to_low.map": 0.66}, 0.5: {"cross.map": 0.83, "en_to_low.map": 0.695},
+              0.25: {"cross.map": 0.81, "en_to_low.map": 0.70}}
+    assert choose_alpha(base, scores, 0.01) == 0.5
+    far = {a: {"cross.map": 0.70, "en_to_low.map": v} for a, v in ((1.0, 0.55), (0.5, 0.60), (0.25, 0.58))}
+    assert choose_alpha(base, far, 0.01) == 0.5  # none within: the smallest worst drop
+    assert choose_alpha({"cross.map": 0.8, "en_to_low.map": float("nan")}, {1.0: {"cross.map": 0.795}}, 0.01) == 1.0
 
 
 def test_grid_forwards_tuning_options_and_evaluates_wise_ft_without_retraining(tmp_path, monkeypatch, capsys):
@@ -211,10 +218,10 @@ def test_grid_forwards_tuning_options_and_evaluates_wise_ft_without_retraining(t
     # The dev-picked row: α chosen by the rule from the dev scores it stores, the test scores of that α's own row.
     picked = json.loads((runs / "hybrid-0.5+wise@dev" / "seed-0" / "results.json").read_text())
     dev = picked["settings"]["wise_dev"]
-    assert dev["set"] == "dev queries (dev)" and sorted(dev["cross.map"]) == ["0", "0.5", "1"]
-    assert dev["cross.map"]["0"] == pytest.approx(dev["base"], abs=1e-6)  # α = 0 read the dev set as the base did
+    assert dev["set"] == "dev queries (dev)" and sorted(dev["scores"]) == ["0", "0.5", "1"]
+    assert dev["scores"]["0"]["cross.map"] == pytest.approx(dev["base"]["cross.map"], abs=1e-6)  # α 0: the base
     alpha = picked["settings"]["wise_ft"]
-    assert alpha == choose_alpha(dev["base"], {float(a): v for a, v in dev["cross.map"].items()}, 0.01)
+    assert alpha == choose_alpha(dev["base"], {float(a): v for a, v in dev["scores"].items()}, 0.01)
     assert picked["suites"] == result["hybrid-0.5" if alpha == 1 else f"hybrid-0.5+wise{alpha:g}"]["suites"]
     report = (tmp_path / "out" / "ci" / "report.md").read_text()
     assert "| hybrid-0.5+wise0.5 |" in report and "`hybrid-0.5+wise@dev`: seed 0: α = " in report

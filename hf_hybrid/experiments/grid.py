@@ -226,7 +226,7 @@ def _wise_rows(ctx: Context, tag: str, strategy: str, seed: int, model_dir: Path
         _write_run(run_folder(cfg, tag, label, seed), ctx.base_models[tag], *scored[alpha],
                    settings | {"strategy": label, "wise_ft": alpha, "train_wall_s": 0.0, "eval_wall_s": 0.0,
                                "wise_dev": {"set": tset.name, "base": base_score, "tolerance": cfg.wise_dev_tolerance,
-                                            "cross.map": {f"{a:g}": s for a, s in sorted(dev.items())}}})
+                                            "scores": {f"{a:g}": s for a, s in sorted(dev.items())}}})
 
 
 def _write_run(out: Path, base_model: str, suites: list[dict], units: dict, settings: dict) -> None:

@@ -183,10 +183,11 @@ def _dev_choices(model: dict) -> list[str]:
     if not choices:
         return []
     lines = ["WiSE-FT α picked on the dev set (never on a test suite; `hf_hybrid.experiments.dev_merge`: the largest "
-             "α whose dev translation cross mAP stays within the tolerance of the base's):", ""]
+             "α whose dev translation cross mAP and English → low-resource mAP both stay within the tolerance of the "
+             "base's):", ""]
     for row, picks in choices.items():
-        lines.append(f"- `{row}`: " + ", ".join(f"seed {p['seed']}: α = {p['alpha']:g} (dev cross mAP "
-                                                 f"{p['score']:.4f}, base {p['base']:.4f})" for p in picks))
+        lines.append(f"- `{row}`: " + ", ".join(f"seed {p['seed']}: α = {p['alpha']:g} (worst dev change against "
+                                                 f"the base {p['change']:+.4f})" for p in picks))
     return lines + [""]
 
 

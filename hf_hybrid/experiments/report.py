@@ -108,7 +108,9 @@ def summarize(cfg: ExperimentConfig, command: str = "") -> dict:
 
 
 def _dev_choices(runs: dict) -> dict:
-    """Per ``+wise@dev`` row, the α each seed picked on the dev set, its dev score and the base's."""
+    """Per ``+wise@dev`` row, the α each seed picked on the dev set and its worst dev change against the base."""
+    from hf_hybrid.experiments.dev_merge import worst_change
+
     picks = {}
     for row, rs in runs.items():
         for result, _ in rs:
@@ -116,7 +118,7 @@ def _dev_choices(runs: dict) -> dict:
             if dev:
                 alpha = result["settings"]["wise_ft"]
                 picks.setdefault(row, []).append({"seed": result["settings"]["seed"], "alpha": alpha,
-                                                  "score": dev["cross.map"][f"{alpha:g}"], "base": dev["base"]})
+                                                  "change": worst_change(dev["base"], dev["scores"][f"{alpha:g}"])})
     return picks
 
 
