@@ -201,27 +201,27 @@ def run_one(ctx: Context, tag: str, strategy: str, seed: int) -> Path:
 def _wise_rows(ctx: Context, tag: str, strategy: str, seed: int, model_dir: Path, scored: dict, settings: dict):
     """The WiSE-FT rows of one fine-tuned run (``scored``: α 1, the run's own suites and units), and with
     ``wise_dev`` the row of the α picked on the dev set."""
-    from hf_hybrid.experiments import dev_merge
+    from hf_hybrid.experiments.dev_merge import base_dev_score, choose_alpha, dev_score, dev_set
     from hf_hybrid.models import load_model
 
     cfg = ctx.config
-    tset = dev_merge.dev_set(ctx) if cfg.wise_dev else None
-    dev = {1.0: dev_merge.dev_score(ctx, model_dir, tset)} if tset else {}
+    tset = dev_set(ctx) if cfg.wise_dev else None
+    dev = {1.0: dev_score(ctx, model_dir, tset)} if tset else {}
     base = load_model(ctx.base_models[tag]).state_dict()
     for alpha in cfg.wise_ft:
         begin = time.perf_counter()
         model = wise_ft_model(base, model_dir, alpha)
         suites, units, length = evaluate_run(ctx, model)
         if tset:
-            dev[alpha] = dev_merge.dev_score(ctx, model, tset)
+            dev[alpha] = dev_score(ctx, model, tset)
         scored[alpha] = (suites, units)
         _write_run(run_folder(cfg, tag, wise_label(strategy, alpha), seed), ctx.base_models[tag], suites, units,
                    settings | {"strategy": wise_label(strategy, alpha), "wise_ft": alpha, "max_seq_length": length,
                                "train_wall_s": 0.0,  # no training: counted once, in the run's row
                                "eval_wall_s": round(time.perf_counter() - begin, 2)})
     if tset:
-        base_score = dev_merge.base_dev_score(ctx, tag, tset)
-        alpha = dev_merge.choose_alpha(base_score, dev, cfg.wise_dev_tolerance)
+        base_score = base_dev_score(ctx, tag, tset)
+        alpha = choose_alpha(base_score, dev, cfg.wise_dev_tolerance)
         label = dev_label(strategy)
         _write_run(run_folder(cfg, tag, label, seed), ctx.base_models[tag], *scored[alpha],
                    settings | {"strategy": label, "wise_ft": alpha, "train_wall_s": 0.0, "eval_wall_s": 0.0,
