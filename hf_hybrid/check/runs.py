@@ -258,27 +258,28 @@ def check_experiment(cfg, *, mirror: str | None = None, num_processes: int | Non
                 africlirmatrix_dir=cfg.africlirmatrix_dir)
     if cfg.wise_ft:
         report.summary["WiSE-FT rows"] = f"every trained run also scored at α {', '.join(map(str, cfg.wise_ft))}"
-    if cfg.wise_dev:  # the dev set is built now, so a language CLDR does not name fails here, not after training
-        from hf_hybrid.evaluation.translation import from_cldr_languages
-
-        if cfg.wise_dev_data == "cldr_languages":
-            languages = sorted(set(cfg.train_languages or []) | set(cfg.zero_shot or []))
-            from babel.core import UnknownLocaleError
-
-            try:
-                size = len(from_cldr_languages(languages).texts) if languages else "?"
-                report.summary["WiSE-FT α on dev"] = (f"picked per run on {cfg.wise_dev_data} ({size} names per "
-                                                      f"language), within {cfg.wise_dev_tolerance} of the base")
-            except UnknownLocaleError as err:
-                report.problem("wise_dev_data", f"CLDR has no names in {languages} ({err})",
-                               "use split:<name> (the queries of a held-out split of the data)")
-        else:
-            report.summary["WiSE-FT α on dev"] = f"picked per run on {cfg.wise_dev_data}"
+    if cfg.wise_dev:
+        _check_dev_set(cfg, report)
     runs = len(cfg.models) * len(cfg.strategies) * len(cfg.seeds)
     report.summary["runs"] = f"{runs} ({len(trained) * len(cfg.models) * len(cfg.seeds)} trained), " \
                              f"{cfg.max_steps} steps of {cfg.batch_size} each"
     report.summary["examples seen per run"] = f"{cfg.max_steps * cfg.batch_size:,}"
     return report
+
+
+def _check_dev_set(cfg, report: CheckReport) -> None:
+    """``wise_dev``'s dev set, built now (:func:`hf_hybrid.experiments.dev_merge.build_dev_set`), so that a language
+    CLDR does not name fails before any training, not after the first cell."""
+    from hf_hybrid.experiments.dev_merge import CLDR_LANGUAGES, build_dev_set
+
+    languages = sorted(set(cfg.train_languages or []) | set(cfg.zero_shot or []))
+    if cfg.wise_dev_data != CLDR_LANGUAGES or not languages:  # a split of the data: read by the grid itself
+        report.summary["WiSE-FT α on dev"] = f"picked per run on {cfg.wise_dev_data}"
+        return
+    with report.collect():
+        size = len(build_dev_set(cfg, languages).texts)
+        report.summary["WiSE-FT α on dev"] = (f"picked per run on {cfg.wise_dev_data} ({size} names per language), "
+                                              f"within {cfg.wise_dev_tolerance} of the base")
 
 
 def _default_train_languages(cfg) -> list[str] | None:

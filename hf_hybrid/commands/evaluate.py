@@ -131,6 +131,22 @@ def base_model_of(model_path: str) -> str:
     return base
 
 
+def score_base(args, model, translation: list, depth: int, **evaluate) -> dict:
+    """``--against-base``: the model's base on the same translation sets, sharing its frozen prefix, read at the
+    model's own length (a model saved at a short training length would otherwise lose to its base on long texts
+    for truncation alone: training.run.inference_length)."""
+    from hf_hybrid.evaluation.suites import evaluate_data
+    from hf_hybrid.frozen_prefix import served_prefix
+    from hf_hybrid.models import load_model
+
+    base_model = base_model_of(args.model)
+    encoder = load_model(base_model)
+    encoder.max_seq_length = model.max_seq_length
+    with served_prefix(encoder, depth, args.prefix_cache_dir):
+        suites = [evaluate_data(encoder, data, **evaluate) for data in translation]
+    return {"model": base_model, "max_seq_length": model.max_seq_length, "suites": suites}
+
+
 def zero_shot_languages(model_path: str, given: list[str] | None) -> list[str]:
     """``--zero-shot`` if given, else ``held_out_languages`` from the model folder's hf_hybrid_training.json."""
     if given is not None:
@@ -241,16 +257,9 @@ def main(argv: list[str] | None = None) -> int:
             suites += run_mteb(model, mteb_tasks, batch_size=args.batch_size)
     base = None
     if args.against_base:
-        translation = [data for data, suite in zip(pools + collections, suites[:len(pools) + len(collections)], strict=True) if suite["type"] == "translation"]
-        base_model = base_model_of(args.model)
-        base_encoder = load_model(base_model)
-        # Both at one length: a model saved at a short training length would otherwise lose to its base on long
-        # texts for truncation alone (training.run.inference_length).
-        base_encoder.max_seq_length = model.max_seq_length
-        with served_prefix(base_encoder, depth, args.prefix_cache_dir):  # the base shares the trained model's prefix
-            base = {"model": base_model, "max_seq_length": model.max_seq_length, "suites": [evaluate_data(base_encoder, data, resource_levels=levels,
-                                                                  zero_shot=zero_shot, **common)
-                                                    for data in translation]}
+        scored = zip(pools + collections, suites, strict=False)  # the MTEB suites after them have no data here
+        base = score_base(args, model, [data for data, suite in scored if suite["type"] == "translation"], depth,
+                          resource_levels=levels, zero_shot=zero_shot, **common)
     settings = {k: v for k, v in vars(args).items() if k != "output"}
     settings["zero_shot"] = zero_shot
     if args.no_plots:

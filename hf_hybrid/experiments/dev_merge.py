@@ -53,9 +53,14 @@ def choose_alpha(base: dict[str, float], scores: dict[float, dict[str, float]], 
 
 def dev_set(ctx: Context) -> TranslationSet:
     """The grid's dev translation set (``wise_dev_data``), over the evaluated languages."""
+    return build_dev_set(ctx.config, sorted(ctx.levels))
+
+
+def build_dev_set(cfg, languages: list[str]) -> TranslationSet:
+    """The dev translation set of ``cfg`` (an ``ExperimentConfig``) over ``languages``; also what ``hf-hybrid
+    check`` builds before any training."""
     from hf_hybrid.evaluation.translation import from_cldr_languages, from_parallel
 
-    cfg, languages = ctx.config, sorted(ctx.levels)
     if cfg.wise_dev_data == CLDR_LANGUAGES:
         from babel.core import UnknownLocaleError
 
