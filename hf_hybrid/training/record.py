@@ -64,8 +64,9 @@ def device_name() -> str:
 
 
 def training_record(train: TrainConfig, plan_cfg: PlanConfig, plan: BatchPlan, data: dict, wall: float,
-                    world: int, trainer) -> dict:
-    """``data``: ``{"fingerprint", "rows"}`` of the training split."""
+                    world: int, trainer, saved_length: int) -> dict:
+    """``data``: ``{"fingerprint", "rows"}`` of the training split; ``saved_length``: the saved model's
+    ``max_seq_length``."""
     languages = sorted(set(plan.index.languages) | set(plan_cfg.exclude_languages))
     steps = trainer.state.global_step
     return {
@@ -80,7 +81,7 @@ def training_record(train: TrainConfig, plan_cfg: PlanConfig, plan: BatchPlan, d
         "loss_directions": list(loss_directions(train)),
         "scale": train.scale, "max_seq_length": train.max_seq_length,
         # what the saved model truncates to (training.run.inference_length): max_seq_length only shortened training
-        "inference_max_seq_length": getattr(trainer.model, "hf_hybrid_inference_length", train.max_seq_length),
+        "inference_max_seq_length": saved_length,
         "fine_tuning": _fine_tuning(train),
         "languages": languages, "train_languages": plan.training_languages,
         "held_out_languages": sorted(set(languages) - set(plan.training_languages)),

@@ -65,24 +65,24 @@ def output_lock(out: Path, state) -> Iterator[None]:
 
 def load_base_model(train_cfg: TrainConfig, path: str):
     """The base model through the one loader every stage uses (:func:`hf_hybrid.models.load_model`: offline rules,
-    the tokenizer check, one-line errors), at the run's ``max_seq_length``. The length the saved model will
-    truncate to is set aside first (:func:`inference_length`)."""
+    the tokenizer check, one-line errors), at the run's ``max_seq_length``; and the length the saved model will
+    truncate to (:func:`inference_length`), read from the base before training shortens it."""
     from hf_hybrid.models import load_model
 
     model = load_model(path)
-    model.hf_hybrid_inference_length = inference_length(model.max_seq_length, train_cfg.max_seq_length)
+    saved_length = inference_length(model.max_seq_length, train_cfg.max_seq_length)
     model.max_seq_length = train_cfg.max_seq_length
-    return model
+    return model, saved_length
 
 
 def inference_length(base_length: int | None, train_length: int) -> int:
     """The ``max_seq_length`` the trained model is saved with: the base's own, or the training length when that is
     longer. ``max_seq_length`` shortens *training* (a step's cost grows with it); saving the model with it would
-    also cut every text the model embeds later. multilingual-e5 trained at 96 tokens and saved at 96 cuts 30 % of
-    the how-to translation texts (p50 87, p90 134 tokens), and the base scored at its 512 then looks better at
-    translation retrieval by 0.039 cross mAP: the gap that issue 29 read as forgetting, and that WiSE-FT could not
-    win back because it never touched the length (``docs/truncation.md``). Saved at the base's length, a trained
-    model is compared with its base on the same texts."""
+    also cut every text the model embeds later. multilingual-e5 trained and saved at 96 tokens cuts almost a third
+    of the how-to translation texts, and its base, read at 512, then looks better at translation retrieval for
+    truncation alone: the gap that issue 29 read as forgetting, and that WiSE-FT could not win back because it
+    never touched the length (``docs/truncation.md`` has the figures). Saved at the base's length, a trained model
+    is compared with its base on the same texts."""
     return max(base_length or train_length, train_length)
 
 
@@ -173,7 +173,7 @@ def train(train_cfg: TrainConfig, plan_cfg: PlanConfig) -> Path:
     state = accelerate_state()
     inputs = check_inputs(train_cfg, plan_cfg, world=state.num_processes)
     out = Path(train_cfg.output_dir)
-    model = load_base_model(train_cfg, inputs.model_path)  # a Hub id that does not exist fails here, not later
+    model, saved_length = load_base_model(train_cfg, inputs.model_path)  # a bad Hub id fails here, not later
     start = prepare_model(model, train_cfg, plan_cfg.seed)  # which weights train; their starting values if WiSE-FT needs them
     with output_lock(out, state):
         folder = inputs.folder = inspect_output(train_cfg, plan_cfg, inputs.data_fingerprint)
@@ -194,10 +194,10 @@ def train(train_cfg: TrainConfig, plan_cfg: PlanConfig) -> Path:
                 (folder.work / FEED).rmdir()
         if state.is_main_process:
             finalize(model, train_cfg, start)
-            model.max_seq_length = model.hf_hybrid_inference_length
+            model.max_seq_length = saved_length
             route_documents_to_base(model, train_cfg, inputs.model_path)  # train_side query: documents stay the base's
             data = {"fingerprint": inputs.data_fingerprint, "rows": len(inputs.train_data)}
             finish(folder, model, training_record(train_cfg, plan_cfg, inputs.plan, data, wall, state.num_processes,
-                                                  trainer))
+                                                  trainer, saved_length))
         state.wait_for_everyone()
     return out
