@@ -141,7 +141,8 @@ class ExperimentConfig:
         "help": "wise_dev's dev set: cldr_languages (CLDR language names, disjoint from every test suite) or "
                 "split:<name> (the queries of a held-out split of data)", "kind": "text"})
     wise_dev_tolerance: float = field(default=0.01, metadata={"help": "wise_dev: how far below the base's dev "
-                                                                      "cross mAP an α may fall (issue 29's 0.01)",
+                                                                      "cross mAP and English -> low-resource mAP "
+                                                                      "an α may fall (issue 29's 0.01)",
                                                               "range": "[0, 1]"})
     bootstrap: int = field(default=1000, metadata={"help": "bootstrap resamples for the significance test",
                                                    "range": "[100, inf)",

@@ -6,9 +6,8 @@ averages at the grid's ``wise_ft`` values. Each is scored on a dev translation s
 ``translation_cldr`` suite). The rule follows the bar issue 29 sets for a default remedy: the **largest α whose dev
 translation retrieval stays within ``wise_dev_tolerance`` of the base's on cross mAP and on English → low-resource
 mAP**, because the in-domain gain grows with α (the α curves in ``docs/results.md``); when no α stays within it, the
-α whose worst drop is smallest. The
-row ``<strategy>+wise@dev`` then reports, on the test suites, the candidate it picked: the same scores as that
-candidate's own row, with the choice and the dev scores in its settings.
+α whose worst drop is smallest. The row ``<strategy>+wise@dev`` then reports, on the test suites, the candidate it
+picked: the same scores as that candidate's own row, with the choice and the dev scores in its settings.
 
 LM-Cocktail (Xiao et al., arXiv 2311.13534) picks merge weights on a few dev examples the same way; with one
 fine-tuned model and its base, its weights are WiSE-FT's α.
@@ -29,8 +28,6 @@ if TYPE_CHECKING:
 
 CLDR_LANGUAGES = "cldr_languages"
 SPLIT = "split:"  # ``split:dev``: the queries of that split of the grid's data, as translations of one another
-
-
 DEV_METRICS = ("cross.map", "en_to_low.map")  # all pairs, and English into the low-resource languages
 
 

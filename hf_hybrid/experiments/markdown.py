@@ -177,7 +177,7 @@ def _wise_lines(suites: dict, h: str) -> list[str]:
     return lines + [""]
 
 
-def _dev_choices(model: dict) -> list[str]:
+def _dev_choice_lines(model: dict) -> list[str]:
     """Which α each ``+wise@dev`` row picked on the dev set, per seed (hf_hybrid.experiments.dev_merge)."""
     choices = model.get("wise_dev") or {}
     if not choices:
@@ -259,7 +259,7 @@ def render(summary: dict, figures_prefix: str = "figures", heading: int = 1) -> 
         lines += _significance_lines(summary, model["significance"], h)
         lines += _contrast_lines(model.get("contrasts", []), h)
         lines += _alpha_lines(model["suites"].get(PARALLEL_SUITE, {}).get("table", {}), h)
-        lines += _wise_lines(model["suites"], h) + _dev_choices(model)
+        lines += _wise_lines(model["suites"], h) + _dev_choice_lines(model)
         lines += [f"{h}## Figures", ""]
         figures = [("bars", "mAP per setting and strategy"), ("alpha", "the α curve"),
                    ("heatmaps", "x→y mAP per strategy")]
