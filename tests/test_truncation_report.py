@@ -31,3 +31,10 @@ def test_the_report_splits_the_gap_and_checks_the_wise_weights(tiny_trained_mode
     assert float(truncation) == 0.0 and float(at_full) == float(at_train) == float(reported)
     wise = next(line for line in text.splitlines() if line.startswith("| 0.5 |"))
     assert float(wise.split("|")[2]) < 1e-6 and int(wise.split("|")[3]) > 0  # the average, and something moved
+
+
+def test_a_folder_without_a_training_record_is_one_line(tmp_path):
+    proc = subprocess.run([sys.executable, "scripts/truncation_report.py", "--model", str(tmp_path), "--output",
+                           str(tmp_path / "out.md")], cwd=ROOT, capture_output=True, text=True)
+    assert proc.returncode == 2 and proc.stderr.strip().count("\n") == 0
+    assert proc.stderr.startswith("error: model folder:") and not (tmp_path / "out.md").exists()
