@@ -31,6 +31,7 @@ from results_file import append_section, load_note
 ROOT = Path(__file__).resolve().parents[1]
 PEER = ["--steps", "30", "--learning_rate", "3e-5", "--freeze_layers", "0", "--no_demo_embeddings"]
 DEMO_PREFIX = "demo:"  # the quickstart's line with the demo command (hf_hybrid.commands.quickstart)
+TIME_PREFIX = "time:"  # its last line: wall seconds per stage (hf_hybrid.commands.quickstart.StageClock)
 
 
 def timed(cmd: list[str], cwd: Path, env: dict, log: Path) -> tuple[float, str]:
@@ -50,6 +51,13 @@ def demo_command(stdout: str) -> tuple[dict, list[str]]:
     words = shlex.split(line[len(DEMO_PREFIX):])
     env = dict(w.split("=", 1) for w in words if "=" in w and not w.startswith("-"))
     return env, [w for w in words if w not in {f"{k}={v}" for k, v in env.items()}]
+
+
+def stage_seconds(stdout: str) -> dict[str, float]:
+    """The quickstart's own wall seconds per stage, from its ``time:`` line (``name 12.3 s · … · total 550.2 s``)."""
+    line = next(x for x in stdout.splitlines() if x.startswith(TIME_PREFIX))
+    parts = (part.strip().rsplit(" ", 2) for part in line[len(TIME_PREFIX):].split(" · "))
+    return {name: float(seconds) for name, seconds, _ in parts}
 
 
 def run(clone: Path, loads: list[float]) -> dict:
@@ -74,10 +82,11 @@ def run(clone: Path, loads: list[float]) -> dict:
     figures["demo_command"] = " ".join([*(f"{k}={v}" for k, v in demo_env.items()), "python", *command[1:]])
     loads.append(os.getloadavg()[0])
     env = {**base_env, "HF_HYBRID_CACHE": str(caches["peer"])}
-    figures["peer_s"], _ = timed([hf_hybrid, "quickstart", *PEER, "--output", "hf_hybrid_out/quickstart-peer"],
+    figures["peer_s"], peer_stdout = timed([hf_hybrid, "quickstart", *PEER, "--output", "hf_hybrid_out/quickstart-peer"],
                                  clone, env, logs / "peer.txt")
     loads.append(os.getloadavg()[0])
     figures["summary"] = [line for line in stdout.splitlines() if line.startswith("|")]
+    figures["stages"], figures["peer_stages"] = stage_seconds(stdout), stage_seconds(peer_stdout)
     return figures
 
 
@@ -106,6 +115,14 @@ def report(f: dict, commit: str, loads: list[float]) -> str:
         f"Ratio quickstart / peer = {f['quickstart_s'] / f['peer_s']:.2f}× (setup included: "
         f"{total / peer_total:.2f}×). First answer of `{f['demo_command']}`: {demo['answer_s']:.1f} s "
         f"(goal ≤ 30 s; demo console: {'; '.join(demo['console'][-3:]) or '–'}).",
+        "",
+        "Where each one's time went (the quickstart's own `time:` line; Python start-up and imports before it are "
+        "the rest of the wall time above):",
+        "",
+        "| stage | quickstart s | peer s |",
+        "| --- | ---: | ---: |",
+        *(f"| {name} | {seconds:.1f} | {f['peer_stages'].get(name, float('nan')):.1f} |"
+          for name, seconds in f["stages"].items()),
         "",
         "The quickstart's table:",
         "",

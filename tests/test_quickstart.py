@@ -31,6 +31,11 @@ def test_quickstart_runs_end_to_end_offline(tmp_path, local_hub):
     assert "| multi.map |" in proc.stdout
     assert f"hf-hybrid push {out / 'repo'}" in proc.stdout
     assert "python space/app.py" in proc.stdout
+    stages = proc.stdout.splitlines()[-1].split(":", 1)[1].split(" · ")  # where the time went, stage by stage
+    assert [s.rsplit(" ", 2)[0].strip() for s in stages] == [
+        "check settings, resolve the model", "build the hybrid-batch dataset", "train",
+        "evaluate the base and the trained model on held-out groups", "model card", "stage the Hub repo", "total"]
+    assert abs(sum(float(s.split()[-2]) for s in stages[:-1]) - float(stages[-1].split()[-2])) < 0.5
     repo = out / "repo"
     assert {"model.safetensors", "README.md", "hf_hybrid_training.json", "results.json"} <= \
         {p.name for p in repo.iterdir()}
@@ -140,3 +145,21 @@ def test_the_demo_reads_the_embeddings_the_quickstart_leaves(tmp_path, monkeypat
     vectors = corpus_embeddings(Encoder(path, SentenceTransformer(path, device="cpu")), passages, log=said.append)
     assert vectors.shape == (4, 384) and any("4 of 4 passage embeddings read" in line for line in said), said
     assert not any("cached them" in line for line in said), said  # nothing was embedded again
+
+
+def test_the_benchmark_reads_the_stage_times_the_quickstart_prints():
+    """bench_quickstart's stage table comes from the quickstart's own ``time:`` line."""
+    import sys
+
+    from hf_hybrid.commands.quickstart import StageClock
+
+    ticks = iter([0.0, 2.0, 2.0, 2.5, 2.5, 9.0])
+    clock = StageClock(now=lambda: next(ticks))
+    clock.start("== 1/5 build the hybrid-batch dataset")
+    clock.start("== 2/5 train")
+    clock.stop()
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    from bench_quickstart import stage_seconds
+
+    assert stage_seconds(f"other output\n{clock.line()}") == {
+        "check settings, resolve the model": 2.0, "build the hybrid-batch dataset": 0.5, "train": 6.5, "total": 9.0}

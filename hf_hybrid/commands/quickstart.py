@@ -16,6 +16,7 @@ from __future__ import annotations
 import os
 import shutil
 import sys
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -34,6 +35,7 @@ from hf_hybrid.training.files import read_training_record
 
 # Marks a folder as a quickstart's output: only such a folder (or an empty one) is ever replaced.
 MARKER = "hf_hybrid_quickstart.json"
+TIME_PREFIX = "time:"  # the last line's prefix: wall seconds per stage (benchmarks/bench_quickstart.py reads it)
 
 
 @dataclass
@@ -183,9 +185,10 @@ def _checked(config: QuickstartConfig) -> tuple[Path, PlanConfig, TrainConfig]:
 @cli_entry
 def main(argv: list[str] | None = None) -> int:
     (config,) = parse(argv, QuickstartConfig, description=__doc__)
+    clock = StageClock()
     out, plan, train_cfg = _checked(config)
 
-    print("== 1/5 build the hybrid-batch dataset")
+    clock.start("== 1/5 build the hybrid-batch dataset")
     parallel, plan_rows, summary = build(BuildConfig(data=config.data, plan_steps=config.steps), plan,
                                          setting_names={"exclude_languages": "held_out"})
     print_summary(summary)
@@ -198,11 +201,11 @@ def main(argv: list[str] | None = None) -> int:
         write_json(stage / MARKER, {"schema": "hf-hybrid/quickstart/v1", "model": config.model, "data": config.data})
         save(str(stage / "dataset"), parallel, plan_rows, summary, plan)
 
-        print("== 2/5 train")
+        clock.start("== 2/5 train")
         train_cfg.output_dir = str(stage / "model")
         train(train_cfg, plan)
 
-        print("== 3/5 evaluate the base and the trained model on held-out groups" +
+        clock.start("== 3/5 evaluate the base and the trained model on held-out groups" +
               (", embed the demo's corpus" if config.demo_embeddings else ""))
         levels = _levels(config.data)
         before, base_translation = _evaluate(config.model, parallel["test"], config.held_out,
@@ -214,14 +217,15 @@ def main(argv: list[str] | None = None) -> int:
         before |= {f"translation_cldr.{k}": v for k, v in base_translation["metrics"].items()}
         after |= {f"translation_cldr.{k}": v for k, v in translation["metrics"].items()}
 
-        print("== 4/5 model card")
+        clock.start("== 4/5 model card")
         from hf_hybrid.cards import write_model_card
 
         write_model_card(str(stage / "model"), str(stage / "model" / RESULTS_FILE), repo_id=config.repo_id)
 
-        print("== 5/5 stage the Hub repo")
+        clock.start("== 5/5 stage the Hub repo")
         _stage(stage / "model", stage / "model" / RESULTS_FILE, stage / "repo")
         record = read_training_record(stage / "model")
+    clock.stop()
 
     model_dir, repo, dataset_dir = out / "model", out / "repo", out / "dataset"
     pushed = _push(config, model_dir) if config.repo_id else None
@@ -232,7 +236,34 @@ def main(argv: list[str] | None = None) -> int:
     print(f"repo:      {repo}")
     print(pushed or f"push it:   hf-hybrid push {repo} --repo-id <org>/hybrid-e5-small")
     print(f"demo:      MODEL_ID={model_dir} BASE_MODEL_ID={config.model} python space/app.py")
+    print(clock.line())
     return 0
+
+
+class StageClock:
+    """Wall seconds per stage, so a user (and ``benchmarks/bench_quickstart.py``) sees where a quickstart's time
+    goes: at the grid's settings most of it is the frozen layers' one pass over every text, in training and in
+    scoring (issue 28)."""
+
+    def __init__(self, now=time.perf_counter):
+        self.now, self.stages = now, []
+        self._name, self._since = "check settings, resolve the model", now()  # E5 converted here if new
+
+    def start(self, title: str) -> None:
+        """Close the running stage and print ``title`` (``== n/5 what``), whose last words name the next."""
+        self.stop()
+        print(title)
+        self._name, self._since = title.split(" ", 2)[2].split(",")[0], self.now()
+
+    def stop(self) -> None:
+        if self._name is not None:
+            self.stages.append((self._name, self.now() - self._since))
+            self._name = None
+
+    def line(self) -> str:
+        """``time: check settings, resolve the model 2.0 s · build the hybrid-batch dataset 3.1 s · … · total 550.2 s``."""
+        parts = [f"{name} {seconds:.1f} s" for name, seconds in self.stages]
+        return f"{TIME_PREFIX}      " + " · ".join(parts + [f"total {sum(s for _, s in self.stages):.1f} s"])
 
 
 def _levels(source: str) -> dict | None:
