@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+
 import pytest
 
 from hf_hybrid.experiments.findings import model_findings, setups_compared
@@ -214,8 +216,8 @@ def test_the_tradeoff_figure_plots_gains_over_the_base_paired_by_seed(tmp_path):
     import matplotlib.pyplot as plt
 
     from hf_hybrid.evaluation.report import save_figure
-    from hf_hybrid.experiments.figures import _tradeoff, gain
-    from hf_hybrid.experiments.markdown import tradeoff_suites
+    from hf_hybrid.experiments.figures import _tradeoff
+    from hf_hybrid.experiments.tradeoff import gain, tradeoff_suites
 
     model = _wise_grid()
     mean, half = gain(model, "translation_howto", "cross.map", "hybrid-0.5")  # seeds 0.78, 0.82 against 0.90
@@ -226,3 +228,29 @@ def test_the_tradeoff_figure_plots_gains_over_the_base_paired_by_seed(tmp_path):
     assert save_figure(fig, tmp_path / name).stat().st_size > 1000
     del model["suites"]["translation_howto"]
     assert tradeoff_suites(model) == []  # no translation suite: no figure, no link
+
+
+def test_the_default_rule_needs_both_translation_kept_and_most_of_the_gain():
+    """Issue 29's rule: within 0.01 of the base on every translation column and ≥ 80 % of hybrid-0.5's in-domain
+    gain in cross and multi mAP; the report names the rows that meet it, or the nearest miss from each side."""
+    from hf_hybrid.experiments.markdown import _default_lines
+    from hf_hybrid.experiments.tradeoff import judge_defaults
+
+    model = _wise_grid()
+    verdicts = {v["row"]: v for v in judge_defaults(model, "hybrid-0.5")}
+    assert not any(v["passes"] for v in verdicts.values())
+    wise = verdicts["hybrid-0.5+wise0.25"]  # in-domain 0.60 against 0.50 → 0.70; translation 0.88 against 0.90
+    assert wise["kept"]["cross.map"] == pytest.approx(0.5) and wise["worst_change"] == pytest.approx(-0.02)
+    assert verdicts["hybrid-0.5"]["kept"] == {"cross.map": 1.0, "multi.map": 1.0}
+    assert "**No row meets the rule.**" in _default_lines(model, "hybrid-0.5", "##")[-2]
+
+    suites = model["suites"]
+    for name, value in (("parallel", 0.68), ("translation_howto", 0.895)):  # keeps 90 %, loses 0.005
+        suites[name]["table"]["hybrid-0.5+distill"] = copy.deepcopy(suites[name]["table"]["hybrid-0.5"])
+        for cell in suites[name]["table"]["hybrid-0.5+distill"]["all"].values():
+            cell.update(mean=value, values=[value, value])
+    model["seeds"]["hybrid-0.5+distill"] = [0, 1]
+    lines = _default_lines(model, "hybrid-0.5", "##")
+    assert lines[-2] == "**Meets the rule: `hybrid-0.5+distill`.**"
+    assert "| `hybrid-0.5+distill` | 2 | -0.0050 ± 0.0000 | -0.0050 ± 0.0000 | 90 % | 90 % | **yes** |" in lines
+    assert _default_lines(model, None, "##") == [] and judge_defaults(model, "absent") == []

@@ -9,14 +9,18 @@ from pathlib import Path
 import numpy as np
 
 from hf_hybrid.evaluation.report import save_figure
-from hf_hybrid.experiments.config import BASE, PARALLEL_SUITE, UNTRAINED
-from hf_hybrid.experiments.markdown import alpha_rows, tradeoff_suites, wise_curves
-from hf_hybrid.experiments.stats import mean_ci
+from hf_hybrid.experiments.config import BASE, PARALLEL_SUITE
+from hf_hybrid.experiments.markdown import alpha_rows, wise_curves
+from hf_hybrid.experiments.tradeoff import (
+    IN_DOMAIN_METRICS,
+    gain,
+    tradeoff_suites,
+    trained_rows,
+    translation_columns,
+)
 from hf_hybrid.experiments.variants import WISE
 
 # The trade-off figure's axes (issue 29): the in-domain gain (rows) against each translation suite's loss (columns).
-IN_DOMAIN_METRICS = ("cross.map", "multi.map")
-TRANSLATION_METRICS = ("cross.map", "en_to_low.map")
 
 
 def write_figures(summary: dict, folder: Path) -> list[Path]:
@@ -40,16 +44,6 @@ def write_figures(summary: dict, folder: Path) -> list[Path]:
     return written
 
 
-def gain(model: dict, suite: str, metric: str, row: str) -> tuple[float, float]:
-    """``row`` − the untuned base on ``metric`` (all languages), mean and 95 % Student-t half-width over seeds; a
-    seed's difference is against the base's run of the same seed where there is one (else the base's mean)."""
-    table, seeds = model["suites"][suite]["table"], model["seeds"]
-    base = dict(zip(seeds[BASE], table[BASE]["all"][metric]["values"], strict=True))
-    base_mean = table[BASE]["all"][metric]["mean"]
-    values = zip(seeds[row], table[row]["all"][metric]["values"], strict=True)
-    return mean_ci([v - (base.get(s) if base.get(s) is not None else base_mean) for s, v in values if v is not None])
-
-
 def _tradeoff(plt, summary: dict, tag: str, model: dict):
     """The trade-off a user chooses from: the in-domain gain over the base (rows: cross.map and multi.map) against
     the change in translation retrieval (columns: each translation suite's cross.map and en→low mAP; left of 0 is
@@ -57,11 +51,8 @@ def _tradeoff(plt, summary: dict, tag: str, model: dict):
     differences. WiSE-FT rows are hollow, joined to their strategy and the base (the origin): the α path."""
     from matplotlib.lines import Line2D
 
-    suites = model["suites"]
-    columns = [(name, m) for name in tradeoff_suites(model) for m in TRANSLATION_METRICS
-               if m in suites[name]["table"][BASE]["all"]]
-    parallel = suites[PARALLEL_SUITE]["table"]
-    rows = [s for s in parallel if s not in UNTRAINED and all(s in suites[name]["table"] for name, _ in columns)]
+    columns, rows = translation_columns(model), trained_rows(model)
+    parallel = model["suites"][PARALLEL_SUITE]["table"]
     parents = list(dict.fromkeys(s.split(WISE)[0] for s in rows))
     palette = plt.get_cmap("tab10" if len(parents) <= 10 else "tab20")
     colors = {p: palette(i % palette.N) for i, p in enumerate(parents)}

@@ -12,6 +12,13 @@ import math
 from hf_hybrid.experiments.config import BASE, MINIATURE, PARALLEL_SUITE, plan_settings
 from hf_hybrid.experiments.findings import delta_text, model_findings, survives
 from hf_hybrid.experiments.stats import SETTINGS, family_of
+from hf_hybrid.experiments.tradeoff import (
+    IN_DOMAIN_METRICS,
+    ISSUE_29_RULE,
+    DefaultRule,
+    judge_defaults,
+    tradeoff_suites,
+)
 from hf_hybrid.experiments.variants import WISE
 from hf_hybrid.tables import md_table
 
@@ -25,8 +32,6 @@ SUITE_NOTES = {
     "beir": "The evaluation split as BEIR folders per language pair, scored by pytrec_eval as BEIR does; mono = "
             "x→x folders, cross = x→y. ",
 }
-# The translation-retrieval suites whose loss the trade-off figure plots (issue 29: what fine-tuning forgets).
-TRANSLATION_SUITES = ("translation_howto", "translation_cldr")
 # The WiSE-FT α-curve table's columns per suite type (other suites: their main score), all languages.
 WISE_COLUMNS = {"multilingual": ("cross.map", "multi.map"), "translation": ("cross.map", "en_to_low.map"),
                 "beir": ("cross.ndcg@10",)}
@@ -191,13 +196,46 @@ def _dev_choice_lines(model: dict) -> list[str]:
     return lines + [""]
 
 
-def tradeoff_suites(model: dict) -> list[str]:
-    """The translation suites the trade-off figure plots for ``model`` (those with an untuned base row, beside an
-    in-domain suite with one); empty when there is no figure to draw."""
-    suites = model["suites"]
-    if BASE not in suites.get(PARALLEL_SUITE, {}).get("table", {}):
+def _default_lines(model: dict, reference: str | None, h: str, rule: DefaultRule = ISSUE_29_RULE) -> list[str]:
+    """Issue 29's rule for a default (:mod:`hf_hybrid.experiments.tradeoff`) applied to every trained row: a table
+    of what each loses in translation retrieval and keeps of the reference's in-domain gain, and the verdict."""
+    verdicts = judge_defaults(model, reference, rule) if reference else []
+    if not verdicts:
         return []
-    return [name for name in TRANSLATION_SUITES if BASE in suites.get(name, {}).get("table", {})]
+    columns = list(verdicts[0]["changes"])
+    header = (["row", "seeds"] + [f"{suite} Δ {metric}" for suite, metric in columns]
+              + [f"kept of the {metric} gain" for metric in IN_DOMAIN_METRICS] + ["meets the rule"])
+    share = lambda k: "–" if k is None else f"{100 * k:.0f} %"  # noqa: E731
+    rows = [[f"`{v['row']}`", str(v["seeds"])]
+            + [f"{mean:+.4f}" + (f" ± {half:.4f}" if math.isfinite(half) else "") for mean, half in v["changes"].values()]
+            + [share(v["kept"][m]) for m in IN_DOMAIN_METRICS] + ["**yes**" if v["passes"] else "no"]
+            for v in verdicts]
+    lines = [f"{h}## Which row may become the default", "",
+             f"Issue 29's rule, on the mean over seeds: translation retrieval within {rule.tolerance:g} of the base on "
+             f"every translation suite (Δ, ± the 95 % interval), and at least {100 * rule.keep:.0f} % of "
+             f"`{reference}`'s in-domain gain over the base kept in {' and '.join(IN_DOMAIN_METRICS)} (in-domain "
+             "suite, all languages).", "", *md_table(header, rows).splitlines(), ""]
+    return lines + [_default_verdict(verdicts, rule), ""]
+
+
+def _default_verdict(verdicts: list[dict], rule: DefaultRule) -> str:
+    """One sentence: the rows that meet the rule, or the nearest miss from each side."""
+    passing = [f"`{v['row']}`" for v in verdicts if v["passes"]]
+    if passing:
+        return f"**Meets the rule: {', '.join(passing)}.**"
+    kept = lambda v: min(k if k is not None else -math.inf for k in v["kept"].values())  # noqa: E731
+    within = [v for v in verdicts if v["worst_change"] >= -rule.tolerance]
+    keeping = [v for v in verdicts if kept(v) >= rule.keep]
+    parts = ["**No row meets the rule.**"]
+    if within:
+        best = max(within, key=kept)
+        parts.append(f"Of the rows within the tolerance, `{best['row']}` keeps the most of the in-domain gain "
+                     f"({max(kept(best), 0) * 100:.0f} % at the least).")
+    if keeping:
+        best = max(keeping, key=lambda v: v["worst_change"])
+        parts.append(f"Of the rows keeping {100 * rule.keep:.0f} % of it, `{best['row']}` loses the least "
+                     f"translation mAP (worst Δ {best['worst_change']:+.4f}).")
+    return " ".join(parts)
 
 
 def _scored_lengths(model: dict, trained_at: int | None, tag: str = "") -> list[str]:
@@ -260,6 +298,7 @@ def render(summary: dict, figures_prefix: str = "figures", heading: int = 1) -> 
         lines += _contrast_lines(model.get("contrasts", []), h)
         lines += _alpha_lines(model["suites"].get(PARALLEL_SUITE, {}).get("table", {}), h)
         lines += _wise_lines(model["suites"], h) + _dev_choice_lines(model)
+        lines += _default_lines(model, summary["config"].get("reference"), h)
         lines += [f"{h}## Figures", ""]
         figures = [("bars", "mAP per setting and strategy"), ("alpha", "the α curve"),
                    ("heatmaps", "x→y mAP per strategy")]
