@@ -68,10 +68,12 @@ class Batch:
 class PlanIndex:
     """Row lookup ``(group, language) → row`` built from the ``id`` and ``lang`` Arrow columns.
 
-    Factorizing with Arrow's dictionary encoding keeps this fast and flat on millions of rows."""
+    Factorizing with Arrow's dictionary encoding keeps this fast and flat on millions of rows. The two columns are
+    read through the dataset's indices mapping (``select``, ``filter``, ``shuffle`` keep the table and add one), so
+    a row number is the dataset's own, as the trainer reads it."""
 
     def __init__(self, dataset: Dataset):
-        table = dataset.data.table
+        table = dataset.select_columns(["id", "lang"]).with_format("arrow")[:]
         ids = pc.dictionary_encode(table["id"].cast(pa.string())).combine_chunks()
         langs = pc.dictionary_encode(table["lang"].cast(pa.string())).combine_chunks()
         self.group_of_row = ids.indices.to_numpy(zero_copy_only=False)

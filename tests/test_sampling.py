@@ -204,3 +204,16 @@ def test_texts_past_arrows_string_limit_become_large_strings(monkeypatch):
     rows = materialize(data, plan)
     assert rows.data.table.schema.field("positive").type == pa.large_string()
     assert rows["positive"] == expected["positive"] and rows["anchor"] == expected["anchor"]
+
+
+def test_a_shuffled_or_filtered_dataset_is_indexed_by_its_own_row_numbers(world):
+    """select/filter/shuffle keep Arrow's table and add an indices mapping: the index must read through it."""
+    from hf_hybrid.sampling import PlanIndex
+
+    train = world.dataset["train"]
+    for view in (train.shuffle(seed=3), train.filter(lambda lang: lang != train[0]["lang"], input_columns="lang")):
+        index, flat = PlanIndex(view), PlanIndex(view.flatten_indices())
+        assert np.array_equal(index.row_of, flat.row_of) and index.languages == flat.languages
+        g, lang = np.argwhere(index.row_of >= 0)[7]
+        row = view[int(index.row_of[g, lang])]
+        assert (row["id"], row["lang"]) == (index.group_ids[g].as_py(), index.languages[lang])
