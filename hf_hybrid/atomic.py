@@ -101,17 +101,24 @@ def save_into(folder: str | Path, save) -> None:
         shutil.rmtree(tmp, ignore_errors=True)
 
 
+def output_folder_problem(path: str | Path) -> str | None:
+    """Why ``path`` cannot be an output folder (created if missing), or None: it is a file, its nearest existing
+    ancestor is a file, or that ancestor is not writable for this user. The one rule every command's output check
+    uses, each adding its own (new or empty, an earlier run of its own) and raising in its own words."""
+    target = Path(path).expanduser().absolute()
+    if target.exists() and not target.is_dir():
+        return f"{str(path)!r} is a file, not a folder"
+    existing = next(p for p in (target, *target.parents) if p.exists())
+    if not existing.is_dir():
+        return f"{str(path)!r} cannot be created: {str(existing)!r} is a file, not a folder"
+    if not os.access(existing, os.W_OK | os.X_OK):
+        return f"{str(path)!r} is not writable: {str(existing)!r} is read-only for you"
+    return None
+
+
 def check_new_folder(output: str, field: str = "output") -> None:
     """Before anything is loaded or written: ``output`` must be a new or empty folder we can create files in."""
-    target = Path(output)
-    if target.exists() and not target.is_dir():
-        raise UserError(field, f"{output!r} is a file, not a folder", "choose a folder path")
-    if target.is_dir() and any(target.iterdir()):
+    if problem := output_folder_problem(output):
+        raise UserError(field, problem, "choose a new folder you can write to")
+    if Path(output).is_dir() and any(Path(output).iterdir()):
         raise UserError(field, f"{output!r} exists and is not empty", "choose a new folder or delete it")
-    parent = target.absolute()
-    while not parent.exists():
-        parent = parent.parent
-    if not parent.is_dir():
-        raise UserError(field, f"{str(parent)!r} (in {output!r}) is a file, not a folder", "choose another path")
-    if not os.access(parent, os.W_OK | os.X_OK):
-        raise UserError(field, f"{str(parent)!r} is not writable", "choose a folder you can write to")

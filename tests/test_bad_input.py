@@ -238,3 +238,18 @@ def test_unwritable_output_of_train_and_evaluate_is_one_line(stage, tmp_path, ca
             if stage == "train" else
             ["evaluate", "--model", "sentence-transformers/all-MiniLM-L6-v2", "--data", "sample", "--output", target])
     one_line_error(capsys, cli(argv), "not writable")
+
+
+def test_one_rule_for_every_output_folder(tmp_path):
+    """build, mine, train, evaluate, quickstart and check share :func:`output_folder_problem`: a file, a path through
+    a file and a folder the user cannot write are named; a new folder under a writable one is fine."""
+    from hf_hybrid.atomic import output_folder_problem
+
+    (tmp_path / "f").write_text("a file")
+    assert "is a file, not a folder" in output_folder_problem(tmp_path / "f")
+    assert "cannot be created" in output_folder_problem(tmp_path / "f" / "run")
+    locked = Path("/proc/sys") if os.geteuid() == 0 else tmp_path / "locked"
+    if os.geteuid() != 0:
+        locked.mkdir(mode=0o500)
+    assert "is not writable" in output_folder_problem(locked / "run")
+    assert output_folder_problem(tmp_path / "new" / "run") is None and output_folder_problem(tmp_path) is None

@@ -108,7 +108,7 @@ def test_the_old_recipe_fails_with_every_problem_on_its_own_line(tmp_path, mirro
     assert code == 2
     assert any("xquad has no train split" in e and "mmarco" in e for e in errors), out
     assert any(e.startswith("error: batch_size:") and "3 processes" in e for e in errors), out
-    assert any(e.startswith("error: output_dir:") and "cannot be written" in e for e in errors), out
+    assert any(e.startswith("error: output_dir:") and "cannot be created" in e for e in errors), out
     assert all("fix: " in e for e in errors)
 
 

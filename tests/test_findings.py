@@ -254,3 +254,11 @@ def test_the_default_rule_needs_both_translation_kept_and_most_of_the_gain():
     assert lines[-2] == "**Meets the rule: `hybrid-0.5+distill`.**"
     assert "| `hybrid-0.5+distill` | 2 | -0.0050 ± 0.0000 | -0.0050 ± 0.0000 | 90 % | 90 % | **yes** |" in lines
     assert _default_lines(model, None, "##") == [] and judge_defaults(model, "absent") == []
+
+
+def test_the_default_rule_is_applied_only_where_every_row_read_texts_at_one_length():
+    from hf_hybrid.experiments.markdown import _read_alike
+
+    assert _read_alike({"scored_lengths": {"base": [512], "hybrid-0.5": [512, 512]}}, "e5")
+    assert not _read_alike({"scored_lengths": {"base": [512], "hybrid-0.5": [96]}}, "e5")
+    assert not _read_alike({}, "e5")  # a summary from before the lengths were recorded (truncation.md)

@@ -41,12 +41,11 @@ def _cap(batch_size: int) -> int:
 
 
 def check_writable(path: str, setting: str, report: CheckReport) -> None:
-    """The folder can be created and written (its nearest existing parent is a writable folder)."""
-    target = Path(path).expanduser().absolute()
-    existing = next(p for p in (target, *target.parents) if p.exists())
-    if not existing.is_dir() or not os.access(existing, os.W_OK | os.X_OK):
-        report.problem(setting, f"{path!r} cannot be written ({existing} is not a writable folder)",
-                       "choose a folder you can write to")
+    """The folder can be created and written (:func:`hf_hybrid.atomic.output_folder_problem`)."""
+    from hf_hybrid.atomic import output_folder_problem
+
+    if problem := output_folder_problem(path):
+        report.problem(setting, problem, "choose a folder you can write to")
 
 
 def check_processes(batch_size: int, world: int, report: CheckReport) -> None:
@@ -215,7 +214,7 @@ def _check_mteb(report: CheckReport, names: list[str]) -> None:
 def check_experiment(cfg, *, mirror: str | None = None, num_processes: int | None = None,
                      online: bool | None = None, read_large: bool = False) -> CheckReport:
     """Dry run of ``hf-hybrid experiment`` (a grid of runs): every run's data, plan, model and evaluation."""
-    from hf_hybrid.experiments.config import MINIATURE, UNTRAINED, plan_settings
+    from hf_hybrid.experiments.config import UNTRAINED
 
     report = CheckReport("experiment")
     mirror = mirror or default_mirror()
@@ -236,24 +235,8 @@ def check_experiment(cfg, *, mirror: str | None = None, num_processes: int | Non
             report.summary[f"rows read ({next(iter(rows))})"] = rows_per_language(rows)
     trained = [s for s in cfg.strategies if s not in UNTRAINED]
     if data is not None and trained:
-        train_languages = cfg.train_languages or _default_train_languages(cfg)
-        for strategy in trained:
-            with report.collect():
-                plan_cfg = PlanConfig(batch_size=cfg.batch_size, seed=cfg.seeds[0], train_languages=train_languages,
-                                      **plan_settings(strategy))
-                drawn = check_plan(data["train"], plan_cfg, cfg.max_steps, cfg.data, report)
-                if drawn:
-                    report.summary[f"plan {strategy}"] = drawn["first steps"]
-    for model in cfg.models:
-        if model == MINIATURE:
-            report.notes.append(f"model {MINIATURE}: pre-trained by the grid on its synthetic world")
-            continue
-        info = check_model(model, mirror=mirror, online=online, report=report)
-        if info:
-            check_seq_len(model, info, cfg.max_seq_length, report)
-        report.summary[f"peak memory {model}"] = memory_line(
-            info, batch_size=cfg.batch_size, world=world, negatives=cfg.use_negatives, seq_len=cfg.max_seq_length,
-            precision="auto", checkpointing=False, report=report)
+        _check_experiment_plans(cfg, trained, data["train"], report)
+    _check_experiment_models(cfg, mirror, online, world, report)
     check_names(report, suites=cfg.suites, mteb_tasks=cfg.mteb_tasks, beir=cfg.beir,
                 africlirmatrix_dir=cfg.africlirmatrix_dir)
     if cfg.wise_ft:
@@ -265,6 +248,36 @@ def check_experiment(cfg, *, mirror: str | None = None, num_processes: int | Non
                              f"{cfg.max_steps} steps of {cfg.batch_size} each"
     report.summary["examples seen per run"] = f"{cfg.max_steps * cfg.batch_size:,}"
     return report
+
+
+def _check_experiment_plans(cfg, trained: list[str], train_rows, report: CheckReport) -> None:
+    """Each trained strategy's plan drawn on the rows read (its first steps go into the summary)."""
+    from hf_hybrid.experiments.config import plan_settings
+
+    train_languages = cfg.train_languages or _default_train_languages(cfg)
+    for strategy in trained:
+        with report.collect():
+            plan_cfg = PlanConfig(batch_size=cfg.batch_size, seed=cfg.seeds[0], train_languages=train_languages,
+                                  **plan_settings(strategy))
+            drawn = check_plan(train_rows, plan_cfg, cfg.max_steps, cfg.data, report)
+            if drawn:
+                report.summary[f"plan {strategy}"] = drawn["first steps"]
+
+
+def _check_experiment_models(cfg, mirror: str, online: bool, world: int, report: CheckReport) -> None:
+    """Each base model found (or downloadable), its length checked, and its peak training memory estimated."""
+    from hf_hybrid.experiments.config import MINIATURE
+
+    for model in cfg.models:
+        if model == MINIATURE:
+            report.notes.append(f"model {MINIATURE}: pre-trained by the grid on its synthetic world")
+            continue
+        info = check_model(model, mirror=mirror, online=online, report=report)
+        if info:
+            check_seq_len(model, info, cfg.max_seq_length, report)
+        report.summary[f"peak memory {model}"] = memory_line(
+            info, batch_size=cfg.batch_size, world=world, negatives=cfg.use_negatives, seq_len=cfg.max_seq_length,
+            precision="auto", checkpointing=False, report=report)
 
 
 def _check_dev_set(cfg, report: CheckReport) -> None:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from pathlib import Path
 
@@ -107,14 +106,12 @@ def selected_suites(args) -> list[str]:
 
 def check_output(value: str) -> Path:
     """``--output`` must be a folder we can write, checked before any work is done."""
-    out = Path(value).expanduser()
-    existing = next(p for p in (out, *out.parents) if p.exists())
-    if not existing.is_dir():
-        raise UserError("--output", f"{str(existing)!r} is a file, not a folder",
-                        "give a folder path (created if missing) for results.json, results.md and plots/")
-    if not os.access(existing, os.W_OK | os.X_OK):
-        raise UserError("--output", f"{str(existing)!r} is not writable", "give a folder you may write to")
-    return out
+    from hf_hybrid.atomic import output_folder_problem
+
+    if problem := output_folder_problem(value):
+        raise UserError("--output", problem, "give a folder path you can write to (created if missing) for "
+                        "results.json, results.md and plots/")
+    return Path(value).expanduser()
 
 
 def training_record(model_path: str) -> dict:
@@ -220,8 +217,7 @@ def load_inputs(args) -> tuple[list, list]:
 @cli_entry
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    from hf_hybrid.evaluation import run_mteb, write_evaluation_report
-    from hf_hybrid.evaluation.mteb_runner import resolve_tasks
+    from hf_hybrid.evaluation import run_mteb
     from hf_hybrid.evaluation.suites import evaluate_data
     from hf_hybrid.frozen_prefix import prefix_depth, served_prefix
     from hf_hybrid.models import load_model
@@ -232,18 +228,7 @@ def main(argv: list[str] | None = None) -> int:
         report = check_evaluate(args)
         print(report.render())
         return report.exit_code
-    if not (args.data or selected_suites(args) or args.mteb or args.beir):
-        raise UserError("evaluate", "nothing to evaluate", "add --data, --suite, --mteb or --beir")
-    check_output(args.output)
-    if args.against_base:
-        base_model_of(args.model)  # a model without a recorded base fails now, not after the evaluation
-        if not any(SUITES[name].kind == "translation" for name in selected_suites(args)):
-            raise UserError("--against-base", "no translation suite selected",
-                            "add --suite translation_howto translation_cldr")
-    if args.model == "bm25" and args.mteb:
-        raise UserError("--mteb", f"{args.mteb} with --model bm25",
-                        "MTEB encodes texts; evaluate bm25 with --data, --suite or --beir")
-    mteb_tasks = resolve_tasks(args.mteb) if args.mteb else []
+    mteb_tasks = _checked_request(args)
     levels = parse_levels(args.resource_levels)
     pools, collections = load_inputs(args)
     model = load_model(args.model, backend=args.backend)
@@ -260,6 +245,33 @@ def main(argv: list[str] | None = None) -> int:
         scored = zip(pools + collections, suites, strict=False)  # the MTEB suites after them have no data here
         base = score_base(args, model, [data for data, suite in scored if suite["type"] == "translation"], depth,
                           resource_levels=levels, zero_shot=zero_shot, **common)
+    _write(args, model, suites, base, zero_shot)
+    print(f"wrote {Path(args.output) / 'results.json'}")
+    return 0
+
+
+def _checked_request(args) -> list:
+    """Everything the request can be refused for, before a model is loaded; returns the MTEB tasks it names."""
+    from hf_hybrid.evaluation.mteb_runner import resolve_tasks
+
+    if not (args.data or selected_suites(args) or args.mteb or args.beir):
+        raise UserError("evaluate", "nothing to evaluate", "add --data, --suite, --mteb or --beir")
+    check_output(args.output)
+    if args.against_base:
+        base_model_of(args.model)  # a model without a recorded base fails now, not after the evaluation
+        if not any(SUITES[name].kind == "translation" for name in selected_suites(args)):
+            raise UserError("--against-base", "no translation suite selected",
+                            "add --suite translation_howto translation_cldr")
+    if args.model == "bm25" and args.mteb:
+        raise UserError("--mteb", f"{args.mteb} with --model bm25",
+                        "MTEB encodes texts; evaluate bm25 with --data, --suite or --beir")
+    return resolve_tasks(args.mteb) if args.mteb else []
+
+
+def _write(args, model, suites: list[dict], base: dict | None, zero_shot: list[str]) -> None:
+    """``results.json`` (written last: its presence means done) and the report or, with ``--no_plots``, its table."""
+    from hf_hybrid.evaluation import write_evaluation_report
+
     settings = {k: v for k, v in vars(args).items() if k != "output"}
     settings["zero_shot"] = zero_shot
     if args.no_plots:
@@ -268,11 +280,9 @@ def main(argv: list[str] | None = None) -> int:
 
         results = results_for(model, suites, settings, base=base)
         write_text(Path(args.output) / "results.md", markdown_table(results))
-        write_text(Path(args.output) / RESULTS_FILE, results_json(results))  # last: its presence means done
+        write_text(Path(args.output) / RESULTS_FILE, results_json(results))
     else:
         write_evaluation_report(args.output, model, suites, settings, base=base)
-    print(f"wrote {Path(args.output) / 'results.json'}")
-    return 0
 
 
 if __name__ == "__main__":

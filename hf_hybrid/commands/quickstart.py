@@ -13,14 +13,13 @@ into a staging folder beside it and swapped in at the end, so a failed or killed
 
 from __future__ import annotations
 
-import os
 import shutil
 import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from hf_hybrid.atomic import atomic_dir, write_json
+from hf_hybrid.atomic import atomic_dir, output_folder_problem, write_json
 from hf_hybrid.build import BuildConfig, build, save
 from hf_hybrid.commands.arguments import parse
 from hf_hybrid.commands.build import print_summary
@@ -86,17 +85,11 @@ class QuickstartConfig:
 def check_output(out: Path) -> None:
     """``output`` is replaced as a whole, so it must be new, empty, or an earlier quickstart (it holds our marker):
     a folder of the user's own files is never deleted."""
-    if out.exists() and not out.is_dir():
-        raise UserError("output", f"{str(out)!r} is a file, not a folder", "choose a folder path")
+    if problem := output_folder_problem(out):
+        raise UserError("output", problem, "choose a folder you can write to")
     if out.is_dir() and any(out.iterdir()) and not (out / MARKER).is_file():
         raise UserError("output", f"{str(out)!r} is not empty and not an earlier quickstart (no {MARKER}); "
                         "the quickstart replaces its output folder", "choose a new or empty --output folder")
-    parent = out.absolute().parent
-    while not parent.exists():
-        parent = parent.parent
-    if not parent.is_dir() or not os.access(parent, os.W_OK | os.X_OK):
-        raise UserError("output", f"cannot create {str(out)!r} ({str(parent)!r} is not a writable folder)",
-                        "choose a folder you can write to")
 
 
 def _evaluate(model_path: str, data, held_out: list[str], out: Path, levels: dict | None, name: str,

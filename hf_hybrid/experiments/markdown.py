@@ -261,6 +261,15 @@ def _scored_lengths(model: dict, trained_at: int | None, tag: str = "") -> list[
     return [f"Every row read texts cut at {found.pop()} tokens.", ""]
 
 
+def _read_alike(model: dict, tag: str) -> bool:
+    """Whether every row read its texts at one length (:func:`_scored_lengths`): the default rule compares each row
+    with the base, which a difference in truncation alone would decide on long texts."""
+    lengths = model.get("scored_lengths")
+    if lengths is None:
+        return tag == MINIATURE
+    return None not in (found := {n for values in lengths.values() for n in values}) and len(found) <= 1
+
+
 def render(summary: dict, figures_prefix: str = "figures", heading: int = 1) -> str:
     """The Markdown report of one experiment (``heading`` = level of its title)."""
     h = "#" * heading
@@ -298,7 +307,8 @@ def render(summary: dict, figures_prefix: str = "figures", heading: int = 1) -> 
         lines += _contrast_lines(model.get("contrasts", []), h)
         lines += _alpha_lines(model["suites"].get(PARALLEL_SUITE, {}).get("table", {}), h)
         lines += _wise_lines(model["suites"], h) + _dev_choice_lines(model)
-        lines += _default_lines(model, summary["config"].get("reference"), h)
+        if _read_alike(model, tag):
+            lines += _default_lines(model, summary["config"].get("reference"), h)
         lines += [f"{h}## Figures", ""]
         figures = [("bars", "mAP per setting and strategy"), ("alpha", "the α curve"),
                    ("heatmaps", "x→y mAP per strategy")]

@@ -15,12 +15,11 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import shutil
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from hf_hybrid.atomic import replace_dir, save_into, write_json
+from hf_hybrid.atomic import output_folder_problem, replace_dir, save_into, write_json
 from hf_hybrid.errors import UserError
 from hf_hybrid.sampling import PlanConfig
 from hf_hybrid.training.checkpoints import drop_incomplete, last_complete_checkpoint
@@ -67,12 +66,8 @@ class RunFolder:
 
 def check_output_path(out: Path) -> None:
     """A file, or a place this user cannot write, is refused before anything else is touched."""
-    if out.exists() and not out.is_dir():
-        raise UserError("output_dir", f"{str(out)!r} is a file, not a folder", "choose a folder path for --output_dir")
-    existing = next(p for p in (out, *out.parents) if p.exists())
-    if not os.access(existing, os.W_OK | os.X_OK):
-        raise UserError("output_dir", f"{str(out)!r} is not writable ({str(existing)!r} is read-only for you)",
-                        "choose a --output_dir you can write to")
+    if problem := output_folder_problem(out):
+        raise UserError("output_dir", problem, "choose a --output_dir folder you can write to")
 
 
 def _staging(out: Path) -> Path:
