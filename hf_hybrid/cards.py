@@ -83,7 +83,7 @@ def plain(value: Any) -> str:
 
 def _language_name(code: str) -> str:
     try:
-        from hf_hybrid.data.languages import language_name
+        from hf_hybrid.languages import language_name
     except ImportError:  # the card must still render where the data package is not importable
         return code
     return language_name(code)
@@ -91,7 +91,7 @@ def _language_name(code: str) -> str:
 
 def _resource_level(code: str) -> str | None:
     try:
-        from hf_hybrid.data.languages import SYNTHETIC_CODES, resource_level
+        from hf_hybrid.languages import SYNTHETIC_CODES, resource_level
     except ImportError:
         return None
     return "synthetic" if code in SYNTHETIC_CODES else resource_level(code)

@@ -75,7 +75,7 @@ class PlanConfig:
         says exactly what trains, and ``exclude_languages`` may then also name evaluation-only languages that the
         training data never had (the paper's el and vi next to mMARCO) — they are zero-shot by construction.
         ``names`` renames a setting for a command that calls it differently (the quickstart's ``held_out``)."""
-        from hf_hybrid.data.languages import is_known
+        from hf_hybrid.languages import is_known
 
         for setting in ("exclude_languages", "train_languages"):
             codes = getattr(self, setting) or []

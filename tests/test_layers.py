@@ -15,7 +15,7 @@ ROOT = Path(__file__).resolve().parents[1] / "hf_hybrid"
 # Bottom to top. A module may import its own layer and the layers below it, never above. Within a layer the cycle
 # check keeps the order honest.
 LAYERS = [
-    ("foundation", ["version", "errors", "hub_names", "ranges", "atomic", "locks", "text", "tables", "prompts", "config",
+    ("foundation", ["version", "errors", "hub_names", "ranges", "atomic", "locks", "text", "tables", "prompts", "config", "languages",
                     "vector_index"]),
     ("data", ["data", "plan_config", "sampling"]),
     ("models", ["e5_convert", "backends", "bm25", "models", "frozen_prefix"]),
@@ -69,9 +69,20 @@ def imports(name: str, path: Path, known: dict[str, Path]) -> set[str]:
     return found
 
 
+def enclosing_packages(target: str, importer: str, known: dict[str, Path]) -> set[str]:
+    """The packages Python runs on the way to ``target`` (``a.b.c`` runs ``a/__init__`` and ``a/b/__init__``), an
+    import of each as far as cycles and layers go; not the importer's own packages (already running) and not
+    ``hf_hybrid/__init__`` itself (every import runs it: its names are resolved lazily, on first use)."""
+    parts = target.split(".")
+    packages = {".".join(parts[:i]) for i in range(1, len(parts))}
+    return {p for p in packages if known[p].name == "__init__.py" and importer != p and not importer.startswith(p + ".")}
+
+
 def graph() -> dict[str, set[str]]:
     known = modules()
-    return {name: imports(name, path, known) for name, path in known.items()}
+    edges = {name: imports(name, path, known) for name, path in known.items()}
+    return {name: targets | {p for t in targets for p in enclosing_packages(t, name, known)}
+            for name, targets in edges.items()}
 
 
 def layer_of(module: str) -> int:
@@ -137,3 +148,13 @@ def test_the_walk_sees_lazy_and_relative_imports(tmp_path):
     assert imports("a", tmp_path / "a.py", known) == {"cards"}
     assert imports("b", tmp_path / "b.py", known) == {"a"}
     assert cycles({"a": {"b"}, "b": {"a"}, "c": {"a"}}) == [["a", "b"]]
+
+
+def test_an_import_of_a_module_in_a_package_runs_the_package_first(tmp_path):
+    """``import pkg.mod`` runs ``pkg/__init__.py``: a cycle through it is a cycle (x -> pkg.mod, pkg -> x)."""
+    (tmp_path / "pkg").mkdir()
+    init, mod, x = tmp_path / "pkg" / "__init__.py", tmp_path / "pkg" / "mod.py", tmp_path / "x.py"
+    known = {"pkg": init, "pkg.mod": mod, "x": x}
+    assert enclosing_packages("pkg.mod", "x", known) == {"pkg"}
+    assert enclosing_packages("pkg.mod", "pkg.other", known) == set()  # inside pkg: its __init__ already runs
+    assert cycles({"x": {"pkg.mod", *enclosing_packages("pkg.mod", "x", known)}, "pkg": {"x"}}) == [["pkg", "x"]]

@@ -15,7 +15,6 @@ from pathlib import Path
 import pytest
 
 from hf_hybrid.data import load_parallel
-from hf_hybrid.data.languages import resource_level, script
 from hf_hybrid.data.sample import (
     LOW_RESOURCE,
     SAMPLE_LANGUAGES,
@@ -23,6 +22,7 @@ from hf_hybrid.data.sample import (
     sample_path,
 )
 from hf_hybrid.errors import UserError
+from hf_hybrid.languages import resource_level, script
 
 ROOT = Path(__file__).resolve().parent.parent
 UNICODE_SCRIPT = {"Latin": "LATIN", "Arabic": "ARABIC", "Cyrillic": "CYRILLIC", "Ethiopic": "ETHIOPIC"}

@@ -149,8 +149,8 @@ def check_train(train_cfg, plan_cfg: PlanConfig, *, mirror: str | None = None, n
     if data is not None:
         report.summary["rows read per language"] = rows_per_language(data)
         with report.collect():
-            from hf_hybrid.data.languages import is_known
             from hf_hybrid.data.schema import languages_of
+            from hf_hybrid.languages import is_known
 
             # only the train split was read: held-out languages live in the other splits, so here they must only
             # be real codes (train checks them against every split)

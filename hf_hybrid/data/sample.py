@@ -20,9 +20,9 @@ import pyarrow.compute as pc
 import pyarrow.json as paj
 from datasets import Dataset, DatasetDict
 
-from hf_hybrid.data.languages import resource_level, script
 from hf_hybrid.data.schema import validate_parallel
 from hf_hybrid.errors import UserError
+from hf_hybrid.languages import resource_level, script
 
 SAMPLE_FILE = "sample.jsonl"
 SAMPLE_SPLITS = ("train", "test")

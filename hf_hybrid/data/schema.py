@@ -18,8 +18,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from datasets import Dataset
 
-from hf_hybrid.data.languages import is_known
 from hf_hybrid.errors import UserError
+from hf_hybrid.languages import is_known
 
 REQUIRED_COLUMNS = ("id", "lang", "query", "passage")
 OPTIONAL_COLUMNS = ("negatives", "trap_negatives")  # trap_negatives: hf_hybrid.sampling._language_traps

@@ -26,8 +26,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from datasets import Dataset, DatasetDict
 
-from hf_hybrid.data.languages import SYNTHETIC_CODES
 from hf_hybrid.errors import UserError
+from hf_hybrid.languages import SYNTHETIC_CODES
 
 _CONSONANTS = "ptkbdgmnlrsvfzh"
 _VOWELS = "aeiou"

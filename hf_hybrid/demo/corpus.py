@@ -38,7 +38,7 @@ def _pick_examples(rows: Sequence[Mapping[str, str]], per_language: int = 1, lim
     Different groups keep the examples from being one question asked eight times; low-resource languages
     first because they are where a model's language bias shows most.
     """
-    from hf_hybrid.data.languages import resource_level
+    from hf_hybrid.languages import resource_level
 
     by_lang: dict[str, list[Mapping[str, str]]] = {}
     for row in rows:
@@ -140,7 +140,7 @@ def _decode_upload(data: bytes, config: DemoConfig) -> list[str]:
 
 def _jsonl_row(n: int, line: str) -> dict[str, str]:
     """One strictly checked row: an object with string ``lang`` and ``passage`` and only schema keys."""
-    from hf_hybrid.data.languages import is_known
+    from hf_hybrid.languages import is_known
 
     try:
         row = json.loads(line)

@@ -146,7 +146,7 @@ class DemoSearch:
 
 
 def language_name(code: str) -> str:
-    from hf_hybrid.data import languages
+    from hf_hybrid import languages
 
     return "undetermined" if code == UNDETERMINED else languages.language_name(code)
 
@@ -159,7 +159,7 @@ def _result_row(rank: int, hit: Hit, corpus: Corpus) -> dict:
 
 def language_counts(result: SearchResult) -> list[dict]:
     """Rows for the bias chart: hits per language in the top-k, tagged high/low resource."""
-    from hf_hybrid.data.languages import resource_level
+    from hf_hybrid.languages import resource_level
 
     counts = result.languages()
     return [{"language": f"{code} ({language_name(code)})", "hits": n,

@@ -134,7 +134,7 @@ def resolve_levels(
     languages: list[str], resource_levels: dict[str, str] | None = None, zero_shot: list[str] | None = None
 ) -> dict[str, str]:
     """Resource level of each language: ``zero_shot`` first, then the explicit mapping, then
-    ``hf_hybrid.data.languages.resource_level``; ``"unknown"`` when none of them knows the code."""
+    ``hf_hybrid.languages.resource_level``; ``"unknown"`` when none of them knows the code."""
     levels = {}
     for lang in languages:
         if zero_shot and lang in zero_shot:
@@ -148,7 +148,7 @@ def resolve_levels(
 
 def _level_from_registry(lang: str) -> str:
     try:
-        from hf_hybrid.data.languages import resource_level
+        from hf_hybrid.languages import resource_level
     except ImportError:
         return "unknown"
     try:
