@@ -65,15 +65,21 @@ class Batch:
                      self.query_lang[part], self.passage_lang[part])
 
 
+def arrow_rows(dataset: Dataset) -> pa.Table:
+    """The dataset's Arrow table numbered as the dataset numbers its rows. ``select``, ``filter`` and ``shuffle``
+    keep the table and add an indices mapping, so ``dataset.data.table`` alone would give other rows; without a
+    mapping this is a zero-copy slice of the table."""
+    return dataset.with_format("arrow")[:]
+
+
 class PlanIndex:
     """Row lookup ``(group, language) → row`` built from the ``id`` and ``lang`` Arrow columns.
 
-    Factorizing with Arrow's dictionary encoding keeps this fast and flat on millions of rows. The two columns are
-    read through the dataset's indices mapping (``select``, ``filter``, ``shuffle`` keep the table and add one), so
-    a row number is the dataset's own, as the trainer reads it."""
+    Factorizing with Arrow's dictionary encoding keeps this fast and flat on millions of rows. A row number is the
+    dataset's own (:func:`arrow_rows`), as the trainer and :func:`materialize` read it."""
 
     def __init__(self, dataset: Dataset):
-        table = dataset.select_columns(["id", "lang"]).with_format("arrow")[:]
+        table = arrow_rows(dataset.select_columns(["id", "lang"]))
         ids = pc.dictionary_encode(table["id"].cast(pa.string())).combine_chunks()
         langs = pc.dictionary_encode(table["lang"].cast(pa.string())).combine_chunks()
         self.group_of_row = ids.indices.to_numpy(zero_copy_only=False)
@@ -366,7 +372,7 @@ def materialize(dataset: Dataset, plan: BatchPlan, start: int = 0, stop: int | N
     from tqdm.auto import tqdm
 
     stop = plan.max_steps if stop is None else stop
-    table = dataset.data.table
+    table = arrow_rows(dataset)
     parts, chunk = [], []
     steps = plan.batches(start, stop)
     for batch in tqdm(steps, total=stop - start, desc="materializing plan", unit="step", disable=stop - start < 5000):

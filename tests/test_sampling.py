@@ -217,3 +217,6 @@ def test_a_shuffled_or_filtered_dataset_is_indexed_by_its_own_row_numbers(world)
         g, lang = np.argwhere(index.row_of >= 0)[7]
         row = view[int(index.row_of[g, lang])]
         assert (row["id"], row["lang"]) == (index.group_ids[g].as_py(), index.languages[lang])
+        cfg = PlanConfig(batch_size=8, exclude_languages=world.codes("zero"))
+        rows = materialize(view, BatchPlan(view, cfg, 5))  # the texts of the view's rows, not the table's
+        assert rows["anchor"] == materialize(view.flatten_indices(), BatchPlan(view.flatten_indices(), cfg, 5))["anchor"]

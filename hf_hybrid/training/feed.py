@@ -27,7 +27,7 @@ import pyarrow as pa
 from datasets import Dataset
 
 from hf_hybrid.plan_config import KINDS, TRANSLATION, PlanConfig
-from hf_hybrid.sampling import Batch, BatchPlan, batch_rows
+from hf_hybrid.sampling import Batch, BatchPlan, arrow_rows, batch_rows
 
 _CHUNK = 1 << 20  # row numbers written per Arrow record batch
 _RECENT = 8  # batches kept: the DataLoader prefetches ahead of the step the loss is computed for
@@ -37,7 +37,7 @@ class PlanFeed:
     """Rows and per-step labels of a plan, made on demand. ``columns``: what the trainer sees."""
 
     def __init__(self, dataset: Dataset, plan: BatchPlan, columns: list[str]):
-        self.table, self.plan, self.columns = dataset.data.table, plan, columns
+        self.table, self.plan, self.columns = arrow_rows(dataset), plan, columns
         self.batch_size = plan.config.batch_size
         self.kind_column = bool(plan.config.beta)  # per-kind prompts need the kind on every row
         self._stream, self._next = None, -1
