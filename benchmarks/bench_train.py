@@ -79,7 +79,8 @@ def run_peer(model_path: str, steps: int, batch: int, out: Path) -> float:
     from sentence_transformers.sentence_transformer.losses import MultipleNegativesRankingLoss
 
     from hf_hybrid.models import resolve_model
-    from hf_hybrid.sampling import BatchPlan, materialize
+    from hf_hybrid.plan_rows import materialize
+    from hf_hybrid.sampling import BatchPlan
 
     start = time.perf_counter()
     # The same (query, passage) pairs our run trains on — in our plan's order they would be batched by kind; the

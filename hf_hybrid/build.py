@@ -18,8 +18,9 @@ from hf_hybrid.data import group_counts, load_parallel
 from hf_hybrid.data.schema import check_negatives_complete, languages_of
 from hf_hybrid.data.sources import check_source_supports
 from hf_hybrid.errors import UserError
+from hf_hybrid.plan_rows import materialize
 from hf_hybrid.ranges import check_ranges
-from hf_hybrid.sampling import BatchPlan, PlanConfig, materialize
+from hf_hybrid.sampling import BatchPlan, PlanConfig
 
 
 @dataclass

@@ -17,7 +17,7 @@ ROOT = Path(__file__).resolve().parents[1] / "hf_hybrid"
 LAYERS = [
     ("foundation", ["version", "errors", "hub_names", "ranges", "atomic", "locks", "text", "tables", "prompts", "config", "languages",
                     "vector_index"]),
-    ("data", ["data", "plan_config", "sampling"]),
+    ("data", ["data", "plan_config", "sampling", "plan_rows"]),
     ("models", ["e5_convert", "backends", "bm25", "models", "frozen_prefix"]),
     ("evaluation", ["evaluation"]),
     ("training", ["training", "pretrain", "mining"]),

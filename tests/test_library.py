@@ -79,7 +79,7 @@ def test_train_dataset_holds_only_the_loss_columns_and_is_memory_mapped(tmp_path
     from datasets.table import MemoryMappedTable
 
     from hf_hybrid import HybridBatches
-    from hf_hybrid.sampling import materialize
+    from hf_hybrid.plan_rows import materialize
 
     steps = 100_000  # 800,000 rows: 6.4 MB of row numbers on disk, no text until a row is read
     batches = HybridBatches(train, max_steps=steps, batch_size=8, exclude_languages=HELD_OUT)

@@ -150,7 +150,8 @@ def test_grid_strategy_suffixes():
 def test_language_trap_negatives_follow_the_query_in_cross_pairs(local_file, minilm32, tmp_path):
     """Stored as ``trap_negatives`` (the row's hardest survivors in its own language); the plan gives a cross pair
     the QUERY row's first trap and a mono pair the passage row's first negative."""
-    from hf_hybrid.sampling import BatchPlan, PlanConfig, materialize
+    from hf_hybrid.plan_rows import materialize
+    from hf_hybrid.sampling import BatchPlan, PlanConfig
 
     data, _ = mine_dataset(MineConfig(data=local_file, language_trap=1, num_negatives=2), model=minilm32)
     train = data["train"]

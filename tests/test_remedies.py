@@ -149,7 +149,7 @@ def plan(world, steps=60, **kw):
 def test_translation_batches_pair_one_groups_passages_in_two_languages(world, strategy):
     import numpy as np
 
-    from hf_hybrid.sampling import materialize
+    from hf_hybrid.plan_rows import materialize
 
     train = world.dataset["train"]
     ids, langs, passages = np.array(train["id"]), np.array(train["lang"]), train["passage"]

@@ -7,7 +7,8 @@ from datasets import Dataset
 
 from hf_hybrid.data import make_world
 from hf_hybrid.errors import UserError
-from hf_hybrid.sampling import BatchPlan, PlanBatchSampler, PlanConfig, materialize, plan_batch_sampler
+from hf_hybrid.plan_rows import materialize
+from hf_hybrid.sampling import BatchPlan, PlanBatchSampler, PlanConfig, plan_batch_sampler
 
 
 @pytest.fixture(scope="module")
@@ -195,12 +196,12 @@ def test_texts_past_arrows_string_limit_become_large_strings(monkeypatch):
     exercises the same path in kilobytes."""
     import pyarrow as pa
 
-    from hf_hybrid import sampling
+    from hf_hybrid import plan_rows
 
     data = make_world(train_groups=200, dev_groups=0, test_groups=0, seed=0).dataset["train"]
     plan = BatchPlan(data, PlanConfig(batch_size=8, seed=1), 30)
     expected = materialize(data, plan)
-    monkeypatch.setattr(sampling, "_STRING_BYTES", 500)
+    monkeypatch.setattr(plan_rows, "_STRING_BYTES", 500)
     rows = materialize(data, plan)
     assert rows.data.table.schema.field("positive").type == pa.large_string()
     assert rows["positive"] == expected["positive"] and rows["anchor"] == expected["anchor"]

@@ -15,7 +15,8 @@ from sentence_transformers import SentenceTransformer
 
 from hf_hybrid.commands.arguments import parse
 from hf_hybrid.config import load_yaml
-from hf_hybrid.sampling import BatchPlan, PlanConfig, materialize
+from hf_hybrid.plan_rows import materialize
+from hf_hybrid.sampling import BatchPlan, PlanConfig
 from hf_hybrid.train import main as train_main
 from hf_hybrid.training import TrainConfig
 from hf_hybrid.training.files import CHECKPOINT_COMPLETE, RUN_MARKER, TRAINING_SCHEMA, read_training_record

@@ -19,7 +19,8 @@ from pathlib import Path
 from hf_hybrid.check.data import check_source, registered, rows_per_language
 from hf_hybrid.check.model import check_model, check_seq_len, device_memory_gib, peak_memory_gib
 from hf_hybrid.check.report import CheckReport, FileEntry
-from hf_hybrid.sampling import BatchPlan, PlanConfig, materialize
+from hf_hybrid.plan_rows import materialize
+from hf_hybrid.sampling import BatchPlan, PlanConfig
 
 FIRST_STEPS = 3  # plan steps drawn and materialized on real rows
 # BEIR datasets its download server holds (BEIR README, "Available Datasets"; the others need a licence)

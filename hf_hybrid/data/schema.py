@@ -22,7 +22,7 @@ from hf_hybrid.errors import UserError
 from hf_hybrid.languages import is_known
 
 REQUIRED_COLUMNS = ("id", "lang", "query", "passage")
-OPTIONAL_COLUMNS = ("negatives", "trap_negatives")  # trap_negatives: hf_hybrid.sampling._language_traps
+OPTIONAL_COLUMNS = ("negatives", "trap_negatives")  # trap_negatives: hf_hybrid.plan_rows._language_traps
 _WIDE = re.compile(r"^(query|passage|negatives)_([a-z]{2,3})$")
 
 

@@ -2,7 +2,7 @@
 which pool.
 
 Why per-language pools: the plan moves a row's hard negative with its passage into the passage's language
-(:func:`hf_hybrid.sampling.batch_rows`), so a row's negatives must be in the row's own language; a pooled search
+(:func:`hf_hybrid.plan_rows.batch_rows`), so a row's negatives must be in the row's own language; a pooled search
 would also rank the positive's translations first (in a parallel corpus they are the nearest passages by
 construction), which is the false negative this miner exists to avoid. ``generic`` keeps one pool of all
 languages, as a generic miner does, for the ablation.

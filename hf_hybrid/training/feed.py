@@ -27,7 +27,8 @@ import pyarrow as pa
 from datasets import Dataset
 
 from hf_hybrid.plan_config import KINDS, TRANSLATION, PlanConfig
-from hf_hybrid.sampling import Batch, BatchPlan, arrow_rows, batch_rows
+from hf_hybrid.plan_rows import batch_rows
+from hf_hybrid.sampling import Batch, BatchPlan, arrow_rows
 
 _CHUNK = 1 << 20  # row numbers written per Arrow record batch
 _RECENT = 8  # batches kept: the DataLoader prefetches ahead of the step the loss is computed for
