@@ -23,7 +23,8 @@ def test_quickstart_runs_end_to_end_offline(tmp_path, local_hub):
     cmd = [str(Path(os.sys.executable).parent / "hf-hybrid"), "quickstart",
            "--model", "sentence-transformers/all-MiniLM-L6-v2",
            "--data", "synthetic:train_groups=200,dev_groups=20,test_groups=40", "--steps", "4", "--batch_size", "8",
-           "--held_out", "qag", "qah", "--output", str(out), "--demo_embeddings", "false"]
+           "--held_out", "qag", "qah", "--output", str(out), "--demo_embeddings", "false",
+           "--distill_weight", "384", "--wise_ft", "0.75"]  # the forgetting remedies pass through to training
     env = {**os.environ, "HF_HUB_OFFLINE": "1"}
     env.pop("HF_TOKEN", None)
     proc = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=ROOT, timeout=900)
@@ -43,6 +44,8 @@ def test_quickstart_runs_end_to_end_offline(tmp_path, local_hub):
     assert not (out / "stale.txt").exists() and (out / MARKER).exists()
     assert [p.name for p in tmp_path.iterdir()] == ["qs"]  # no staging folder left beside it
     assert json.loads((out / "model" / "results.json").read_text())["model"] == str(out / "model")
+    record = json.loads((out / "model" / "hf_hybrid_training.json").read_text())
+    assert (record["fine_tuning"]["distill_weight"], record["fine_tuning"]["wise_ft"]) == (384, 0.75), record
     results = json.loads((repo / "results.json").read_text())
     card = ModelCard.load(str(repo / "README.md"))
     value = card.data.to_dict()["model-index"][0]["results"]
@@ -93,6 +96,8 @@ def test_a_folder_of_the_users_own_files_is_refused_untouched(tmp_path, capsys):
     (["--held_out", "zz"], ["held_out", "'zz' not in"]),
     (["--batch_size", "1"], ["batch_size"]),
     (["--freeze_layers", "-2"], ["freeze_layers", "negative"]),
+    (["--wise_ft", "1.5"], ["wise_ft", "0.75"]),
+    (["--distill_weight", "-1"], ["distill_weight"]),
 ])
 def test_bad_settings_write_nothing(tmp_path, capsys, argv, needles):
     _one_line_error(capsys, main(["--output", str(tmp_path / "qs"), "--data", SYNTHETIC, *argv]), *needles)

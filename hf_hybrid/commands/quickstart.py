@@ -70,6 +70,14 @@ class QuickstartConfig:
                                                             "bench_frozen_prefix.py)",
                                                     "range": "[0, inf)",
                                                     "fix": "use 0 (every layer) or a layer count"})
+    distill_weight: float = field(default=0.0, metadata={"help": "against forgetting: λ·MSE to the frozen base's "
+                                                                 "embeddings beside MNRL (hf-hybrid train's "
+                                                                 "--distill_weight; the forgetting grid's +distill384 "
+                                                                 "is 384); 0: off",
+                                                         "range": "[0, inf)", "fix": "use 0 (off) or e.g. 384"})
+    wise_ft: float = field(default=1.0, metadata={"help": "against forgetting: save (1-a)*base + a*fine-tuned "
+                                                          "weights (WiSE-FT; hf-hybrid train's --wise_ft); 1: off",
+                                                  "range": "[0, 1]", "fix": "use e.g. 0.75, or 1 (off)"})
     demo_embeddings: bool = field(default=True, metadata={"help": "also embed the demo's corpus (the bundled "
                                                                   "sample) with both models, so the printed demo "
                                                                   "command answers without embedding it first"})
@@ -166,7 +174,8 @@ def _checked(config: QuickstartConfig) -> tuple[Path, PlanConfig, TrainConfig]:
                             max_steps=config.steps, learning_rate=config.learning_rate,
                             max_seq_length=config.max_seq_length, report_to=["none"],
                             logging_steps=5, freeze_embeddings=config.freeze_embeddings,
-                            freeze_layers=config.freeze_layers)
+                            freeze_layers=config.freeze_layers, distill_weight=config.distill_weight,
+                            wise_ft=config.wise_ft)
     train_cfg.validate()
     check_tuning(train_cfg)
     resolve_model(config.model)  # a missing model folder is an error now, not after the dataset is built
