@@ -243,6 +243,8 @@ def test_the_default_rule_needs_both_translation_kept_and_most_of_the_gain():
     assert wise["kept"]["cross.map"] == pytest.approx(0.5) and wise["worst_change"] == pytest.approx(-0.02)
     assert verdicts["hybrid-0.5"]["kept"] == {"cross.map": 1.0, "multi.map": 1.0}
     assert "**No row meets the rule.**" in _default_lines(model, "hybrid-0.5", "##")[-2]
+    assert _default_lines(model, "hybrid-0.5", "##", planned=3)[-2].endswith("fewer than its 3 seeds, so this is "
+                                                                             "not yet the answer.")
 
     suites = model["suites"]
     for name, value in (("parallel", 0.68), ("translation_howto", 0.895)):  # keeps 90 %, loses 0.005

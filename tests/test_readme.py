@@ -275,3 +275,23 @@ def test_first_errors_a_newcomer_hits_are_one_line_with_the_fix(tmp_path, argv, 
     lines = [x for x in proc.stderr.splitlines() if x.startswith("error:")]
     assert proc.returncode == 2 and len(lines) == 1, proc.stderr[-1500:]
     assert needle in lines[0] and "fix:" in lines[0]
+
+
+def test_the_readme_states_the_forgetting_grids_verdict():
+    """Issue 29, item 4: the README says which rows meet the default rule in the generated summary, and whether
+    the grid is finished; a rerun that changes the verdict fails here until the README follows it."""
+    import json
+
+    from hf_hybrid.experiments.markdown import _read_alike
+    from hf_hybrid.experiments.tradeoff import judge_defaults
+
+    summary = json.loads((ROOT / "docs" / "summaries" / "forgetting.json").read_text())
+    readme = (ROOT / "README.md").read_text().replace("\n", " ")
+    paragraph = readme[readme.index("**What fine-tuning forgets"):].split("  ")[0]
+    passing = [v["row"] for tag, model in summary["models"].items() if _read_alike(model, tag)
+               for v in judge_defaults(model, summary["config"]["reference"]) if v["passes"]]
+    named = set(re.findall(r"`(hybrid-0\.5[^`]*|seq-[^`]*)`", paragraph.split("meet the rule")[-1]))
+    assert named == set(passing), (named, passing)
+    finished = all(len(seeds) == len(summary["config"]["seeds"]) for model in summary["models"].values()
+                   for seeds in model["seeds"].values())
+    assert ("**The grid is unfinished**" in paragraph) != finished

@@ -196,7 +196,8 @@ def _dev_choice_lines(model: dict) -> list[str]:
     return lines + [""]
 
 
-def _default_lines(model: dict, reference: str | None, h: str, rule: DefaultRule = ISSUE_29_RULE) -> list[str]:
+def _default_lines(model: dict, reference: str | None, h: str, rule: DefaultRule = ISSUE_29_RULE,
+                   planned: int = 0) -> list[str]:
     """Issue 29's rule for a default (:mod:`hf_hybrid.experiments.tradeoff`) applied to every trained row: a table
     of what each loses in translation retrieval and keeps of the reference's in-domain gain, and the verdict."""
     verdicts = judge_defaults(model, reference, rule) if reference else []
@@ -215,7 +216,11 @@ def _default_lines(model: dict, reference: str | None, h: str, rule: DefaultRule
              f"every translation suite (Δ, ± the 95 % interval), and at least {100 * rule.keep:.0f} % of "
              f"`{reference}`'s in-domain gain over the base kept in {' and '.join(IN_DOMAIN_METRICS)} (in-domain "
              "suite, all languages).", "", *md_table(header, rows).splitlines(), ""]
-    return lines + [_default_verdict(verdicts, rule), ""]
+    verdict = _default_verdict(verdicts, rule)
+    if planned and (short := [v["row"] for v in verdicts if v["seeds"] < planned]):
+        verdict += (f" The grid is unfinished: {len(short)} of these {len(verdicts)} rows have fewer than its "
+                    f"{planned} seeds, so this is not yet the answer.")
+    return lines + [verdict, ""]
 
 
 def _default_verdict(verdicts: list[dict], rule: DefaultRule) -> str:
@@ -308,7 +313,8 @@ def render(summary: dict, figures_prefix: str = "figures", heading: int = 1) -> 
         lines += _alpha_lines(model["suites"].get(PARALLEL_SUITE, {}).get("table", {}), h)
         lines += _wise_lines(model["suites"], h) + _dev_choice_lines(model)
         if _read_alike(model, tag):
-            lines += _default_lines(model, summary["config"].get("reference"), h)
+            lines += _default_lines(model, summary["config"].get("reference"), h,
+                                    planned=len(summary["config"].get("seeds") or []))
         lines += [f"{h}## Figures", ""]
         figures = [("bars", "mAP per setting and strategy"), ("alpha", "the α curve"),
                    ("heatmaps", "x→y mAP per strategy")]
