@@ -233,7 +233,7 @@ def test_the_tradeoff_figure_plots_gains_over_the_base_paired_by_seed(tmp_path):
 def test_the_default_rule_needs_both_translation_kept_and_most_of_the_gain():
     """Issue 29's rule: within 0.01 of the base on every translation column and ≥ 80 % of hybrid-0.5's in-domain
     gain in cross and multi mAP; the report names the rows that meet it, or the nearest miss from each side."""
-    from hf_hybrid.experiments.markdown import _default_lines
+    from hf_hybrid.experiments.default_section import default_lines as _default_lines
     from hf_hybrid.experiments.tradeoff import judge_defaults
 
     model = _wise_grid()

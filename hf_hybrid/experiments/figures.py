@@ -20,8 +20,6 @@ from hf_hybrid.experiments.tradeoff import (
 )
 from hf_hybrid.experiments.variants import WISE
 
-# The trade-off figure's axes (issue 29): the in-domain gain (rows) against each translation suite's loss (columns).
-
 
 def write_figures(summary: dict, folder: Path) -> list[Path]:
     """Per model: grouped bars (setting × strategy, with the 95 % intervals), the α curve, the heatmaps and, where the

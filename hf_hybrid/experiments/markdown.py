@@ -10,15 +10,10 @@ from __future__ import annotations
 import math
 
 from hf_hybrid.experiments.config import BASE, MINIATURE, PARALLEL_SUITE, plan_settings
+from hf_hybrid.experiments.default_section import default_lines
 from hf_hybrid.experiments.findings import delta_text, model_findings, survives
 from hf_hybrid.experiments.stats import SETTINGS, family_of
-from hf_hybrid.experiments.tradeoff import (
-    IN_DOMAIN_METRICS,
-    ISSUE_29_RULE,
-    DefaultRule,
-    judge_defaults,
-    tradeoff_suites,
-)
+from hf_hybrid.experiments.tradeoff import tradeoff_suites
 from hf_hybrid.experiments.variants import WISE
 from hf_hybrid.tables import md_table
 
@@ -196,83 +191,40 @@ def _dev_choice_lines(model: dict) -> list[str]:
     return lines + [""]
 
 
-def _default_lines(model: dict, reference: str | None, h: str, rule: DefaultRule = ISSUE_29_RULE,
-                   planned: int = 0) -> list[str]:
-    """Issue 29's rule for a default (:mod:`hf_hybrid.experiments.tradeoff`) applied to every trained row: a table
-    of what each loses in translation retrieval and keeps of the reference's in-domain gain, and the verdict."""
-    verdicts = judge_defaults(model, reference, rule) if reference else []
-    if not verdicts:
-        return []
-    columns = list(verdicts[0]["changes"])
-    header = (["row", "seeds"] + [f"{suite} Δ {metric}" for suite, metric in columns]
-              + [f"kept of the {metric} gain" for metric in IN_DOMAIN_METRICS] + ["meets the rule"])
-    share = lambda k: "–" if k is None else f"{100 * k:.0f} %"  # noqa: E731
-    rows = [[f"`{v['row']}`", str(v["seeds"])]
-            + [f"{mean:+.4f}" + (f" ± {half:.4f}" if math.isfinite(half) else "") for mean, half in v["changes"].values()]
-            + [share(v["kept"][m]) for m in IN_DOMAIN_METRICS] + ["**yes**" if v["passes"] else "no"]
-            for v in verdicts]
-    lines = [f"{h}## Which row may become the default", "",
-             f"Issue 29's rule, on the mean over seeds: translation retrieval within {rule.tolerance:g} of the base on "
-             f"every translation suite (Δ, ± the 95 % interval), and at least {100 * rule.keep:.0f} % of "
-             f"`{reference}`'s in-domain gain over the base kept in {' and '.join(IN_DOMAIN_METRICS)} (in-domain "
-             "suite, all languages).", "", *md_table(header, rows).splitlines(), ""]
-    verdict = _default_verdict(verdicts, rule)
-    if planned and (short := [v["row"] for v in verdicts if v["seeds"] < planned]):
-        verdict += (f" The grid is unfinished: {len(short)} of these {len(verdicts)} rows have fewer than its "
-                    f"{planned} seeds, so this is not yet the answer.")
-    return lines + [verdict, ""]
-
-
-def _default_verdict(verdicts: list[dict], rule: DefaultRule) -> str:
-    """One sentence: the rows that meet the rule, or the nearest miss from each side."""
-    passing = [f"`{v['row']}`" for v in verdicts if v["passes"]]
-    if passing:
-        return f"**Meets the rule: {', '.join(passing)}.**"
-    kept = lambda v: min(k if k is not None else -math.inf for k in v["kept"].values())  # noqa: E731
-    within = [v for v in verdicts if v["worst_change"] >= -rule.tolerance]
-    keeping = [v for v in verdicts if kept(v) >= rule.keep]
-    parts = ["**No row meets the rule.**"]
-    if within:
-        best = max(within, key=kept)
-        parts.append(f"Of the rows within the tolerance, `{best['row']}` keeps the most of the in-domain gain "
-                     f"({max(kept(best), 0) * 100:.0f} % at the least).")
-    if keeping:
-        best = max(keeping, key=lambda v: v["worst_change"])
-        parts.append(f"Of the rows keeping {100 * rule.keep:.0f} % of it, `{best['row']}` loses the least "
-                     f"translation mAP (worst Δ {best['worst_change']:+.4f}).")
-    return " ".join(parts)
-
-
 def _scored_lengths(model: dict, trained_at: int | None, tag: str = "") -> list[str]:
     """One line on the length every row read its texts at: a row cut shorter than another loses on long texts for
     truncation alone, which a table would show as a difference between models (issue 29, ``docs/truncation.md``).
     A summary from before the lengths were recorded has none: for a real base model its trained rows were read at
     the training length (the miniature's base is pre-trained at that length, so its rows read alike)."""
-    lengths = model.get("scored_lengths")
-    if lengths is None and tag != MINIATURE:
-        lengths = {"": [None]}
-    if not lengths:
+    found = _lengths_read(model, tag)
+    if not found:
         return []
-    found = {n for values in lengths.values() for n in values}
     if None in found:
         return [f"**Rows scored at different lengths.** These runs predate the record of it: every trained row read "
                 f"texts cut at the training's {trained_at} tokens, the base at its own length, so on texts longer "
                 f"than {trained_at} tokens a difference against the base includes truncation "
                 "([truncation](truncation.md)).", ""]
     if len(found) > 1:
-        rows = ", ".join(f"{s}: {'/'.join(map(str, v))}" for s, v in lengths.items())
+        rows = ", ".join(f"{s}: {'/'.join(map(str, v))}" for s, v in model["scored_lengths"].items())
         return [f"**Rows scored at different lengths** (tokens: {rows}): a difference between them includes "
                 "truncation.", ""]
     return [f"Every row read texts cut at {found.pop()} tokens.", ""]
 
 
+def _lengths_read(model: dict, tag: str) -> set[int | None]:
+    """The lengths the rows read texts at; ``{None}`` for a real model's summary from before they were recorded (its
+    trained rows read the training length), empty for the miniature's (its rows read alike)."""
+    lengths = model.get("scored_lengths")
+    if lengths is None:
+        return set() if tag == MINIATURE else {None}
+    return {n for values in lengths.values() for n in values}
+
+
 def _read_alike(model: dict, tag: str) -> bool:
     """Whether every row read its texts at one length (:func:`_scored_lengths`): the default rule compares each row
     with the base, which a difference in truncation alone would decide on long texts."""
-    lengths = model.get("scored_lengths")
-    if lengths is None:
-        return tag == MINIATURE
-    return None not in (found := {n for values in lengths.values() for n in values}) and len(found) <= 1
+    found = _lengths_read(model, tag)
+    return None not in found and len(found) <= 1
 
 
 def render(summary: dict, figures_prefix: str = "figures", heading: int = 1) -> str:
@@ -313,8 +265,8 @@ def render(summary: dict, figures_prefix: str = "figures", heading: int = 1) -> 
         lines += _alpha_lines(model["suites"].get(PARALLEL_SUITE, {}).get("table", {}), h)
         lines += _wise_lines(model["suites"], h) + _dev_choice_lines(model)
         if _read_alike(model, tag):
-            lines += _default_lines(model, summary["config"].get("reference"), h,
-                                    planned=len(summary["config"].get("seeds") or []))
+            lines += default_lines(model, summary["config"].get("reference"), h,
+                                   planned=len(summary["config"].get("seeds") or []))
         lines += [f"{h}## Figures", ""]
         figures = [("bars", "mAP per setting and strategy"), ("alpha", "the α curve"),
                    ("heatmaps", "x→y mAP per strategy")]
