@@ -12,7 +12,8 @@ prefix, is wasted work: at the e5-real grid's settings 10 of 12 layers. :class:`
    a cheap table look-up, is discarded);
 3. after the transformer, the full stack is put back, also when the forward raised.
 
-So the trainer, the loss, ``encode``, MTEB and BEIR all run unchanged and only the top layers compute.
+So the trainer, the loss, ``encode``, MTEB and BEIR all run unchanged and only the top layers compute. A
+query-side model (a ``Router`` with a query and a document transformer) is served on each route.
 
 **Same results.** The prefix runs in eval mode in both paths (:func:`keep_prefix_in_eval`: no dropout below the
 trained layers, and no random numbers drawn there), so a cached run and a recomputed one draw the same dropout
@@ -66,13 +67,38 @@ def default_root() -> Path:
     return cache_root() / "frozen_prefix"
 
 
+def transformer_modules(model) -> list:
+    """The sentence-transformers ``Transformer`` modules that run a model's layers: ``[model[0]]`` for a plain
+    model; for a query-side model (:mod:`hf_hybrid.training.query_side`, a ``Router`` first) each route's
+    transformer, query and document, which share the base's prefix when only the top layers trained. A module
+    itself (anything with ``auto_model``) is its own list; a model without a transformer (BM25) gives ``[]``."""
+    if hasattr(model, "auto_model"):
+        return [model]
+    try:
+        first = model[0]
+    except (TypeError, IndexError, KeyError):
+        return []
+    if hasattr(first, "auto_model"):
+        return [first]
+    routes = getattr(first, "sub_modules", None)  # sentence-transformers' Router: a ModuleDict of Sequentials
+    if not isinstance(routes, torch.nn.ModuleDict):
+        return []
+    found: dict[int, object] = {}
+    for modules in routes.values():
+        for module in modules:
+            if hasattr(module, "auto_model"):
+                found.setdefault(id(module), module)
+    return list(found.values())
+
+
 def transformer_model(model) -> torch.nn.Module:
-    """The transformers model of a ``SentenceTransformer`` (``model[0].auto_model``), taken out of peft's
+    """The transformers model of a ``SentenceTransformer`` (``model[0].auto_model``) or of one of its
+    ``Transformer`` modules, taken out of peft's
     ``PeftModel`` when training wrapped it for LoRA. peft injects the adapters into the model's own layers, so the
     unwrapped model runs with them; and through it the layer stack, the embeddings before it and the parameter
     names are the base's (the wrapper prefixes every name with ``base_model.model.`` and holds the embeddings and
     the stack under one child, which would hide the prefix's modules from :func:`_prefix_modules`)."""
-    auto = model[0].auto_model
+    auto = (model if hasattr(model, "auto_model") else model[0]).auto_model
     peft = sys.modules.get("peft")  # a PeftModel exists only once peft has been imported
     return auto.get_base_model() if peft is not None and isinstance(auto, peft.PeftModel) else auto
 
@@ -153,31 +179,35 @@ def prefix_key(model, depth: int) -> str:
 
 def prefix_depth(model, trained_layers: int) -> int:
     """The frozen prefix of a model whose top ``trained_layers`` layers trained (``freeze_layers``): its layer count
-    minus those; 0 (nothing to cache) when it has no plain layer stack or ``trained_layers`` is 0."""
-    from sentence_transformers import SentenceTransformer
-
-    if not trained_layers or not isinstance(model, SentenceTransformer) or not hasattr(model[0], "auto_model"):
+    minus those; 0 (nothing to cache) when it has no plain layer stack or ``trained_layers`` is 0. A query-side
+    model counts the layers of its routes' transformers (both the base's architecture)."""
+    modules = transformer_modules(model)
+    if not trained_layers or not modules:
         return 0
     try:
-        return max(0, len(layer_stack_path(transformer_model(model))[1]) - trained_layers)
+        return max(0, len(layer_stack_path(transformer_model(modules[0]))[1]) - trained_layers)
     except ValueError:
         return 0
 
 
 @contextmanager
-def served_prefix(model, depth: int, root: str | Path | None = None) -> Iterator[FrozenPrefix | None]:
+def served_prefix(model, depth: int, root: str | Path | None = None) -> Iterator[list[FrozenPrefix]]:
     """Within the block, ``model`` (a trained model, its WiSE-FT average, or the base itself: all share the prefix's
     weights when only the top layers trained) runs only its top layers on the stored states; what it computed is
-    written on the way out. ``depth`` 0 (or a model without a layer stack, e.g. BM25) serves nothing."""
+    written on the way out. A query-side model is served on both routes, from one store when their prefixes are
+    the same weights. ``depth`` 0 (or a model without a layer stack, e.g. BM25) serves nothing. Yields the
+    attached :class:`FrozenPrefix` objects (one per transformer; none when nothing is served)."""
     if depth <= 0:
-        yield None
+        yield []
         return
-    prefix = FrozenPrefix(model, depth, root)
+    stores: dict[Path, PrefixStore] = {}
+    prefixes = [FrozenPrefix(module, depth, root, stores) for module in transformer_modules(model)]
     try:
-        yield prefix
+        yield prefixes
     finally:
-        prefix.flush()
-        prefix.detach()
+        for prefix in prefixes:
+            prefix.flush()
+            prefix.detach()
 
 
 class PrefixStore:
@@ -262,8 +292,16 @@ class FrozenPrefix:
     kept in eval mode (:func:`keep_prefix_in_eval`, which :mod:`hf_hybrid.training.tuning` applies whether or not
     the cache is on)."""
 
-    def __init__(self, model, depth: int, root: str | Path | None = None):
-        auto = transformer_model(model)
+    def __init__(self, model, depth: int, root: str | Path | None = None,
+                 stores: dict[Path, PrefixStore] | None = None):
+        """``model``: a ``SentenceTransformer`` whose first module is its transformer, or one ``Transformer``
+        module (a route of a query-side model). ``stores``: folders already open, shared by the prefixes of one
+        model so that two routes with one prefix read and write one store."""
+        modules = transformer_modules(model)
+        if len(modules) != 1:
+            raise ValueError(f"{type(model).__name__} has {len(modules)} transformers; serve them with served_prefix")
+        (transformer,) = modules
+        auto = transformer_model(transformer)
         self.auto, self.depth = auto, depth
         stack_name, self.stack = layer_stack_path(auto)
         if not 0 < depth < len(self.stack):
@@ -272,16 +310,20 @@ class FrozenPrefix:
         self.parent = auto.get_submodule(parent_name) if parent_name else auto
         self.top = torch.nn.ModuleList(list(self.stack)[depth:])
         self.bottom = torch.nn.ModuleList(list(self.stack)[:depth])
-        self.store = PrefixStore(Path(root or default_root()) / prefix_key(model, depth))
+        folder = Path(root or default_root()) / prefix_key(transformer, depth)
+        stores = {} if stores is None else stores
+        if folder not in stores:
+            stores[folder] = PrefixStore(folder)
+        self.store = stores[folder]
         self.hits = self.misses = 0
         self._inject: torch.Tensor | None = None
         self._computing = False
         # On sentence-transformers' Transformer module, not the transformers model: the module calls the model's
         # ``forward`` method directly, which skips hooks registered on the model itself.
         self._handles = [
-            model[0].register_forward_pre_hook(self._before),
+            transformer.register_forward_pre_hook(self._before),
             self.top[0].register_forward_pre_hook(self._into_top, with_kwargs=True),
-            model[0].register_forward_hook(self._after, always_call=True),
+            transformer.register_forward_hook(self._after, always_call=True),
         ]
 
     def detach(self) -> None:

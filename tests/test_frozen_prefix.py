@@ -126,3 +126,23 @@ def test_new_states_go_to_disk_past_the_memory_bound(tmp_path, minilm_path, monk
     assert all(isinstance(v, frozen_prefix.np.memmap) for v in store.entries.values())  # not held in the heap
     assert torch.allclose(full, served, atol=1e-5)
     assert torch.allclose(full, model.encode(TEXTS, convert_to_tensor=True), atol=1e-5)  # read back from disk
+
+
+def test_a_query_side_model_is_served_on_both_routes_from_one_store(tmp_path, minilm_path):
+    from hf_hybrid.frozen_prefix import prefix_depth, served_prefix
+    from hf_hybrid.training import TrainConfig
+    from hf_hybrid.training.query_side import route_documents_to_base
+
+    model = SentenceTransformer(minilm_path, device="cpu")
+    with torch.no_grad():  # the query route "trained" its top layer: the routes now differ above the prefix
+        for p in model[0].auto_model.encoder.layer[5].parameters():
+            p.add_(0.01 * torch.randn_like(p))
+    route_documents_to_base(model, TrainConfig(train_side="query"), minilm_path)
+    assert prefix_depth(model, 2) == 4
+    full = model.encode_query(TEXTS, convert_to_tensor=True), model.encode_document(TEXTS, convert_to_tensor=True)
+    assert not torch.allclose(*full, atol=1e-3)
+    with served_prefix(model, 4, tmp_path) as prefixes:
+        served = model.encode_query(TEXTS, convert_to_tensor=True), model.encode_document(TEXTS, convert_to_tensor=True)
+        assert len(prefixes) == 2 and prefixes[0].store is prefixes[1].store  # one prefix, one store
+        assert [(p.misses, p.hits) for p in prefixes] == [(len(TEXTS), 0), (0, len(TEXTS))]
+    assert all(torch.allclose(a, b, atol=1e-5) for a, b in zip(full, served, strict=True))
