@@ -252,8 +252,8 @@ def test_grid_rows_set_the_remedies_per_row(tmp_path, monkeypatch, tiny_folder):
 
     assert plan_settings("hybrid-0.5+trans0.2") == {"strategy": "hybrid", "alpha": 0.5, "beta": 0.2}
     assert plan_settings("seq-mono-cross+distill100") == {"strategy": "sequential", "first": "mono", "then": "cross"}
-    assert strategy_options("hybrid-0.5+lora8") == {"lora_r": 8}
-    for bad in ("hybrid-0.5+trans2", "hybrid-0.5+distill0", "hybrid-0.5+distil1", "mono+trans0.1+trans0.2",
+    assert strategy_options("hybrid-0.5+lora8+lr1e-3") == {"lora_r": 8, "learning_rate": 1e-3}
+    for bad in ("hybrid-0.5+lr0", "hybrid-0.5+lr2", "hybrid-0.5+trans2", "hybrid-0.5+distill0", "hybrid-0.5+distil1", "mono+trans0.1+trans0.2",
                 "hybrid-0.5+lora0", "hybrid-0.5+lora2.5", "hybrid-0.5+lora1e1"):
         with pytest.raises(UserError) as err:
             plan_settings(bad)
@@ -265,8 +265,9 @@ def test_grid_rows_set_the_remedies_per_row(tmp_path, monkeypatch, tiny_folder):
     ctx = Context(cfg, {"tiny": str(tiny_folder)}, None, ["qaa", "qab"], {})
     train_run(ctx, "tiny", "hybrid-0.5+distill100+trans0.3", 0, tmp_path / "a")
     train_run(ctx, "tiny", "mono", 0, tmp_path / "b")
-    train_run(ctx, "tiny", "hybrid-0.5+lora8", 0, tmp_path / "c")
+    train_run(ctx, "tiny", "hybrid-0.5+lora8+lr1e-3", 0, tmp_path / "c")
     (row, row_plan), (grid, grid_plan), (lora, _) = made
+    assert (lora.learning_rate, grid.learning_rate) == (1e-3, cfg.learning_rate)  # the row's rate, the grid's
     assert (row.distill_weight, row_plan.beta, row_plan.alpha) == (100.0, 0.3, 0.5)
     assert (grid.distill_weight, grid_plan.beta) == (5.0, 0.0)  # the grid-wide λ where the row sets none
     assert (lora.lora_r, lora.freeze_layers, grid.lora_r) == (8, 1, 0)  # LoRA in the grid's top layers

@@ -151,12 +151,12 @@ def train_run(ctx: Context, tag: str, strategy: str, seed: int, out: Path) -> Pa
     negatives = strategy_options(strategy).get("negatives")
     data = str(mined_data(ctx, tag, negatives)) if negatives else cfg.data
     train_cfg = TrainConfig(model=ctx.base_models[tag], data=data, output_dir=str(model_dir),
-                            max_steps=cfg.max_steps, learning_rate=cfg.learning_rate,
-                            warmup_ratio=cfg.warmup_ratio, max_seq_length=cfg.max_seq_length,
+                            max_steps=cfg.max_steps, warmup_ratio=cfg.warmup_ratio, max_seq_length=cfg.max_seq_length,
                             use_negatives=cfg.use_negatives or bool(negatives), query_prompt=cfg.query_prompt,
                             passage_prompt=cfg.passage_prompt, report_to=["none"],
                             logging_steps=max(1, cfg.max_steps // 4), prefix_cache=cfg.prefix_cache,
-                            **{name: getattr(cfg, name) for name in TUNING} | train_options(strategy))
+                            **{name: getattr(cfg, name) for name in TUNING}
+                            | {"learning_rate": cfg.learning_rate} | train_options(strategy))  # a row's own wins
     plan_cfg = PlanConfig(batch_size=cfg.batch_size, seed=seed, train_languages=list(ctx.train_languages),
                           **plan_settings(strategy))
     return train(train_cfg, plan_cfg)

@@ -35,13 +35,16 @@ SUFFIXES = {"mined": ("negatives", "mined"), "generic": ("negatives", "generic")
 # Suffixes with a number (``+distill100``): the setting each sets, the number's type, and its valid values (issue
 # 29's remedies). distill: TrainConfig.distill_weight λ (MSE to the frozen base beside MNRL); trans: PlanConfig.beta,
 # the share of translation batches; lora: TrainConfig.lora_r, LoRA of that rank in the grid's top freeze_layers
-# layers instead of training them ("LoRA learns less and forgets less", Biderman et al. 2024, arXiv 2405.09673).
+# layers instead of training them ("LoRA learns less and forgets less", Biderman et al. 2024, arXiv 2405.09673);
+# lr: TrainConfig.learning_rate for this row only (LoRA is usually trained at about 10x a full fine-tune's rate, so
+# ``+lora8+lr1e-3`` beside rows at the grid's 1e-4 compares LoRA as it is used, not LoRA at the full-FT rate).
 NUMBERED = {"distill": ("distill_weight", float, "λ > 0, e.g. +distill100", lambda x: 0 < x < math.inf),
             "trans": ("beta", float, "a share in (0, 1], e.g. +trans0.2", lambda x: 0 < x <= 1),
-            "lora": ("lora_r", int, "an integer rank ≥ 1, e.g. +lora8", lambda x: x >= 1)}
+            "lora": ("lora_r", int, "an integer rank ≥ 1, e.g. +lora8", lambda x: x >= 1),
+            "lr": ("learning_rate", float, "a rate in (0, 1), e.g. +lr1e-3", lambda x: 0 < x < 1)}
 _NUMBERED = re.compile(r"^(" + "|".join(NUMBERED) + r")(\d*\.?\d+(?:e[+-]?\d+)?)$")
 PLAN_OPTIONS = ("beta",)  # options that are PlanConfig fields
-TRAIN_OPTIONS = ("distill_weight", "train_side", "lora_r")  # options that are TrainConfig fields
+TRAIN_OPTIONS = ("distill_weight", "train_side", "lora_r", "learning_rate")  # options that are TrainConfig fields
 # Options a row may not set beside a grid-wide value: a grid-wide lora_r makes every row LoRA, so a +lora row would
 # compare LoRA with LoRA (a row's +distill / +query replace the grid's value on purpose: docs/cli.md).
 GRID_OR_ROW = ("lora_r",)
