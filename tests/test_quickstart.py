@@ -98,6 +98,7 @@ def test_a_folder_of_the_users_own_files_is_refused_untouched(tmp_path, capsys):
     (["--freeze_layers", "-2"], ["freeze_layers", "negative"]),
     (["--wise_ft", "1.5"], ["wise_ft", "0.75"]),
     (["--distill_weight", "-1"], ["distill_weight"]),
+    (["--beta", "1.5"], ["beta", "0.25"]),
 ])
 def test_bad_settings_write_nothing(tmp_path, capsys, argv, needles):
     _one_line_error(capsys, main(["--output", str(tmp_path / "qs"), "--data", SYNTHETIC, *argv]), *needles)
@@ -168,3 +169,12 @@ def test_the_benchmark_reads_the_stage_times_the_quickstart_prints():
 
     assert stage_seconds(f"other output\n{clock.line()}") == {
         "check settings, resolve the model": 2.0, "build the hybrid-batch dataset": 0.5, "train": 6.5, "total": 9.0}
+
+
+def test_the_forgetting_remedies_reach_the_plan_and_the_training(tmp_path, minilm_path):
+    from hf_hybrid.commands.quickstart import QuickstartConfig, _checked
+
+    _, plan, train = _checked(QuickstartConfig(model=minilm_path, data=SYNTHETIC, output=str(tmp_path / "qs"),
+                                               beta=0.25, distill_weight=384.0, wise_ft=0.75))
+    assert (plan.beta, train.distill_weight, train.wise_ft) == (0.25, 384.0, 0.75)
+    assert "translation" in plan.describe() and not (tmp_path / "qs").exists()  # checked, nothing written

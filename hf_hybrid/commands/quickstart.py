@@ -70,6 +70,10 @@ class QuickstartConfig:
                                                             "bench_frozen_prefix.py)",
                                                     "range": "[0, inf)",
                                                     "fix": "use 0 (every layer) or a layer count"})
+    beta: float = field(default=0.0, metadata={"help": "against forgetting: the share of steps that are "
+                                                       "translation batches (hf-hybrid build's --beta; the "
+                                                       "forgetting grid's +trans0.25 is 0.25); 0: off",
+                                               "range": "[0, 1]", "fix": "use a share, e.g. 0.25, or 0 (off)"})
     distill_weight: float = field(default=0.0, metadata={"help": "against forgetting: λ·MSE to the frozen base's "
                                                                  "embeddings beside MNRL (hf-hybrid train's "
                                                                  "--distill_weight; the forgetting grid's +distill384 "
@@ -167,8 +171,8 @@ def _checked(config: QuickstartConfig) -> tuple[Path, PlanConfig, TrainConfig]:
 
     config.validate()
     out = Path(config.output).absolute()
-    plan = PlanConfig(strategy="hybrid", alpha=config.alpha, batch_size=config.batch_size, seed=config.seed,
-                      exclude_languages=config.held_out)
+    plan = PlanConfig(strategy="hybrid", alpha=config.alpha, beta=config.beta, batch_size=config.batch_size,
+                      seed=config.seed, exclude_languages=config.held_out)
     plan.validate()
     train_cfg = TrainConfig(model=config.model, data=config.data, output_dir=str(out / "model"),
                             max_steps=config.steps, learning_rate=config.learning_rate,
