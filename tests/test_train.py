@@ -1,5 +1,7 @@
 """Training: one process end to end, two gloo processes through the real launcher, exact resume, bad input."""
 
+import contextlib
+import io
 import json
 import os
 import signal
@@ -32,9 +34,19 @@ def env():
     return {**os.environ, "HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false", "OMP_NUM_THREADS": "1"}
 
 
-def run_train(args, **kw):
-    return subprocess.run([sys.executable, "-m", "hf_hybrid.train", *BASE, *args], env=env(), capture_output=True,
-                          text=True, cwd=ROOT, **kw)
+def run_train(args, threads: int = 1) -> subprocess.CompletedProcess:
+    """``hf_hybrid.train`` run in this process, its exit code and output returned as a finished process's. Not a
+    subprocess: that would spend ~9 s importing torch and transformers again for every run. One torch thread, as a
+    launched run has with ``OMP_NUM_THREADS=1`` (:func:`env`), so its weights equal those of the subprocess runs
+    of the resume test bit for bit (``threads``: more, where no test compares weights)."""
+    out, err, before = io.StringIO(), io.StringIO(), torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            code = train_main([*BASE, *args])
+    finally:
+        torch.set_num_threads(before)
+    return subprocess.CompletedProcess(args, code, out.getvalue(), err.getvalue())
 
 
 def weights(folder):
@@ -239,7 +251,7 @@ def test_a_small_encoder_trained_on_the_synthetic_world_retrieves_better(tmp_pat
     data = "synthetic:train_groups=600,dev_groups=10,test_groups=60"
     out = tmp_path / "learn"
     proc = run_train(["--data", data, "--output_dir", str(out), "--max_steps", "40", "--batch_size", "32",
-                      "--learning_rate", "5e-5", "--strategy", "mono"])
+                      "--learning_rate", "5e-5", "--strategy", "mono"], threads=os.cpu_count() or 1)
     assert proc.returncode == 0, proc.stderr[-2000:]
     test = load_parallel(data)["test"]
     levels = {code: "high" for code in set(test["lang"])}
