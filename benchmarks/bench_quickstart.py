@@ -1,7 +1,8 @@
 """The quickstart as a new user meets it (issue 28 items 6–7): a fresh clone, ``bash scripts/setup``, ``hf-hybrid
 quickstart`` with an empty model and embedding cache, then the demo command the quickstart prints, timed to its first
 answer. Beside it, in the same run and on the same clone, the peer: the quickstart at its training settings before
-issue 28 (30 steps at lr 3e-5, all 12 layers trained, embeddings frozen, no demo embeddings), with its own empty
+issue 28 (30 steps at lr 3e-5, all 12 layers trained, embeddings frozen, no demo embeddings, plain hybrid batches
+without issue 29's translation batches), with its own empty
 cache, so that it too converts E5 and fills its caches.
 
 What each setting costs is in the table; the ratio is quickstart / peer (issue 28's goal: the grid's settings within
@@ -29,7 +30,7 @@ from bench_demo import first_answer
 from results_file import append_section, load_note
 
 ROOT = Path(__file__).resolve().parents[1]
-PEER = ["--steps", "30", "--learning_rate", "3e-5", "--freeze_layers", "0", "--no_demo_embeddings"]
+PEER = ["--steps", "30", "--learning_rate", "3e-5", "--freeze_layers", "0", "--no_demo_embeddings", "--beta", "0"]
 DEMO_PREFIX = "demo:"  # the quickstart's line with the demo command (hf_hybrid.commands.quickstart)
 TIME_PREFIX = "time:"  # its last line: wall seconds per stage (hf_hybrid.commands.quickstart.StageClock)
 
