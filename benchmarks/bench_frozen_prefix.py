@@ -44,8 +44,8 @@ from results_file import append_section, load_note  # noqa: E402
 import hf_hybrid.training.run as run  # noqa: E402
 from hf_hybrid.experiments.config import ExperimentConfig  # noqa: E402
 from hf_hybrid.experiments.grid import run_grid  # noqa: E402
-from hf_hybrid.frozen_prefix import PrefixStore  # noqa: E402
 from hf_hybrid.models import E5_ID, resolve_model  # noqa: E402
+from hf_hybrid.prefix_store import PrefixStore  # noqa: E402
 from hf_hybrid.sampling import PlanConfig  # noqa: E402
 from hf_hybrid.training import TrainConfig, train  # noqa: E402
 

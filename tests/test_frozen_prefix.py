@@ -9,7 +9,8 @@ import torch
 from safetensors.torch import load_file
 from sentence_transformers import SentenceTransformer
 
-from hf_hybrid.frozen_prefix import FrozenPrefix, PrefixStore, frozen_depth, prefix_key
+from hf_hybrid.frozen_prefix import FrozenPrefix, frozen_depth, prefix_key
+from hf_hybrid.prefix_store import PrefixStore
 from hf_hybrid.train import main as train_main
 from hf_hybrid.training.files import TRAINING_RECORD as RECORD
 
@@ -114,16 +115,16 @@ def test_check_reports_the_cache_size_bound(tmp_path):
 
 
 def test_new_states_go_to_disk_past_the_memory_bound(tmp_path, minilm_path, monkeypatch):
-    from hf_hybrid import frozen_prefix
+    from hf_hybrid import prefix_store
 
-    monkeypatch.setattr(frozen_prefix, "FLUSH_BYTES", 1)  # every computed text is written and mapped at once
+    monkeypatch.setattr(prefix_store, "FLUSH_BYTES", 1)  # every computed text is written and mapped at once
     model = SentenceTransformer(minilm_path, device="cpu")
     full = model.encode(TEXTS, convert_to_tensor=True)
     prefix = FrozenPrefix(model, 4, tmp_path)
     served = model.encode(TEXTS, convert_to_tensor=True)
     store = prefix.store
     assert not store.pending and len(list(store.folder.glob("*.index.npz"))) == len(TEXTS)
-    assert all(isinstance(v, frozen_prefix.np.memmap) for v in store.entries.values())  # not held in the heap
+    assert all(isinstance(v, prefix_store.np.memmap) for v in store.entries.values())  # not held in the heap
     assert torch.allclose(full, served, atol=1e-5)
     assert torch.allclose(full, model.encode(TEXTS, convert_to_tensor=True), atol=1e-5)  # read back from disk
 

@@ -18,7 +18,7 @@ LAYERS = [
     ("foundation", ["version", "errors", "hub_names", "ranges", "atomic", "locks", "text", "tables", "prompts", "config", "languages",
                     "vector_index"]),
     ("data", ["data", "plan_config", "sampling", "plan_rows"]),
-    ("models", ["e5_convert", "backends", "bm25", "models", "frozen_prefix"]),
+    ("models", ["e5_convert", "backends", "bm25", "models", "prefix_store", "frozen_prefix"]),
     ("evaluation", ["evaluation"]),
     ("training", ["training", "pretrain", "mining"]),
     ("publishing", ["cards", "dataset_card", "dataset_folder", "build", "demo", "hub", "export", "push_space"]),
