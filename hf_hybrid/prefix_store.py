@@ -43,6 +43,10 @@ class PrefixStore:
         states = np.load(self.folder / f"{name}.states.npy", mmap_mode="r")
         with np.load(self.folder / f"{name}.index.npz") as data:
             for key, start, length in zip(data["keys"].tolist(), data["starts"], data["lengths"], strict=True):
+                # numpy's fixed-width bytes (``S16``) drop a key's trailing zero bytes on the way back (1 key in
+                # 256 ends in one): padded back to its width, or such a text would miss, and be stored again,
+                # on every read of the store
+                key = key.ljust(_KEY_BYTES, b"\0")
                 if replace or key not in self.entries:
                     self.entries[key] = states[start:start + length]
         self._seen.add(name)

@@ -147,3 +147,17 @@ def test_a_query_side_model_is_served_on_both_routes_from_one_store(tmp_path, mi
         assert len(prefixes) == 2 and prefixes[0].store is prefixes[1].store  # one prefix, one store
         assert [(p.misses, p.hits) for p in prefixes] == [(len(TEXTS), 0), (0, len(TEXTS))]
     assert all(torch.allclose(a, b, atol=1e-5) for a, b in zip(full, served, strict=True))
+
+
+def test_a_key_ending_in_a_zero_byte_is_found_after_a_reload(tmp_path):
+    """numpy's ``S16`` strips trailing zero bytes: 1 row key in 256 ends in one and must still be served later."""
+    import numpy as np
+
+    keys = [bytes(15) + b"\x07", b"\x07" + bytes(15), b"\x01" * 16]
+    store = PrefixStore(tmp_path)
+    for i, key in enumerate(keys):
+        store.add(key, np.full((i + 1, 3), i, np.float32))
+    store.flush()
+    again = PrefixStore(tmp_path)
+    assert set(again.entries) == set(keys)
+    assert [again.entries[key].shape[0] for key in keys] == [1, 2, 3]
