@@ -102,6 +102,12 @@ def test_base_embeddings_are_computed_once_per_text_and_not_from_the_trained_wei
     expected = load(tiny_folder).encode(["query: c"], convert_to_tensor=True)[0]
     torch.testing.assert_close(again[1], expected, atol=1e-6, rtol=1e-5)  # a new text: the base's weights
     assert [m.training for m in model.modules()] == modes  # the base ran in eval mode, the model's modes restored
+    left = model.preprocess(["query: d", "query: a longer text"])
+    width = int(left["attention_mask"][0].sum())
+    for key in ("input_ids", "attention_mask"):  # the short row padded on the left: its positions depend on it
+        left[key][0] = left[key][0].roll(left[key].shape[1] - width)
+    before = len(frozen.memo)
+    assert frozen(left).shape[0] == 2 and len(frozen.memo) == before + 1  # only the row without padding is kept
 
 
 def test_distill_weight_trains_records_and_shows_on_the_card(tmp_path, tiny_folder):

@@ -11,9 +11,9 @@ The base's embeddings (:class:`FrozenBase`) cost no copy of the model: the run's
 *starting values of the weights that train* put back in place (``torch.func.functional_call``), in eval mode and
 without gradient. Only what trains is copied — the top layers with ``freeze_layers``, the adapters with LoRA, every
 weight in full fine-tuning (for multilingual-e5-small without ``freeze_embeddings``, 118 M floats). A text's base
-embedding is computed the first time the text is seen and memoized by its token ids (prompt included), so each
-distinct text costs one forward of the base per run: 4 bytes × dimension per distinct text in memory (1.5 KB for
-e5-small). The computation trims the missing rows to their longest, so a base embedding does not depend on which
+embedding is computed the first time the text is seen and memoized by its token ids (prompt included; the key of
+:func:`hf_hybrid.prefix_store.row_keys`), so each distinct text costs one forward of the base per run: 4 bytes ×
+dimension per distinct text in memory (1.5 KB for e5-small). The computation trims the missing rows to their longest, so a base embedding does not depend on which
 batch first held its text beyond float rounding (a resumed run recomputes them).
 
 With ``gather_across_devices`` only the MNRL part gathers (negatives span every process); the MSE term is each
@@ -32,19 +32,7 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
-
-def _row_keys(features: dict[str, Any]) -> list[bytes]:
-    """One key per row: its token ids up to the last real token (and its token types), i.e. the text as the model
-    reads it — prompt, tokenizer and truncation included."""
-    ids, real = features["input_ids"].cpu(), features["attention_mask"].cpu().bool()
-    types = features.get("token_type_ids")
-    keys = []
-    for row in range(ids.shape[0]):
-        key = ids[row][real[row]].numpy().tobytes()
-        if types is not None:
-            key += b"|" + types[row].cpu()[real[row]].numpy().tobytes()
-        keys.append(key)
-    return keys
+from hf_hybrid.prefix_store import row_keys
 
 
 def _rows(features: dict[str, Any], rows: list[int]) -> dict[str, Any]:
@@ -81,14 +69,17 @@ class FrozenBase:
         self.memo: dict[bytes, Tensor] = {}
 
     def __call__(self, features: dict[str, Any]) -> Tensor:
-        keys = _row_keys(features)
-        missing = list({k: i for i, k in enumerate(keys) if k not in self.memo}.values())  # a row per new text
-        if missing:
-            embeddings = self._encode(_rows(features, missing))
-            for row, embedding in zip(missing, embeddings, strict=True):
+        # Keyed as the frozen-prefix store keys a text: its token ids as the model reads them. A left-padded row
+        # has no key (its positions, hence its embedding, depend on its padding): computed each time, not memoized.
+        keys = row_keys(features["input_ids"], features["attention_mask"], features.get("token_type_ids"))
+        missing = list({(i,) if k is None else k: i for i, k in enumerate(keys)
+                        if k is None or k not in self.memo}.values())  # a row per new text
+        fresh = dict(zip(missing, self._encode(_rows(features, missing)), strict=True)) if missing else {}
+        for row, embedding in fresh.items():
+            if keys[row] is not None:
                 self.memo[keys[row]] = embedding
         device = features["input_ids"].device
-        return torch.stack([self.memo[k] for k in keys]).to(device)
+        return torch.stack([self.memo[k] if k is not None else fresh[i] for i, k in enumerate(keys)]).to(device)
 
     @torch.no_grad()
     def _encode(self, features: dict[str, Any]) -> Tensor:
