@@ -140,7 +140,7 @@ def test_ci_grid_trains_skips_finished_runs_and_reports(tmp_path, monkeypatch, c
     assert "CYRILLIC, ETHIOPIC, LATIN" in lexical and "`base`" in lexical
     assert "Significance: `hybrid-0.5` against each baseline" in report and "p=" in report
     assert "zero-shot languages" in report and "python -m hf_hybrid.experiments --config" in report
-    for kind in ("bars", "alpha", "heatmaps"):
+    for kind in ("bars", "heatmaps"):  # no α curve: the grid has one α value (hybrid-0.5)
         assert (folder / "figures" / f"ci_mlm_{kind}.png").stat().st_size > 1000
     summary = json.loads((folder / "summary.json").read_text())
     table = summary["models"]["mlm"]["suites"]["parallel"]["table"]
@@ -184,7 +184,9 @@ def test_ci_grid_trains_skips_finished_runs_and_reports(tmp_path, monkeypatch, c
     assert main(["--combine", str(tmp_path / "kept" / "ci.json"), "--report", str(docs / "again.md"),
                  "--figures_dir", str(docs / "figures")]) == 0
     assert (docs / "again.md").read_text().split("\n", 3)[3] == text.split("\n", 3)[3]
-    assert "](figures/ci_mlm_alpha.png)" in text and (docs / "figures" / "ci_mlm_alpha.png").exists()
+    assert "](figures/ci_mlm_bars.png)" in text and (docs / "figures" / "ci_mlm_bars.png").exists()
+    # one α value (hybrid-0.5 only): no α curve drawn, none linked
+    assert "ci_mlm_alpha.png" not in text and not (docs / "figures" / "ci_mlm_alpha.png").exists()
 
 
 def test_choose_alpha_takes_the_largest_within_tolerance_else_the_best():
@@ -315,3 +317,25 @@ def test_report_says_when_rows_read_texts_at_different_lengths():
     assert "training's 96 tokens" in legacy and "truncation" in legacy
     assert _scored_lengths({}, 96, "intfloat--multilingual-e5-small")[0] == legacy  # a summary from before the record
     assert _scored_lengths({}, 32, "mlm") == []  # the miniature's base is pre-trained at the training length
+
+
+def test_the_lora_rate_grid_reproduces_the_forgetting_grids_reference_rows():
+    """configs/experiments/lora-rate.yaml retrained hybrid-0.5 (and scored the base) at forgetting.yaml's settings from
+    a later commit: every score of those rows, seed by seed, within float noise of the forgetting grid's (mAP to 1e-4;
+    the language bias, a mean rank, to 0.01), so its LoRA row is compared on the same footing (docs/findings.md)."""
+    summaries = CONFIGS.parents[1] / "docs" / "summaries"
+    tag = "intfloat--multilingual-e5-small"
+    forgetting = json.loads((summaries / "forgetting.json").read_text())["models"][tag]["suites"]
+    lora = json.loads((summaries / "lora-rate.json").read_text())["models"][tag]["suites"]
+    compared = 0
+    for suite, body in lora.items():
+        for row in ("base", "hybrid-0.5"):
+            for subset, metrics in body["table"][row].items():
+                for metric, cell in metrics.items():
+                    tolerance = 0.01 if metric.endswith("language_bias") else 1e-4
+                    ours, theirs = cell["values"], forgetting[suite]["table"][row][subset][metric]["values"]
+                    assert len(ours) == len(theirs) == 3, (suite, row, subset, metric)
+                    for a, b in zip(ours, theirs, strict=True):
+                        assert (a is None and b is None) or abs(a - b) <= tolerance, (suite, row, subset, metric, a, b)
+                    compared += 1
+    assert compared > 100

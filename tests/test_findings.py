@@ -209,6 +209,17 @@ def test_wise_rows_at_several_alphas_give_a_curve_per_suite():
     assert "| hybrid-0.5 | 0.00 | 0.5000 ± 0.0100 |" in " ".join(lines) and not any("| mono |" in x for x in lines)
 
 
+def test_an_alpha_curve_needs_two_alpha_values():
+    """A grid with one hybrid row (the forgetting grids) gets no α figure and no link to one (the shipped report's
+    links are checked to resolve in tests/test_readme.py)."""
+    from hf_hybrid.experiments.markdown import has_alpha_curve
+
+    table = _wise_grid()["suites"]["parallel"]["table"]
+    assert has_alpha_curve(table)  # hybrid-0.5 (α 0.5) and mono (α 1); base and WiSE-FT rows are no α points
+    del table["mono"]
+    assert not has_alpha_curve(table)
+
+
 def test_the_tradeoff_figure_plots_gains_over_the_base_paired_by_seed(tmp_path):
     import matplotlib
 

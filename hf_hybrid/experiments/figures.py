@@ -10,7 +10,7 @@ import numpy as np
 
 from hf_hybrid.evaluation.report import save_figure
 from hf_hybrid.experiments.config import BASE, PARALLEL_SUITE
-from hf_hybrid.experiments.markdown import alpha_rows, wise_curves
+from hf_hybrid.experiments.markdown import alpha_rows, has_alpha_curve, wise_curves
 from hf_hybrid.experiments.tradeoff import (
     IN_DOMAIN_METRICS,
     gain,
@@ -22,8 +22,8 @@ from hf_hybrid.experiments.variants import WISE
 
 
 def write_figures(summary: dict, folder: Path) -> list[Path]:
-    """Per model: grouped bars (setting × strategy, with the 95 % intervals), the α curve, the heatmaps and, where the
-    summary has a translation suite, the trade-off figure."""
+    """Per model: grouped bars (setting × strategy, with the 95 % intervals), the heatmaps, the α curve where the grid
+    has two α values or more and, where the summary has a translation suite, the trade-off figure."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -33,8 +33,9 @@ def write_figures(summary: dict, folder: Path) -> list[Path]:
     written = []
     for tag, model in summary["models"].items():
         table = model["suites"][PARALLEL_SUITE]["table"]
-        figures = [_bars(plt, summary, tag, table), _alpha_curve(plt, summary, tag, table),
-                   _heatmaps(plt, summary, tag, model["pairs"])]
+        figures = [_bars(plt, summary, tag, table), _heatmaps(plt, summary, tag, model["pairs"])]
+        if has_alpha_curve(table):
+            figures.append(_alpha_curve(plt, summary, tag, table))
         if tradeoff_suites(model):
             figures.append(_tradeoff(plt, summary, tag, model))
         for fig, name in figures:

@@ -57,6 +57,11 @@ def _table(table: dict, subset: str, metrics: tuple[str, ...]) -> list[str]:
     return md_table(["strategy", *metrics], rows, right_align=True).splitlines()
 
 
+def has_alpha_curve(table: dict) -> bool:
+    """An α curve needs two α values at least: a grid of one hybrid row (the forgetting grids) gets no figure."""
+    return len(alpha_rows(table)) >= 2
+
+
 def alpha_rows(table: dict) -> list[tuple[float, str]]:
     """Strategies on the α axis: cross is α = 0, mono α = 1, hybrid-α in between."""
     points = []
@@ -270,6 +275,8 @@ def render(summary: dict, figures_prefix: str = "figures", heading: int = 1) -> 
         lines += [f"{h}## Figures", ""]
         figures = [("bars", "mAP per setting and strategy"), ("alpha", "the α curve"),
                    ("heatmaps", "x→y mAP per strategy")]
+        if not has_alpha_curve(model["suites"].get(PARALLEL_SUITE, {}).get("table", {})):
+            figures.pop(1)
         if tradeoff_suites(model):
             figures.append(("tradeoff", "in-domain gain over the base against translation retrieval lost, each "
                                         "strategy and remedy with its 95 % interval"))
