@@ -13,8 +13,9 @@ without gradient. Only what trains is copied — the top layers with ``freeze_la
 weight in full fine-tuning (for multilingual-e5-small without ``freeze_embeddings``, 118 M floats). A text's base
 embedding is computed the first time the text is seen and memoized by its token ids (prompt included; the key of
 :func:`hf_hybrid.prefix_store.row_keys`), so each distinct text costs one forward of the base per run: 4 bytes ×
-dimension per distinct text in memory (1.5 KB for e5-small). The computation trims the missing rows to their longest, so a base embedding does not depend on which
-batch first held its text beyond float rounding (a resumed run recomputes them).
+dimension per distinct text in memory (1.5 KB for e5-small). The computation trims the missing rows to their
+longest, so a base embedding does not depend on which batch first held its text beyond float rounding (a resumed
+run recomputes them).
 
 With ``gather_across_devices`` only the MNRL part gathers (negatives span every process); the MSE term is each
 process's own mean, which DDP's gradient average turns into the global batch's.
