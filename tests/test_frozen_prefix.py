@@ -42,8 +42,15 @@ def test_cached_training_equals_recomputed_training(tmp_path, minilm_path, tunin
     for out in (cached, warm):
         assert losses(out) == pytest.approx(losses(recomputed), abs=1e-5)
         a, b = load_file(str(recomputed / "model.safetensors")), load_file(str(out / "model.safetensors"))
-        worst = max(a, key=lambda k: (a[k] - b[k]).abs().max().item())
-        assert (a[worst] - b[worst]).abs().max().item() < 1e-5, worst
+        gap = {k: (a[k] - b[k]).abs().max().item() for k in a}
+        # An attention key bias adds q·b to every score of a query's row, which softmax ignores: its true gradient
+        # is zero, what it gets is rounding, and Adam scales that up to about lr/10 a step. It changes no output
+        # and follows the last bit of the prefix's states (computed in another batch shape when cached), so it is
+        # held to the step size; every other weight to 1e-5.
+        noise = {k for k in a if k.endswith("attention.self.key.bias")}
+        worst = max(gap.keys() - noise, key=gap.get)
+        assert gap[worst] < 1e-5, (worst, gap[worst])
+        assert all(gap[k] < 1e-4 for k in noise), {k: gap[k] for k in noise}
     record = json.loads((warm / RECORD).read_text())["fine_tuning"]
     assert record["frozen_prefix"] == {"dropout": False, "cache": True, "dtype": "float32"}
     assert json.loads((recomputed / RECORD).read_text())["fine_tuning"]["frozen_prefix"]["cache"] is False
