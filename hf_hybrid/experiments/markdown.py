@@ -273,10 +273,9 @@ def render(summary: dict, figures_prefix: str = "figures", heading: int = 1) -> 
             lines += default_lines(model, summary["config"].get("reference"), h,
                                    planned=len(summary["config"].get("seeds") or []))
         lines += [f"{h}## Figures", ""]
-        figures = [("bars", "mAP per setting and strategy"), ("alpha", "the α curve"),
+        alpha = has_alpha_curve(model["suites"].get(PARALLEL_SUITE, {}).get("table", {}))
+        figures = [("bars", "mAP per setting and strategy"), *([("alpha", "the α curve")] if alpha else []),
                    ("heatmaps", "x→y mAP per strategy")]
-        if not has_alpha_curve(model["suites"].get(PARALLEL_SUITE, {}).get("table", {})):
-            figures.pop(1)
         if tradeoff_suites(model):
             figures.append(("tradeoff", "in-domain gain over the base against translation retrieval lost, each "
                                         "strategy and remedy with its 95 % interval"))

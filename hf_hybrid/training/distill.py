@@ -73,8 +73,8 @@ class FrozenBase:
         # Keyed as the frozen-prefix store keys a text: its token ids as the model reads them. A left-padded row
         # has no key (its positions, hence its embedding, depend on its padding): computed each time, not memoized.
         keys = row_keys(features["input_ids"], features["attention_mask"], features.get("token_type_ids"))
-        missing = list({(i,) if k is None else k: i for i, k in enumerate(keys)
-                        if k is None or k not in self.memo}.values())  # a row per new text
+        new = {k: i for i, k in enumerate(keys) if k is not None and k not in self.memo}  # a row per new text
+        missing = [*new.values(), *(i for i, k in enumerate(keys) if k is None)]
         fresh = dict(zip(missing, self._encode(_rows(features, missing)), strict=True)) if missing else {}
         for row, embedding in fresh.items():
             if keys[row] is not None:
